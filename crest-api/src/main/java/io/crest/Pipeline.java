@@ -1,0 +1,217 @@
+package io.crest;
+
+import io.crest.internal.PipelineRunner;
+import io.crest.spi.Sink;
+import io.crest.spi.Source;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * A running link from one {@link Source} to one {@link Sink}: batches are read on the source's
+ * threads, written into files on a writer thread and committed on a committer thread, each commit
+ * recording the source positions it covers so a restarted pipeline continues where the last commit
+ * ended.
+ *
+ * <pre>{@code
+ * try (Pipeline p = Pipeline.from(source)
+ *     .batch(BatchPolicy.rows(100_000).orEvery(Duration.ofSeconds(5)))
+ *     .to(sink)) {
+ *   p.start();
+ *   p.awaitIdle(Duration.ofMinutes(1));
+ * }
+ * }</pre>
+ *
+ * <p>Lifecycle: {@link #start} once; then {@link #awaitIdle} or {@link #stop} (drain, flush,
+ * commit, close). {@link #close} is {@link #stop}. The pipeline owns its source and the writer it
+ * opens on the sink, and closes both. Thread-safe: any thread may call any method.
+ */
+public interface Pipeline extends AutoCloseable {
+
+  /** Where a pipeline is in its life. */
+  enum State {
+    /** Built, not started. */
+    NEW,
+    /** Reading, writing and committing. */
+    RUNNING,
+    /** Stopped after committing everything it had received. */
+    STOPPED,
+    /** Stopped by a failure; see {@link #failure()}. */
+    FAILED
+  }
+
+  /**
+   * Starts building a pipeline that reads {@code source}. The pipeline takes ownership of the
+   * source and closes it.
+   */
+  static Builder from(Source source) {
+    return new Builder(source);
+  }
+
+  /** The id under which this pipeline records its commits, stable across restarts. */
+  String id();
+
+  /**
+   * Opens the sink, reads back the last committed positions, and starts the source from them.
+   * Returns once the pipeline's threads run.
+   *
+   * @throws IllegalStateException if the pipeline was started before
+   * @throws io.crest.errors.CrestException if the sink or source cannot be opened; the pipeline is
+   *     then {@link State#FAILED} and closed
+   */
+  void start();
+
+  /**
+   * Waits until the source has reported that it is complete and every batch it delivered is
+   * committed.
+   *
+   * @return {@code true} if the pipeline became idle, {@code false} if {@code timeout} passed first
+   * @throws io.crest.errors.PipelineFailedException if the pipeline failed
+   * @throws IllegalStateException if the pipeline was not started
+   * @throws InterruptedException if the waiting thread was interrupted
+   */
+  boolean awaitIdle(Duration timeout) throws InterruptedException;
+
+  /**
+   * Stops gracefully: stops reading, writes and commits every batch already received, then closes
+   * the source and the sink writer. Returns when all is done. Safe to call more than once.
+   *
+   * @throws io.crest.errors.PipelineFailedException if the pipeline failed, now or before
+   */
+  void stop();
+
+  /** Same as {@link #stop()}. */
+  @Override
+  void close();
+
+  /** The pipeline's counters now. */
+  PipelineStats stats();
+
+  /** Where the pipeline is in its life. */
+  State state();
+
+  /** The failure that stopped the pipeline, if it failed. */
+  Optional<Throwable> failure();
+
+  /**
+   * Builds a {@link Pipeline}. Setters check their argument at once; {@link #to} checks the whole
+   * and returns an immutable pipeline. Not thread-safe.
+   */
+  final class Builder {
+    private static final DataSize DEFAULT_BUFFER_LIMIT = DataSize.mib(64);
+
+    private final Source source;
+    private String id;
+    private BatchPolicy batchPolicy;
+    private DataSize bufferLimit;
+    private final List<PipelineListener> listeners = new ArrayList<>();
+
+    private Builder(Source source) {
+      this.source = Objects.requireNonNull(source, "source");
+    }
+
+    /**
+     * Sets the id under which the pipeline records its commits. A restarted pipeline must use the
+     * same id to continue where it stopped; two pipelines writing the same target need different
+     * ids. Defaults to an id derived from the source's and the sink's names.
+     *
+     * @throws IllegalArgumentException if {@code id} is blank or longer than 200 characters
+     * @throws IllegalStateException if the id was set before
+     */
+    public Builder id(String id) {
+      Objects.requireNonNull(id, "id");
+      if (id.isBlank() || id.length() > 200) {
+        throw new IllegalArgumentException(
+            "Cannot set pipeline id '" + id + "': it must be 1 to 200 characters, not blank");
+      }
+      if (this.id != null) {
+        throw new IllegalStateException(
+            "Cannot set pipeline id to '" + id + "': already set to '" + this.id + "'");
+      }
+      this.id = id;
+      return this;
+    }
+
+    /**
+     * Sets when the pipeline commits. Defaults to {@link BatchPolicy#defaults()}.
+     *
+     * @throws IllegalStateException if the policy was set before
+     */
+    public Builder batch(BatchPolicy policy) {
+      Objects.requireNonNull(policy, "policy");
+      if (this.batchPolicy != null) {
+        throw new IllegalStateException(
+            "Cannot set batch policy to " + policy + ": already set to " + this.batchPolicy);
+      }
+      this.batchPolicy = policy;
+      return this;
+    }
+
+    /**
+     * Sets how many bytes of Arrow data may wait between the source and the writer. A source
+     * faster than the sink blocks once this is reached. A single batch larger than the limit is
+     * still accepted when nothing else waits. Defaults to 64 MiB.
+     *
+     * @throws IllegalArgumentException if {@code limit} is below 1 KiB
+     * @throws IllegalStateException if the limit was set before
+     */
+    public Builder bufferLimit(DataSize limit) {
+      Objects.requireNonNull(limit, "limit");
+      if (limit.toBytes() < 1024) {
+        throw new IllegalArgumentException(
+            "Cannot set buffer limit to " + limit + ": it must be at least 1 KiB");
+      }
+      if (this.bufferLimit != null) {
+        throw new IllegalStateException(
+            "Cannot set buffer limit to " + limit + ": already set to " + this.bufferLimit);
+      }
+      this.bufferLimit = limit;
+      return this;
+    }
+
+    /** Adds a listener; listeners are called in the order they were added. */
+    public Builder listener(PipelineListener listener) {
+      listeners.add(Objects.requireNonNull(listener, "listener"));
+      return this;
+    }
+
+    /**
+     * Completes the pipeline with its sink. The pipeline is built, not started.
+     *
+     * @throws IllegalArgumentException if the sink's name is blank
+     */
+    public Pipeline to(Sink sink) {
+      Objects.requireNonNull(sink, "sink");
+      String sinkName = sink.name();
+      if (sinkName == null || sinkName.isBlank()) {
+        throw new IllegalArgumentException(
+            "Cannot build pipeline from " + source.name() + ": the sink has no name");
+      }
+      String pipelineId = id != null ? id : defaultId(source.name(), sinkName);
+      return new PipelineRunner(
+          pipelineId,
+          source,
+          sink,
+          batchPolicy != null ? batchPolicy : BatchPolicy.defaults(),
+          bufferLimit != null ? bufferLimit : DEFAULT_BUFFER_LIMIT,
+          List.copyOf(listeners));
+    }
+
+    private static String defaultId(String sourceName, String sinkName) {
+      try {
+        byte[] digest =
+            MessageDigest.getInstance("SHA-256")
+                .digest((sourceName + "\n" + sinkName).getBytes(StandardCharsets.UTF_8));
+        return "crest-" + HexFormat.of().formatHex(digest, 0, 8);
+      } catch (NoSuchAlgorithmException e) {
+        throw new IllegalStateException("Cannot derive pipeline id: no SHA-256 in this JVM", e);
+      }
+    }
+  }
+}

@@ -1,0 +1,17 @@
+package io.crest;
+
+/**
+ * Hooks a pipeline calls as it runs, for progress reporting and monitoring.
+ *
+ * <p>Calls come from the pipeline's own threads: {@link #onCommit} from the committer thread, in
+ * commit order; {@link #onFailure} from whichever thread saw the failure. Keep them quick. A
+ * listener that throws is logged and otherwise ignored: it cannot fail or corrupt a commit.
+ */
+public interface PipelineListener {
+
+  /** Called after each successful commit. */
+  default void onCommit(CommitEvent event) {}
+
+  /** Called once when the pipeline fails, with the failure it will report. */
+  default void onFailure(Throwable error) {}
+}

@@ -1,0 +1,550 @@
+package io.crest.internal;
+
+import io.crest.BatchPolicy;
+import io.crest.CommitEvent;
+import io.crest.DataSize;
+import io.crest.Pipeline;
+import io.crest.PipelineListener;
+import io.crest.PipelineStats;
+import io.crest.errors.CommitFailedException;
+import io.crest.errors.PipelineFailedException;
+import io.crest.spi.CommitResult;
+import io.crest.spi.Committable;
+import io.crest.spi.CommittedState;
+import io.crest.spi.Sink;
+import io.crest.spi.SinkContext;
+import io.crest.spi.SinkWriter;
+import io.crest.spi.Source;
+import io.crest.spi.SourceBatch;
+import io.crest.spi.SourceContext;
+import io.crest.spi.SourcePosition;
+import java.lang.System.Logger.Level;
+import java.time.Duration;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
+
+/**
+ * The engine behind {@link Pipeline}: source readers hand batches to a byte-bounded queue; one
+ * writer thread writes them into the sink's open files and prepares a committable when the batch
+ * policy says so; one committer thread commits committables in order, so a commit overlaps the
+ * writing of the next batches. A committer that falls behind blocks the writer, whose queue then
+ * fills and blocks the readers (back-pressure).
+ *
+ * <p>Commits are cumulative: each records every stream's position after it. So once one commit
+ * fails, no later one may be committed (its positions would cover the lost rows); later ones are
+ * aborted and the pipeline fails.
+ */
+public final class PipelineRunner implements Pipeline {
+  private static final System.Logger LOG = System.getLogger(PipelineRunner.class.getName());
+
+  /** Control items that travel through the queues in order with the data. */
+  private enum Control {
+    /** The source has no more data: flush, then report idle once committed. */
+    SOURCE_COMPLETE,
+    /** Stop: flush and end the writer thread. */
+    STOP,
+    /** Committer: everything before this is committed, the pipeline is idle. */
+    IDLE,
+    /** Committer: no more committables. */
+    END
+  }
+
+  /** A source failure, queued after the batches that arrived before it. */
+  private static final class SourceFailed {
+    final Throwable error;
+
+    SourceFailed(Throwable error) {
+      this.error = error;
+    }
+  }
+
+  private final String id;
+  private final Source source;
+  private final Sink sink;
+  private final BatchPolicy policy;
+  private final DataSize bufferLimit;
+  private final List<PipelineListener> listeners;
+  private final LongSupplier nanoClock;
+
+  private final Object lock = new Object();
+  private final Object shutdownLock = new Object();
+  // Guarded by lock.
+  private State state = State.NEW;
+  private Throwable failure;
+  private boolean idle;
+  private boolean shutDown;
+
+  private final BatchQueue queue;
+  private final BlockingQueue<Object> commitQueue = new ArrayBlockingQueue<>(1);
+  private SinkWriter sinkWriter;
+  private Thread writerThread;
+  private Thread committerThread;
+
+  private final AtomicLong rowsIn = new AtomicLong();
+  private final AtomicLong batchesIn = new AtomicLong();
+  private final AtomicLong bytesIn = new AtomicLong();
+  private final AtomicLong rowsCommitted = new AtomicLong();
+  private final AtomicLong filesCommitted = new AtomicLong();
+  private final AtomicLong bytesCommitted = new AtomicLong();
+  private final AtomicLong commits = new AtomicLong();
+  private final AtomicLong lastCommitNanos = new AtomicLong();
+  private final AtomicLong errors = new AtomicLong();
+
+  /** Builds a pipeline; use {@link Pipeline#from} instead. */
+  public PipelineRunner(
+      String id,
+      Source source,
+      Sink sink,
+      BatchPolicy policy,
+      DataSize bufferLimit,
+      List<PipelineListener> listeners) {
+    this(id, source, sink, policy, bufferLimit, listeners, System::nanoTime);
+  }
+
+  PipelineRunner(
+      String id,
+      Source source,
+      Sink sink,
+      BatchPolicy policy,
+      DataSize bufferLimit,
+      List<PipelineListener> listeners,
+      LongSupplier nanoClock) {
+    this.id = Objects.requireNonNull(id, "id");
+    this.source = Objects.requireNonNull(source, "source");
+    this.sink = Objects.requireNonNull(sink, "sink");
+    this.policy = Objects.requireNonNull(policy, "policy");
+    this.bufferLimit = Objects.requireNonNull(bufferLimit, "bufferLimit");
+    this.listeners = List.copyOf(listeners);
+    this.nanoClock = nanoClock;
+    this.queue = new BatchQueue(bufferLimit.toBytes());
+  }
+
+  @Override
+  public String id() {
+    return id;
+  }
+
+  @Override
+  public void start() {
+    synchronized (lock) {
+      if (state != State.NEW) {
+        throw new IllegalStateException(
+            "Cannot start pipeline " + id + ": it is " + state + ", a pipeline starts once");
+      }
+      state = State.RUNNING;
+    }
+    try {
+      sinkWriter = sink.open(SinkContext.of(id, source.name()));
+      CommittedState restored = sinkWriter.restoredState();
+      LOG.log(Level.INFO, "Pipeline {0}: {1} -> {2}, resuming from {3}, batch {4}, buffer {5}",
+          id, source.name(), sink.name(), restored, policy, bufferLimit);
+      Map<String, SourcePosition> positions = new TreeMap<>(restored.positions());
+      writerThread = new Thread(() -> writeLoop(positions), "crest-" + id + "-writer");
+      committerThread = new Thread(this::commitLoop, "crest-" + id + "-committer");
+      writerThread.start();
+      committerThread.start();
+      source.start(new Context(Collections.unmodifiableMap(new TreeMap<>(restored.positions()))));
+    } catch (RuntimeException | Error e) {
+      fail(e);
+      shutdown();
+      throw e;
+    }
+  }
+
+  @Override
+  public boolean awaitIdle(Duration timeout) throws InterruptedException {
+    Objects.requireNonNull(timeout, "timeout");
+    long deadline = System.nanoTime() + timeout.toNanos();
+    synchronized (lock) {
+      if (state == State.NEW) {
+        throw new IllegalStateException("Cannot await pipeline " + id + ": it was not started");
+      }
+      while (!idle && failure == null && !shutDown) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          return false;
+        }
+        TimeUnit.NANOSECONDS.timedWait(lock, left);
+      }
+      if (failure != null) {
+        throw new PipelineFailedException(id, failure);
+      }
+      return idle;
+    }
+  }
+
+  @Override
+  public void stop() {
+    boolean neverStarted;
+    synchronized (lock) {
+      neverStarted = state == State.NEW;
+      if (neverStarted) {
+        state = State.STOPPED;
+        shutDown = true;
+        lock.notifyAll();
+      }
+    }
+    if (neverStarted) {
+      closeSource();
+      return;
+    }
+    shutdown();
+    synchronized (lock) {
+      if (failure != null) {
+        throw new PipelineFailedException(id, failure);
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    stop();
+  }
+
+  @Override
+  public PipelineStats stats() {
+    return new PipelineStats(
+        rowsIn.get(),
+        batchesIn.get(),
+        bytesIn.get(),
+        rowsCommitted.get(),
+        filesCommitted.get(),
+        bytesCommitted.get(),
+        commits.get(),
+        Duration.ofNanos(lastCommitNanos.get()),
+        errors.get(),
+        queue.countedBytes());
+  }
+
+  @Override
+  public State state() {
+    synchronized (lock) {
+      return state;
+    }
+  }
+
+  @Override
+  public Optional<Throwable> failure() {
+    synchronized (lock) {
+      return Optional.ofNullable(failure);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "Pipeline[" + id + ": " + source.name() + " -> " + sink.name() + "]";
+  }
+
+  /**
+   * Stops everything once, in the order that keeps every buffer with one owner: close the queue
+   * to readers, let the writer drain and flush, let the committer finish, discard what is left,
+   * close the source (its readers are done emitting), then the sink writer.
+   */
+  private void shutdown() {
+    synchronized (shutdownLock) {
+      synchronized (lock) {
+        if (shutDown) {
+          return;
+        }
+      }
+      queue.closeToProducers();
+      queue.putControl(Control.STOP);
+      joinQuietly(writerThread);
+      joinQuietly(committerThread);
+      queue.discardRemaining();
+      closeSource();
+      if (sinkWriter != null) {
+        try {
+          sinkWriter.close();
+        } catch (RuntimeException e) {
+          recordSecondary("close the sink writer", e);
+        }
+      }
+      synchronized (lock) {
+        shutDown = true;
+        state = failure == null ? State.STOPPED : State.FAILED;
+        lock.notifyAll();
+      }
+      LOG.log(Level.INFO, "Pipeline {0} stopped: {1}", id, stats());
+    }
+  }
+
+  private void closeSource() {
+    try {
+      source.close();
+    } catch (RuntimeException e) {
+      recordSecondary("close the source " + source.name(), e);
+    }
+  }
+
+  private void writeLoop(Map<String, SourcePosition> positions) {
+    FlushTrigger trigger = new FlushTrigger(policy);
+    try {
+      while (true) {
+        Object item = queue.poll(trigger.nanosUntilDue(nanoClock.getAsLong()));
+        if (item instanceof SourceBatch) {
+          SourceBatch batch = (SourceBatch) item;
+          long size = batch.sizeInBytes();
+          try {
+            if (failed()) {
+              continue; // the pipeline is going down: the batch is not written, only released
+            }
+            if (batch.rowCount() > 0) {
+              sinkWriter.write(batch);
+            }
+            positions.put(batch.stream(), batch.positionAfter());
+            rowsIn.addAndGet(batch.rowCount());
+            batchesIn.incrementAndGet();
+            bytesIn.addAndGet(size);
+            trigger.add(batch.rowCount(), size, nanoClock.getAsLong());
+          } finally {
+            batch.close();
+            queue.release(size);
+          }
+          if (trigger.isDue(nanoClock.getAsLong())) {
+            flush(trigger, positions);
+          }
+        } else if (item == null) {
+          if (trigger.isDue(nanoClock.getAsLong())) {
+            flush(trigger, positions);
+          }
+        } else if (item == Control.SOURCE_COMPLETE) {
+          flush(trigger, positions);
+          commitQueue.put(Control.IDLE);
+        } else if (item instanceof SourceFailed) {
+          flush(trigger, positions);
+          fail(((SourceFailed) item).error);
+        } else if (item == Control.STOP) {
+          flush(trigger, positions);
+          return;
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      fail(new IllegalStateException("Writer thread of pipeline " + id + " was interrupted", e));
+    } catch (RuntimeException | Error e) {
+      fail(e);
+    } finally {
+      putUninterruptibly(Control.END);
+    }
+  }
+
+  private void flush(FlushTrigger trigger, Map<String, SourcePosition> positions)
+      throws InterruptedException {
+    if (!trigger.hasPending() || failed()) {
+      return;
+    }
+    Committable committable =
+        sinkWriter.prepareCommit(Collections.unmodifiableMap(new TreeMap<>(positions)));
+    trigger.reset();
+    if (committable != null) {
+      commitQueue.put(committable);
+    }
+  }
+
+  private void commitLoop() {
+    long lastEnd = nanoClock.getAsLong();
+    boolean broken = false;
+    while (true) {
+      Object item = takeUninterruptibly();
+      if (item == Control.END) {
+        return;
+      }
+      if (item == Control.IDLE) {
+        synchronized (lock) {
+          idle = true;
+          lock.notifyAll();
+        }
+        continue;
+      }
+      Committable committable = (Committable) item;
+      if (broken) {
+        abortQuietly(committable);
+        continue;
+      }
+      long start = nanoClock.getAsLong();
+      CommitResult result;
+      try {
+        result = sinkWriter.commit(committable);
+      } catch (CommitFailedException e) {
+        broken = true;
+        abortQuietly(committable);
+        fail(e);
+        continue;
+      } catch (RuntimeException | Error e) {
+        // Outcome unknown or unexpected: keep the files, they may be part of the table now.
+        broken = true;
+        fail(e);
+        continue;
+      }
+      long end = nanoClock.getAsLong();
+      rowsCommitted.addAndGet(committable.rowCount());
+      filesCommitted.addAndGet(committable.fileCount());
+      bytesCommitted.addAndGet(committable.byteCount());
+      commits.incrementAndGet();
+      lastCommitNanos.set(end - start);
+      CommitEvent event =
+          new CommitEvent(
+              id,
+              sink.name(),
+              committable.commitId(),
+              result.reference(),
+              committable.rowCount(),
+              committable.fileCount(),
+              committable.byteCount(),
+              Duration.ofNanos(end - start),
+              Duration.ofNanos(end - lastEnd),
+              committable.positions());
+      lastEnd = end;
+      for (PipelineListener listener : listeners) {
+        try {
+          listener.onCommit(event);
+        } catch (RuntimeException e) {
+          recordSecondary("notify listener " + listener + " of a commit", e);
+        }
+      }
+    }
+  }
+
+  private void abortQuietly(Committable committable) {
+    try {
+      sinkWriter.abort(committable);
+    } catch (RuntimeException e) {
+      recordSecondary("abort commit " + committable.commitId(), e);
+    }
+  }
+
+  private boolean failed() {
+    synchronized (lock) {
+      return failure != null;
+    }
+  }
+
+  /** Records the pipeline's fatal failure (the first one wins) and stops the readers. */
+  private void fail(Throwable error) {
+    errors.incrementAndGet();
+    synchronized (lock) {
+      if (failure != null) {
+        if (failure != error) {
+          failure.addSuppressed(error);
+        }
+        return;
+      }
+      failure = error;
+      lock.notifyAll();
+    }
+    LOG.log(Level.ERROR, "Pipeline " + id + " failed", error);
+    queue.closeToProducers();
+    for (PipelineListener listener : listeners) {
+      try {
+        listener.onFailure(error);
+      } catch (RuntimeException e) {
+        LOG.log(Level.WARNING, "Listener " + listener + " failed on a failure", e);
+      }
+    }
+  }
+
+  private void recordSecondary(String what, RuntimeException e) {
+    errors.incrementAndGet();
+    LOG.log(Level.WARNING, "Pipeline " + id + " could not " + what, e);
+  }
+
+  private void putUninterruptibly(Object item) {
+    boolean interrupted = false;
+    while (true) {
+      try {
+        commitQueue.put(item);
+        break;
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private Object takeUninterruptibly() {
+    boolean interrupted = false;
+    try {
+      while (true) {
+        try {
+          return commitQueue.take();
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
+      }
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  private static void joinQuietly(Thread thread) {
+    if (thread == null) {
+      return;
+    }
+    boolean interrupted = false;
+    while (thread.isAlive()) {
+      try {
+        thread.join();
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** The view of the pipeline that the source's readers get. */
+  private final class Context implements SourceContext {
+    private final Map<String, SourcePosition> resumePositions;
+
+    Context(Map<String, SourcePosition> resumePositions) {
+      this.resumePositions = resumePositions;
+    }
+
+    @Override
+    public String pipelineId() {
+      return id;
+    }
+
+    @Override
+    public Map<String, SourcePosition> resumePositions() {
+      return resumePositions;
+    }
+
+    @Override
+    public boolean emit(SourceBatch batch) throws InterruptedException {
+      Objects.requireNonNull(batch, "batch");
+      return queue.offer(batch);
+    }
+
+    @Override
+    public void complete() {
+      queue.putControl(Control.SOURCE_COMPLETE);
+    }
+
+    @Override
+    public void fail(Throwable error) {
+      Objects.requireNonNull(error, "error");
+      queue.putControl(new SourceFailed(error));
+    }
+
+    @Override
+    public boolean isStopping() {
+      return queue.isClosedToProducers();
+    }
+  }
+}

@@ -1,0 +1,69 @@
+package io.crest.spi;
+
+import java.util.Map;
+
+/**
+ * One pipeline run's connection to a sink, with a two-phase contract: write batches into open
+ * files, then commit the closed files atomically together with the source positions they cover.
+ *
+ * <p>Lifecycle and threads:
+ *
+ * <ol>
+ *   <li>{@link #restoredState()} once, right after {@link Sink#open}.
+ *   <li>On the pipeline's writer thread: {@link #write} for each batch, and {@link #prepareCommit}
+ *       when the batch policy says to commit. Never concurrently with each other.
+ *   <li>On the pipeline's committer thread: {@link #commit} for each prepared committable, one at a
+ *       time and in the order they were prepared, possibly while the writer thread writes the next
+ *       batches; or {@link #abort} for a committable that will not be committed.
+ *   <li>{@link #close} once, after both threads are done. It discards files that were written but
+ *       never prepared.
+ * </ol>
+ *
+ * <p>Implementations must make {@link #commit} idempotent for a restarted pipeline: what a commit
+ * records is read back by {@link #restoredState()} so no row is written twice.
+ */
+public interface SinkWriter extends AutoCloseable {
+
+  /**
+   * What this pipeline last committed to the target (empty when it never did), so the source can
+   * resume after it.
+   */
+  CommittedState restoredState();
+
+  /**
+   * Writes a batch into the sink's open files. Reads the batch but does not keep its vectors:
+   * the caller closes the batch after this returns.
+   *
+   * @throws io.crest.errors.ValidationException if the batch does not fit the target (schema,
+   *     nullability, types); nothing of the batch is committed
+   */
+  void write(SourceBatch batch);
+
+  /**
+   * Closes every file written since the last call and returns them, with {@code positions}, as
+   * one unit to commit. Returns {@code null} when nothing was written since the last call.
+   *
+   * @param positions every stream's position after the last batch written, the full state of the
+   *     pipeline (not only the streams that sent data since the last commit)
+   */
+  Committable prepareCommit(Map<String, SourcePosition> positions);
+
+  /**
+   * Commits {@code committable} atomically: after this returns, its rows are visible to readers of
+   * the target and its positions are what {@link #restoredState()} of a later run returns.
+   *
+   * @throws io.crest.errors.CrestException if the commit failed or its outcome is unknown; the
+   *     exception type says which
+   */
+  CommitResult commit(Committable committable);
+
+  /**
+   * Discards a prepared committable that will never be committed, deleting its files where that
+   * is safe.
+   */
+  void abort(Committable committable);
+
+  /** Releases the writer's resources and discards unprepared files. Safe to call twice. */
+  @Override
+  void close();
+}

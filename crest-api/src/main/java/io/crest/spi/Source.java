@@ -1,0 +1,46 @@
+package io.crest.spi;
+
+/**
+ * Where a pipeline's data comes from: one or more streams of Arrow batches, each with a resumable
+ * position.
+ *
+ * <p>Lifecycle, driven by the pipeline that owns the source:
+ *
+ * <ol>
+ *   <li>{@link #start} once, with the positions to resume from; the source starts its own reader
+ *       threads and returns.
+ *   <li>The readers call {@link SourceContext#emit} for each batch (blocking while the pipeline's
+ *       buffer is full), {@link SourceContext#complete} when no stream will ever produce more, or
+ *       {@link SourceContext#fail} when they cannot go on.
+ *   <li>{@link #close} once, after every batch the source emitted has been closed by the
+ *       pipeline: it stops the readers, waits for them and releases connections and allocators.
+ * </ol>
+ *
+ * <p>A pipeline owns its source and closes it; a source belongs to one pipeline run. {@link
+ * #start} and {@link #close} are called from the pipeline's control thread; the source's readers
+ * may call the context from any thread.
+ */
+public interface Source extends AutoCloseable {
+
+  /**
+   * A short, stable description of what the source reads, used in logs, errors and the default
+   * pipeline id (for example the list of its streams).
+   */
+  String name();
+
+  /**
+   * Starts reading. Each stream resumes after the position that {@link
+   * SourceContext#resumePositions()} holds for it, or from its beginning when it has none.
+   *
+   * @throws IllegalStateException if the source was started before
+   * @throws io.crest.errors.SourceException if the source cannot start
+   */
+  void start(SourceContext context);
+
+  /**
+   * Stops the readers, waits for them to end and releases every resource. Safe to call more than
+   * once, and before {@link #start}.
+   */
+  @Override
+  void close();
+}
