@@ -86,7 +86,8 @@ public final class PipelineRunner implements Pipeline {
   private final BatchQueue queue;
   private final BlockingQueue<Object> commitQueue = new ArrayBlockingQueue<>(1);
   private SinkWriter sinkWriter;
-  private Thread writerThread;
+  // Set once by start(), before the threads start; read under lock afterwards.
+  private volatile Thread writerThread;
   private Thread committerThread;
 
   private final AtomicLong rowsIn = new AtomicLong();
@@ -165,7 +166,7 @@ public final class PipelineRunner implements Pipeline {
     Objects.requireNonNull(timeout, "timeout");
     long deadline = System.nanoTime() + timeout.toNanos();
     synchronized (lock) {
-      if (state == State.NEW) {
+      if (writerThread == null) {
         throw new IllegalStateException("Cannot await pipeline " + id + ": it was not started");
       }
       while (!idle && failure == null && !shutDown) {

@@ -1,0 +1,134 @@
+package io.crest.testing;
+
+import io.crest.errors.SourceException;
+import io.crest.spi.Source;
+import io.crest.spi.SourceContext;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.arrow.memory.BufferAllocator;
+
+/**
+ * A source of synthetic streams for tests: stream {@code s} holds rows whose ids are {@code
+ * base(s) + offset}, emitted in batches of a fixed size from one thread per stream, resuming at
+ * the offset the pipeline asks for. Optionally it stays open after the last row (a continuous
+ * source) or fails after a number of rows.
+ */
+public final class GeneratedSource implements Source {
+  private final BufferAllocator allocator;
+  private final Map<String, Long> streamRows = new LinkedHashMap<>();
+  private final Map<String, Long> streamBase = new LinkedHashMap<>();
+  private final int batchRows;
+  private boolean continuous;
+  private long failAfterRows = -1;
+  private final List<Thread> threads = new ArrayList<>();
+  private final CountDownLatch stop = new CountDownLatch(1);
+  private final AtomicLong emitted = new AtomicLong();
+  private volatile boolean started;
+
+  /** A source whose readers allocate from a child of {@code parent}. */
+  public GeneratedSource(BufferAllocator parent, int batchRows) {
+    this.allocator = parent.newChildAllocator("generated-source", 0, Long.MAX_VALUE);
+    this.batchRows = batchRows;
+  }
+
+  /** Adds stream {@code id} with {@code rows} rows, ids starting at {@code firstId}. */
+  public GeneratedSource stream(String id, long firstId, long rows) {
+    streamRows.put(id, rows);
+    streamBase.put(id, firstId);
+    return this;
+  }
+
+  /** Keeps the streams open after their last row, as a live view would. */
+  public GeneratedSource continuous() {
+    this.continuous = true;
+    return this;
+  }
+
+  /** Makes every stream fail once it has emitted {@code rows} rows. */
+  public GeneratedSource failAfter(long rows) {
+    this.failAfterRows = rows;
+    return this;
+  }
+
+  /** Batches accepted by the pipeline so far. */
+  public long emittedBatches() {
+    return emitted.get();
+  }
+
+  @Override
+  public String name() {
+    return "generated" + streamRows.keySet();
+  }
+
+  @Override
+  public void start(SourceContext context) {
+    if (started) {
+      throw new IllegalStateException("Cannot start " + name() + " twice");
+    }
+    started = true;
+    CountDownLatch remaining = new CountDownLatch(streamRows.size());
+    for (String stream : streamRows.keySet()) {
+      Thread t = new Thread(() -> read(context, stream, remaining), "test-reader-" + stream);
+      threads.add(t);
+      t.start();
+    }
+    if (!continuous) {
+      Thread completer = new Thread(() -> {
+        try {
+          remaining.await();
+          if (!context.isStopping()) {
+            context.complete();
+          }
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }, "test-completer");
+      threads.add(completer);
+      completer.start();
+    }
+  }
+
+  private void read(SourceContext context, String stream, CountDownLatch remaining) {
+    long rows = streamRows.get(stream);
+    long base = streamBase.get(stream);
+    var resume = context.resumePositions().get(stream);
+    long offset = resume == null ? 0 : resume.asOffset();
+    try {
+      while (offset < rows && stop.getCount() > 0) {
+        if (failAfterRows >= 0 && offset >= failAfterRows) {
+          context.fail(new SourceException(
+              "Cannot read stream " + stream + ": injected failure at row " + offset,
+              stream, "INTERNAL", null));
+          return;
+        }
+        int n = (int) Math.min(batchRows, rows - offset);
+        if (!context.emit(TestBatches.batch(allocator, stream, base + offset, offset, n))) {
+          return;
+        }
+        emitted.incrementAndGet();
+        offset += n;
+      }
+      remaining.countDown();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  @Override
+  public void close() {
+    stop.countDown();
+    for (Thread t : threads) {
+      t.interrupt();
+      try {
+        t.join();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    allocator.close();
+  }
+}
