@@ -35,6 +35,7 @@ import org.apache.iceberg.catalog.Catalog;
 import org.apache.iceberg.catalog.SupportsNamespaces;
 import org.apache.iceberg.catalog.TableIdentifier;
 import org.apache.iceberg.data.GenericFileWriterFactory;
+import org.apache.iceberg.data.GenericRecord;
 import org.apache.iceberg.data.InternalRecordWrapper;
 import org.apache.iceberg.data.Record;
 import org.apache.iceberg.exceptions.AlreadyExistsException;
@@ -110,13 +111,14 @@ final class IcebergSinkWriter implements SinkWriter {
       converter = ArrowRecords.converter(t.schema(), arrowSchema, identifier.toString());
       converterArrowSchema = arrowSchema;
     }
-    converter.validate(root);
     if (dataWriter == null) {
       openDataWriter(t);
     }
     int rows = root.getRowCount();
+    // The file writers encode a record before write() returns, so one record serves every row.
+    Record record = GenericRecord.create(t.schema());
     for (int i = 0; i < rows; i++) {
-      Record record = converter.row(root, i);
+      converter.fill(root, i, record);
       if (writerSpec.isUnpartitioned()) {
         dataWriter.write(record, writerSpec, null);
       } else {

@@ -1,0 +1,212 @@
+package io.crest.iceberg;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.crest.BatchPolicy;
+import io.crest.Pipeline;
+import io.crest.errors.PipelineFailedException;
+import io.crest.errors.ValidationException;
+import io.crest.testing.GeneratedSource;
+import io.crest.testing.RootsSource;
+import io.crest.testing.TestBatches;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.memory.RootAllocator;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.complex.UnionVector;
+import org.apache.arrow.vector.types.UnionMode;
+import org.apache.arrow.vector.types.pojo.ArrowType;
+import org.apache.arrow.vector.types.pojo.Field;
+import org.apache.arrow.vector.types.pojo.FieldType;
+import org.apache.arrow.vector.types.pojo.Schema;
+import org.apache.arrow.vector.types.Types.MinorType;
+import org.apache.iceberg.Table;
+import org.apache.iceberg.catalog.TableIdentifier;
+import org.apache.iceberg.data.IcebergGenerics;
+import org.apache.iceberg.data.Record;
+import org.apache.iceberg.io.CloseableIterable;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class IcebergSinkTest {
+  private static final Duration WAIT = Duration.ofMinutes(1);
+  private static final TableIdentifier TABLE = TableIdentifier.of("db", "events");
+
+  @TempDir Path warehouse;
+  private BufferAllocator allocator;
+
+  @BeforeEach
+  void open() {
+    allocator = new RootAllocator();
+  }
+
+  @AfterEach
+  void close() {
+    allocator.close();
+  }
+
+  private IcebergSink sink() {
+    return IcebergSink.builder()
+        .localWarehouse(warehouse)
+        .table("db.events")
+        .tableProperty("write.parquet.compression-codec", "snappy")
+        .build();
+  }
+
+  private OpenCatalog catalog() {
+    return new OpenCatalog(
+        IcebergCatalogs.open(IcebergCatalogs.DEFAULT_NAME, IcebergCatalogs.localWarehouse(warehouse)));
+  }
+
+  private void run(String id, GeneratedSource source) throws Exception {
+    try (Pipeline p = Pipeline.from(source).id(id).batch(BatchPolicy.rows(400)).to(sink())) {
+      p.start();
+      assertThat(p.awaitIdle(WAIT)).isTrue();
+    }
+  }
+
+  private static List<Long> ids(Table table) throws IOException {
+    List<Long> ids = new ArrayList<>();
+    try (CloseableIterable<Record> rows = IcebergGenerics.read(table).build()) {
+      rows.forEach(r -> ids.add((Long) r.getField("id")));
+    }
+    return ids;
+  }
+
+  @Test
+  void createsNamespaceAndTable_withTheConfiguredProperties() throws Exception {
+    run("p1", new GeneratedSource(allocator, 100).stream("s", 0, 1_000));
+    try (OpenCatalog c = catalog()) {
+      Table t = c.loadTable(TABLE);
+      assertThat(t.properties()).containsEntry("write.parquet.compression-codec", "snappy");
+      assertThat(ids(t)).hasSize(1_000).doesNotHaveDuplicates();
+    }
+  }
+
+  @Test
+  void twoPipelineIds_onOneTable_eachResumeFromTheirOwnCommits_acrossOtherWritersSnapshots()
+      throws Exception {
+    run("p1", new GeneratedSource(allocator, 100).stream("s", 0, 500));
+    run("p2", new GeneratedSource(allocator, 100).stream("s", 10_000, 300));
+    // Another writer commits in between, without Crest's summary keys.
+    try (OpenCatalog c = catalog()) {
+      Table t = c.loadTable(TABLE);
+      long before = t.currentSnapshot().snapshotId();
+      t.newFastAppend().set("writer", "someone-else")
+          .commit();
+      assertThat(c.loadTable(TABLE).currentSnapshot().snapshotId()).isNotEqualTo(before);
+    }
+    run("p1", new GeneratedSource(allocator, 100).stream("s", 0, 800));
+    run("p2", new GeneratedSource(allocator, 100).stream("s", 10_000, 300));
+    try (OpenCatalog c = catalog()) {
+      List<Long> ids = ids(c.loadTable(TABLE));
+      assertThat(ids).hasSize(1_100).doesNotHaveDuplicates();
+      assertThat(ids).filteredOn(id -> id < 10_000).hasSize(800);
+    }
+  }
+
+  @Test
+  void unsupportedArrowType_failsAtTableCreation_namingTheColumn_andCreatesNothing() throws Exception {
+    Schema schema = new Schema(List.of(
+        new Field("id", FieldType.notNullable(new ArrowType.Int(64, true)), null),
+        new Field("choice", FieldType.nullable(
+            new ArrowType.Union(UnionMode.Sparse, new int[] {MinorType.INT.ordinal()})),
+            List.of(new Field("int", FieldType.nullable(new ArrowType.Int(32, true)), null)))));
+    VectorSchemaRoot root = VectorSchemaRoot.create(schema, allocator);
+    root.allocateNew();
+    ((UnionVector) root.getVector("choice")).setValueCount(1);
+    root.getVector("id").setValueCount(1);
+    root.setRowCount(1);
+    Pipeline p = Pipeline.from(new RootsSource("s", List.of(root))).to(sink());
+    p.start();
+    assertThatThrownBy(() -> p.awaitIdle(WAIT))
+        .isInstanceOf(PipelineFailedException.class)
+        .cause()
+        .isInstanceOf(ValidationException.class)
+        .hasMessageContaining("'choice'")
+        .hasMessageContaining("db.events");
+    assertThatThrownBy(p::close).isInstanceOf(PipelineFailedException.class);
+    try (OpenCatalog c = catalog()) {
+      assertThat(c.tableExists(TABLE)).isFalse();
+    }
+  }
+
+  @Test
+  void batchThatDoesNotFitTheTable_failsNamingTheColumn_commitsNothingOfIt_andLeavesNoFiles()
+      throws Exception {
+    run("p1", new GeneratedSource(allocator, 100).stream("s", 0, 100));
+    long filesBefore = dataFiles();
+    // Same column names, but 'id' arrives as a string: the table's type is long.
+    Schema wrong = new Schema(List.of(
+        new Field("id", FieldType.notNullable(ArrowType.Utf8.INSTANCE), null),
+        new Field("name", FieldType.nullable(ArrowType.Utf8.INSTANCE), null)));
+    VectorSchemaRoot good = TestBatches.root(allocator, 100, 50);
+    VectorSchemaRoot bad = VectorSchemaRoot.create(wrong, allocator);
+    bad.allocateNew();
+    bad.setRowCount(0);
+    bad.getFieldVectors().forEach(v -> v.setValueCount(1));
+    bad.setRowCount(1);
+    Pipeline p =
+        Pipeline.from(new RootsSource("t", List.of(good, bad)))
+            .id("p1")
+            .batch(BatchPolicy.rows(1_000_000))
+            .to(sink());
+    p.start();
+    assertThatThrownBy(() -> p.awaitIdle(WAIT))
+        .isInstanceOf(PipelineFailedException.class)
+        .cause()
+        .isInstanceOf(ValidationException.class)
+        .hasMessageContaining("db.events")
+        .hasMessageContaining("'id'");
+    assertThatThrownBy(p::close).isInstanceOf(PipelineFailedException.class);
+    try (OpenCatalog c = catalog()) {
+      assertThat(ids(c.loadTable(TABLE))).hasSize(100);
+    }
+    // The good batch's open file was discarded with the run: no orphan left behind.
+    assertThat(dataFiles()).isEqualTo(filesBefore);
+  }
+
+  @Test
+  void builder_rejectsBadAndConflictingSettings() {
+    assertThatThrownBy(() -> IcebergSink.builder().table("events"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("Cannot use table 'events': name it with its namespace, as namespace.table");
+    assertThatThrownBy(() -> IcebergSink.builder().table("db..events"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("Cannot use table 'db..events': it has an empty name part");
+    assertThatThrownBy(() -> IcebergSink.builder().table("a.b").table("a.c"))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessage("Cannot use table a.c: already set to a.b");
+    assertThatThrownBy(() -> IcebergSink.builder().catalog(Map.of("uri", "http://x")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("neither 'type' nor 'catalog-impl'");
+    assertThatThrownBy(() ->
+            IcebergSink.builder().localWarehouse(warehouse).catalog(Map.of("type", "rest")))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageStartingWith("Cannot use catalog crest (rest): already set to local warehouse");
+    assertThatThrownBy(() -> IcebergSink.builder().tableProperty("k", "1").tableProperty("k", "2"))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessage("Cannot set table property k=2: already set to 1");
+    assertThatThrownBy(() -> IcebergSink.builder().build())
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessage("Cannot build IcebergSink: no table (call table(\"ns.name\"))");
+    assertThat(IcebergSink.builder().table("a.b.c").build().name()).isEqualTo("a.b.c");
+  }
+
+  private long dataFiles() throws IOException {
+    try (Stream<Path> files = Files.walk(warehouse)) {
+      return files.filter(f -> f.toString().endsWith(".parquet") && f.toString().contains("/data/"))
+          .count();
+    }
+  }
+}
