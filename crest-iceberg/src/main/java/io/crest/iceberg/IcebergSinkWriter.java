@@ -42,6 +42,7 @@ import org.apache.iceberg.exceptions.AlreadyExistsException;
 import org.apache.iceberg.io.DataWriteResult;
 import org.apache.iceberg.io.FanoutDataWriter;
 import org.apache.iceberg.io.OutputFileFactory;
+import org.apache.iceberg.types.TypeUtil;
 import org.apache.iceberg.util.JsonUtil;
 import org.apache.iceberg.util.PropertyUtil;
 import org.apache.iceberg.util.SnapshotUtil;
@@ -107,7 +108,9 @@ final class IcebergSinkWriter implements SinkWriter {
     VectorSchemaRoot root = batch.root();
     Schema arrowSchema = root.getSchema();
     Table t = ensureTable(arrowSchema);
-    if (converter == null || !arrowSchema.equals(converterArrowSchema)) {
+    if (converter == null
+        || converter.icebergSchema().schemaId() != t.schema().schemaId()
+        || !arrowSchema.equals(converterArrowSchema)) {
       converter = ArrowRecords.converter(t.schema(), arrowSchema, identifier.toString());
       converterArrowSchema = arrowSchema;
     }
@@ -249,14 +252,26 @@ final class IcebergSinkWriter implements SinkWriter {
         }
       }
     }
+    Map<String, String> properties = new HashMap<>(tableProperties);
+    if (needsFormatV3(schema) && !properties.containsKey(TableProperties.FORMAT_VERSION)) {
+      // timestamp_ns exists only from format v3 on; the alternative would lose precision.
+      properties.put(TableProperties.FORMAT_VERSION, "3");
+      LOG.info("Creating {} with format-version 3: it has nanosecond timestamps", identifier);
+    }
     try {
-      t = catalog.buildTable(identifier, schema).withProperties(tableProperties).create();
+      t = catalog.buildTable(identifier, schema).withProperties(properties).create();
       LOG.info("Created table {} with schema {}", identifier, t.schema());
     } catch (AlreadyExistsException e) {
       t = catalog.loadTable(identifier);
     }
     table = t;
     return t;
+  }
+
+  private static boolean needsFormatV3(org.apache.iceberg.Schema schema) {
+    return TypeUtil.find(
+            schema, type -> type.typeId() == org.apache.iceberg.types.Type.TypeID.TIMESTAMP_NANO)
+        != null;
   }
 
   private void openDataWriter(Table t) {

@@ -14,12 +14,15 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
+import org.apache.arrow.vector.BigIntVector;
+import org.apache.arrow.vector.TimeStampNanoTZVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.complex.UnionVector;
 import org.apache.arrow.vector.types.UnionMode;
@@ -28,7 +31,9 @@ import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.FieldType;
 import org.apache.arrow.vector.types.pojo.Schema;
 import org.apache.arrow.vector.types.Types.MinorType;
+import org.apache.iceberg.HasTableOperations;
 import org.apache.iceberg.Table;
+import org.apache.iceberg.inmemory.InMemoryCatalog;
 import org.apache.iceberg.catalog.TableIdentifier;
 import org.apache.iceberg.data.IcebergGenerics;
 import org.apache.iceberg.data.Record;
@@ -174,6 +179,54 @@ class IcebergSinkTest {
     }
     // The good batch's open file was discarded with the run: no orphan left behind.
     assertThat(dataFiles()).isEqualTo(filesBefore);
+  }
+
+  @Test
+  void nanosecondTimestamps_createAFormatV3Table_andKeepEveryNanosecond() throws Exception {
+    Schema schema = new Schema(List.of(
+        new Field("id", FieldType.notNullable(new ArrowType.Int(64, true)), null),
+        new Field("at", FieldType.nullable(new ArrowType.Timestamp(
+            org.apache.arrow.vector.types.TimeUnit.NANOSECOND, "UTC")), null)));
+    VectorSchemaRoot root = VectorSchemaRoot.create(schema, allocator);
+    root.allocateNew();
+    ((BigIntVector) root.getVector("id")).setSafe(0, 1);
+    ((TimeStampNanoTZVector) root.getVector("at")).setSafe(0, 1_767_225_600_123_456_789L);
+    ((BigIntVector) root.getVector("id")).setSafe(1, 2);
+    ((TimeStampNanoTZVector) root.getVector("at")).setNull(1);
+    root.setRowCount(2);
+    try (Pipeline p = Pipeline.from(new RootsSource("s", List.of(root))).to(sink())) {
+      p.start();
+      assertThat(p.awaitIdle(WAIT)).isTrue();
+    }
+    try (OpenCatalog c = catalog()) {
+      Table t = c.loadTable(TABLE);
+      assertThat(((HasTableOperations) t).operations().current().formatVersion()).isEqualTo(3);
+      List<Object> values = new ArrayList<>();
+      try (CloseableIterable<Record> rows = IcebergGenerics.read(t).build()) {
+        rows.forEach(r -> values.add(r.getField("at")));
+      }
+      assertThat(values).containsExactlyInAnyOrder(
+          OffsetDateTime.parse("2026-01-01T00:00:00.123456789Z"), null);
+    }
+  }
+
+  @Test
+  void catalogInstance_isUsed_andLeftOpenForItsOwner() throws Exception {
+    InMemoryCatalog catalog = new InMemoryCatalog();
+    catalog.initialize("mem", Map.of());
+    IcebergSink sink = IcebergSink.builder().catalog(catalog).table("db.events").build();
+    for (int run = 1; run <= 2; run++) {
+      try (Pipeline p =
+          Pipeline.from(new GeneratedSource(allocator, 100).stream("s", 0, 300 * run))
+              .id("mem")
+              .to(sink)) {
+        p.start();
+        assertThat(p.awaitIdle(WAIT)).isTrue();
+      }
+    }
+    // Still open: the sink did not close a catalog it does not own.
+    assertThat(ids(catalog.loadTable(TABLE))).hasSize(600).doesNotHaveDuplicates();
+    catalog.close();
   }
 
   @Test
