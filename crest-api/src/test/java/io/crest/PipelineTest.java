@@ -62,9 +62,10 @@ class PipelineTest {
     expected.addAll(range(10_000, 10_550));
     assertThat(sink.committedIds()).containsExactlyInAnyOrderElementsOf(expected);
     MemorySink.Commit last = sink.commits().get(sink.commits().size() - 1);
-    assertThat(last.positions())
-        .containsExactlyInAnyOrderEntriesOf(
-            Map.of("a", SourcePosition.ofOffset(1_000), "b", SourcePosition.ofOffset(550)));
+    Map<String, SourcePosition> end =
+        Map.of("a", SourcePosition.ofOffset(1_000), "b", SourcePosition.ofOffset(550));
+    assertThat(last.positions()).containsExactlyInAnyOrderEntriesOf(end);
+    assertThat(source.lastCommitted()).containsExactlyInAnyOrderEntriesOf(end);
   }
 
   @Test

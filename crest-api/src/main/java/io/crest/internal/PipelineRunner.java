@@ -406,6 +406,11 @@ public final class PipelineRunner implements Pipeline {
               Duration.ofNanos(end - lastEnd),
               committable.positions());
       lastEnd = end;
+      try {
+        source.committed(committable.positions());
+      } catch (RuntimeException e) {
+        recordSecondary("tell the source " + source.name() + " about a commit", e);
+      }
       for (PipelineListener listener : listeners) {
         try {
           listener.onCommit(event);

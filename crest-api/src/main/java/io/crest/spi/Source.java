@@ -38,6 +38,17 @@ public interface Source extends AutoCloseable {
   void start(SourceContext context);
 
   /**
+   * Tells the source that a commit made these positions durable in the sink: every stream's
+   * position after the commit. A source that acknowledges data to its producers (or trims a log)
+   * does it here; others ignore it.
+   *
+   * <p>Called on the pipeline's committer thread, in commit order, after the commit succeeded and
+   * before the next one starts; keep it quick. An exception is logged and otherwise ignored: the
+   * commit stands.
+   */
+  default void committed(java.util.Map<String, SourcePosition> positions) {}
+
+  /**
    * Stops the readers, waits for them to end and releases every resource. Safe to call more than
    * once, and before {@link #start}.
    */

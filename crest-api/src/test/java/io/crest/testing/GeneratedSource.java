@@ -28,6 +28,8 @@ public final class GeneratedSource implements Source {
   private final CountDownLatch stop = new CountDownLatch(1);
   private final AtomicLong emitted = new AtomicLong();
   private volatile boolean started;
+  private volatile java.util.Map<String, io.crest.spi.SourcePosition> lastCommitted =
+      java.util.Map.of();
 
   /** A source whose readers allocate from a child of {@code parent}. */
   public GeneratedSource(BufferAllocator parent, int batchRows) {
@@ -52,6 +54,16 @@ public final class GeneratedSource implements Source {
   public GeneratedSource failAfter(long rows) {
     this.failAfterRows = rows;
     return this;
+  }
+
+  /** The positions of the last commit the pipeline reported, empty before the first. */
+  public java.util.Map<String, io.crest.spi.SourcePosition> lastCommitted() {
+    return lastCommitted;
+  }
+
+  @Override
+  public void committed(java.util.Map<String, io.crest.spi.SourcePosition> positions) {
+    lastCommitted = positions;
   }
 
   /** Batches accepted by the pipeline so far. */
