@@ -4,6 +4,7 @@ import io.crest.internal.PipelineRunner;
 import io.crest.spi.Sink;
 import io.crest.spi.Source;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
@@ -111,6 +112,7 @@ public interface Pipeline extends AutoCloseable {
     private BatchPolicy batchPolicy;
     private DataSize bufferLimit;
     private final List<PipelineListener> listeners = new ArrayList<>();
+    private Path deadLetter;
 
     private Builder(Source source) {
       this.source = Objects.requireNonNull(source, "source");
@@ -175,6 +177,29 @@ public interface Pipeline extends AutoCloseable {
       return this;
     }
 
+    /**
+     * Sends batches that the sink rejects as invalid (a {@link
+     * io.crest.errors.ValidationException} from writing: a schema clash, a null in a required
+     * column, an unsupported type) to Arrow IPC files in {@code directory} instead of stopping the
+     * pipeline. Each file holds the batch's original rows, with the reason, stream, position and
+     * pipeline id in its footer metadata ({@code crest.reason}, {@code crest.stream}, {@code
+     * crest.position}, {@code crest.pipeline-id}); the file is durable before the pipeline moves
+     * past the batch. Without this setting, such a batch stops the pipeline and nothing of it is
+     * committed.
+     *
+     * @throws IllegalStateException if the directory was set before
+     */
+    public Builder deadLetter(Path directory) {
+      Objects.requireNonNull(directory, "directory");
+      if (this.deadLetter != null) {
+        throw new IllegalStateException(
+            "Cannot set dead-letter directory to " + directory + ": already set to "
+                + this.deadLetter);
+      }
+      this.deadLetter = directory;
+      return this;
+    }
+
     /** Adds a listener; listeners are called in the order they were added. */
     public Builder listener(PipelineListener listener) {
       listeners.add(Objects.requireNonNull(listener, "listener"));
@@ -200,7 +225,8 @@ public interface Pipeline extends AutoCloseable {
           sink,
           batchPolicy != null ? batchPolicy : BatchPolicy.defaults(),
           bufferLimit != null ? bufferLimit : DEFAULT_BUFFER_LIMIT,
-          List.copyOf(listeners));
+          List.copyOf(listeners),
+          deadLetter);
     }
 
     private static String defaultId(String sourceName, String sinkName) {

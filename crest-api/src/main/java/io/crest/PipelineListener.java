@@ -12,6 +12,12 @@ public interface PipelineListener {
   /** Called after each successful commit. */
   default void onCommit(CommitEvent event) {}
 
+  /**
+   * Called on the writer thread after a rejected batch was written to the dead-letter directory
+   * (see {@link Pipeline.Builder#deadLetter}).
+   */
+  default void onDeadLetter(DeadLetterEvent event) {}
+
   /** Called once when the pipeline fails, with the failure it will report. */
   default void onFailure(Throwable error) {}
 }

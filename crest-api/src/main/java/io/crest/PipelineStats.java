@@ -15,6 +15,7 @@ import java.time.Duration;
  * @param commits successful commits
  * @param lastCommitLatency how long the last successful commit took, zero before the first
  * @param errors failures the pipeline saw (at most one is fatal; others are from cleanup)
+ * @param deadLettered batches the sink rejected that went to the dead-letter directory
  * @param bufferedBytes Arrow bytes received but not yet written into files, now
  */
 public record PipelineStats(
@@ -27,4 +28,5 @@ public record PipelineStats(
     long commits,
     Duration lastCommitLatency,
     long errors,
+    long deadLettered,
     long bufferedBytes) {}

@@ -8,6 +8,8 @@ import io.crest.PipelineListener;
 import io.crest.PipelineStats;
 import io.crest.errors.CommitFailedException;
 import io.crest.errors.PipelineFailedException;
+import io.crest.errors.ValidationException;
+import io.crest.DeadLetterEvent;
 import io.crest.spi.CommitResult;
 import io.crest.spi.Committable;
 import io.crest.spi.CommittedState;
@@ -19,6 +21,7 @@ import io.crest.spi.SourceBatch;
 import io.crest.spi.SourceContext;
 import io.crest.spi.SourcePosition;
 import java.lang.System.Logger.Level;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.List;
@@ -74,6 +77,7 @@ public final class PipelineRunner implements Pipeline {
   private final DataSize bufferLimit;
   private final List<PipelineListener> listeners;
   private final LongSupplier nanoClock;
+  private final DeadLetterWriter deadLetters;
 
   private final Object lock = new Object();
   private final Object shutdownLock = new Object();
@@ -99,6 +103,7 @@ public final class PipelineRunner implements Pipeline {
   private final AtomicLong commits = new AtomicLong();
   private final AtomicLong lastCommitNanos = new AtomicLong();
   private final AtomicLong errors = new AtomicLong();
+  private final AtomicLong deadLettered = new AtomicLong();
 
   /** Builds a pipeline; use {@link Pipeline#from} instead. */
   public PipelineRunner(
@@ -107,8 +112,9 @@ public final class PipelineRunner implements Pipeline {
       Sink sink,
       BatchPolicy policy,
       DataSize bufferLimit,
-      List<PipelineListener> listeners) {
-    this(id, source, sink, policy, bufferLimit, listeners, System::nanoTime);
+      List<PipelineListener> listeners,
+      Path deadLetterDirectory) {
+    this(id, source, sink, policy, bufferLimit, listeners, deadLetterDirectory, System::nanoTime);
   }
 
   PipelineRunner(
@@ -118,6 +124,7 @@ public final class PipelineRunner implements Pipeline {
       BatchPolicy policy,
       DataSize bufferLimit,
       List<PipelineListener> listeners,
+      Path deadLetterDirectory,
       LongSupplier nanoClock) {
     this.id = Objects.requireNonNull(id, "id");
     this.source = Objects.requireNonNull(source, "source");
@@ -127,6 +134,8 @@ public final class PipelineRunner implements Pipeline {
     this.listeners = List.copyOf(listeners);
     this.nanoClock = nanoClock;
     this.queue = new BatchQueue(bufferLimit.toBytes());
+    this.deadLetters =
+        deadLetterDirectory == null ? null : new DeadLetterWriter(deadLetterDirectory, id, sink.name());
   }
 
   @Override
@@ -144,8 +153,11 @@ public final class PipelineRunner implements Pipeline {
       state = State.RUNNING;
     }
     try {
-      sinkWriter = sink.open(SinkContext.of(id, source.name()));
+      Optional<String> instance = source.instanceId();
+      SinkContext context = SinkContext.of(id, source.name());
+      sinkWriter = sink.open(instance.map(context::withSourceInstance).orElse(context));
       CommittedState restored = sinkWriter.restoredState();
+      checkSourceInstance(restored, instance);
       LOG.log(Level.INFO, "Pipeline {0}: {1} -> {2}, resuming from {3}, batch {4}, buffer {5}",
           id, source.name(), sink.name(), restored, policy, bufferLimit);
       Map<String, SourcePosition> positions = new TreeMap<>(restored.positions());
@@ -158,6 +170,25 @@ public final class PipelineRunner implements Pipeline {
       fail(e);
       shutdown();
       throw e;
+    }
+  }
+
+  /**
+   * Refuses to apply positions recorded against other data: a source whose instance id changed
+   * was reset, and its old positions would skip or misplace rows of the new data.
+   */
+  private void checkSourceInstance(CommittedState restored, Optional<String> instance) {
+    Optional<String> recorded = restored.sourceInstance();
+    if (recorded.isPresent() && instance.isPresent() && !recorded.equals(instance)) {
+      throw new ValidationException(
+          "Cannot resume pipeline " + id + " from " + sink.name() + ": the source " + source.name()
+              + " was reset (its instance id is " + instance.get() + ", the last commit "
+              + restored.commitId().orElse("?") + " recorded positions under " + recorded.get()
+              + "; start a new pipeline id to ingest the new data from its beginning)");
+    }
+    if (recorded.isPresent() && instance.isEmpty()) {
+      LOG.log(Level.WARNING, "Pipeline {0}: the last commit recorded source instance {1} but the "
+          + "source reports none now; resuming without the check", id, recorded.get());
     }
   }
 
@@ -223,6 +254,7 @@ public final class PipelineRunner implements Pipeline {
         commits.get(),
         Duration.ofNanos(lastCommitNanos.get()),
         errors.get(),
+        deadLettered.get(),
         queue.countedBytes());
   }
 
@@ -299,8 +331,11 @@ public final class PipelineRunner implements Pipeline {
             if (failed()) {
               continue; // the pipeline is going down: the batch is not written, only released
             }
-            if (batch.rowCount() > 0) {
-              sinkWriter.write(batch);
+            if (batch.rowCount() > 0 && !writeOrDeadLetter(batch)) {
+              positions.put(batch.stream(), batch.positionAfter());
+              batchesIn.incrementAndGet();
+              bytesIn.addAndGet(size);
+              continue; // dead-lettered: the position moves on, no rows are pending
             }
             positions.put(batch.stream(), batch.positionAfter());
             rowsIn.addAndGet(batch.rowCount());
@@ -336,6 +371,38 @@ public final class PipelineRunner implements Pipeline {
       fail(e);
     } finally {
       putUninterruptibly(Control.END);
+    }
+  }
+
+  /**
+   * Writes the batch; returns {@code false} if the sink rejected it and it went to the dead-letter
+   * directory instead. A rejection without a dead-letter directory fails the pipeline with an
+   * error that names the stream and position too.
+   */
+  private boolean writeOrDeadLetter(SourceBatch batch) {
+    try {
+      sinkWriter.write(batch);
+      return true;
+    } catch (ValidationException e) {
+      String where = "stream " + batch.stream() + ", " + batch.rowCount()
+          + " rows up to position " + batch.positionAfter();
+      if (deadLetters == null) {
+        throw new ValidationException(e.getMessage() + " [" + where + "]", e);
+      }
+      Path file = deadLetters.write(batch, e.getMessage());
+      deadLettered.incrementAndGet();
+      LOG.log(Level.WARNING, "Pipeline {0}: {1} rejected by {2}, written to {3}: {4}",
+          id, where, sink.name(), file, e.getMessage());
+      DeadLetterEvent event = new DeadLetterEvent(
+          id, batch.stream(), batch.positionAfter(), batch.rowCount(), file, e.getMessage());
+      for (PipelineListener listener : listeners) {
+        try {
+          listener.onDeadLetter(event);
+        } catch (RuntimeException le) {
+          recordSecondary("notify listener " + listener + " of a dead letter", le);
+        }
+      }
+      return false;
     }
   }
 

@@ -9,14 +9,17 @@ import java.util.Optional;
  * Immutable and thread-safe.
  */
 public final class CommittedState {
-  private static final CommittedState EMPTY = new CommittedState(null, Map.of());
+  private static final CommittedState EMPTY = new CommittedState(null, Map.of(), null);
 
   private final String commitId;
   private final Map<String, SourcePosition> positions;
+  private final String sourceInstance;
 
-  private CommittedState(String commitId, Map<String, SourcePosition> positions) {
+  private CommittedState(
+      String commitId, Map<String, SourcePosition> positions, String sourceInstance) {
     this.commitId = commitId;
     this.positions = positions;
+    this.sourceInstance = sourceInstance;
   }
 
   /** The state of a pipeline that never committed. */
@@ -26,8 +29,17 @@ public final class CommittedState {
 
   /** The state recorded by commit {@code commitId}, with the given positions (copied). */
   public static CommittedState of(String commitId, Map<String, SourcePosition> positions) {
+    return of(commitId, positions, null);
+  }
+
+  /**
+   * The state recorded by commit {@code commitId}, with the given positions (copied) and the source
+   * instance id they were recorded under ({@code null} when the source reported none).
+   */
+  public static CommittedState of(
+      String commitId, Map<String, SourcePosition> positions, String sourceInstance) {
     Objects.requireNonNull(commitId, "commitId");
-    return new CommittedState(commitId, Map.copyOf(positions));
+    return new CommittedState(commitId, Map.copyOf(positions), sourceInstance);
   }
 
   /** The id of the last commit, empty when the pipeline never committed. */
@@ -40,9 +52,15 @@ public final class CommittedState {
     return positions;
   }
 
+  /** The source instance id the positions were recorded under, when the source reported one. */
+  public Optional<String> sourceInstance() {
+    return Optional.ofNullable(sourceInstance);
+  }
+
   @Override
   public String toString() {
     return commitId == null ? "CommittedState[none]"
-        : "CommittedState[commitId=" + commitId + ", positions=" + positions + "]";
+        : "CommittedState[commitId=" + commitId + ", positions=" + positions
+            + (sourceInstance == null ? "" : ", sourceInstance=" + sourceInstance) + "]";
   }
 }

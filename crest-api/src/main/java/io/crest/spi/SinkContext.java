@@ -8,10 +8,12 @@ import java.util.Objects;
 public final class SinkContext {
   private final String pipelineId;
   private final String sourceName;
+  private final String sourceInstance;
 
-  private SinkContext(String pipelineId, String sourceName) {
+  private SinkContext(String pipelineId, String sourceName, String sourceInstance) {
     this.pipelineId = pipelineId;
     this.sourceName = sourceName;
+    this.sourceInstance = sourceInstance;
   }
 
   /**
@@ -25,7 +27,16 @@ public final class SinkContext {
     if (pipelineId.isEmpty()) {
       throw new IllegalArgumentException("Cannot create SinkContext: empty pipeline id");
     }
-    return new SinkContext(pipelineId, sourceName);
+    return new SinkContext(pipelineId, sourceName, null);
+  }
+
+  /**
+   * Returns this context with the source's instance id (see {@link Source#instanceId()}), which the
+   * sink records with every commit.
+   */
+  public SinkContext withSourceInstance(String sourceInstance) {
+    Objects.requireNonNull(sourceInstance, "sourceInstance");
+    return new SinkContext(pipelineId, sourceName, sourceInstance);
   }
 
   /** The id under which the pipeline records its commits, stable across restarts. */
@@ -36,5 +47,10 @@ public final class SinkContext {
   /** The {@link Source#name()} of the pipeline's source. */
   public String sourceName() {
     return sourceName;
+  }
+
+  /** The source's instance id, when the source reports one. */
+  public java.util.Optional<String> sourceInstance() {
+    return java.util.Optional.ofNullable(sourceInstance);
   }
 }

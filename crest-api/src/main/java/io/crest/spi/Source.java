@@ -29,6 +29,19 @@ public interface Source extends AutoCloseable {
   String name();
 
   /**
+   * Identifies the lineage of the data the source reads, when the source can tell: an id that
+   * changes when the source is reset (a view recreated, a log truncated), so that positions
+   * recorded against the old data are not applied to the new. The pipeline records it with every
+   * commit and refuses to resume from positions recorded under a different id. Empty (the default)
+   * means the source cannot tell, and no check is made.
+   *
+   * <p>Called once, before {@link #start}.
+   */
+  default java.util.Optional<String> instanceId() {
+    return java.util.Optional.empty();
+  }
+
+  /**
    * Starts reading. Each stream resumes after the position that {@link
    * SourceContext#resumePositions()} holds for it, or from its beginning when it has none.
    *

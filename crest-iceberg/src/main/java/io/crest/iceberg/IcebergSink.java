@@ -4,6 +4,7 @@ import io.crest.spi.Sink;
 import io.crest.spi.SinkContext;
 import io.crest.spi.SinkWriter;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
@@ -37,6 +38,7 @@ public final class IcebergSink implements Sink {
   private final boolean ownsCatalog;
   private final String catalogDescription;
   private final Map<String, String> tableProperties;
+  private final CommitRetry retry;
 
   private IcebergSink(Builder b) {
     this.table = b.table;
@@ -44,6 +46,7 @@ public final class IcebergSink implements Sink {
     this.ownsCatalog = b.ownsCatalog;
     this.catalogDescription = b.catalogDescription;
     this.tableProperties = Map.copyOf(b.tableProperties);
+    this.retry = b.retry;
   }
 
   /** Starts building a sink. */
@@ -67,7 +70,7 @@ public final class IcebergSink implements Sink {
     Objects.requireNonNull(context, "context");
     Catalog catalog = catalogFactory.get();
     try {
-      return new IcebergSinkWriter(catalog, ownsCatalog, table, tableProperties, context);
+      return new IcebergSinkWriter(catalog, ownsCatalog, table, tableProperties, retry, context);
     } catch (RuntimeException e) {
       if (ownsCatalog) {
         IcebergCatalogs.closeQuietly(catalog);
@@ -91,6 +94,9 @@ public final class IcebergSink implements Sink {
     private boolean ownsCatalog;
     private String catalogDescription;
     private final Map<String, String> tableProperties = new LinkedHashMap<>();
+    private CommitRetry retry = CommitRetry.DEFAULT;
+    private boolean attemptsSet;
+    private boolean backoffSet;
 
     private Builder() {}
 
@@ -220,6 +226,55 @@ public final class IcebergSink implements Sink {
                 + tableProperties.get(key));
       }
       tableProperties.put(key, value);
+      return this;
+    }
+
+    /**
+     * Sets how many times a commit is attempted when it conflicts with other writers after
+     * Iceberg's own retries ({@code commit.retry.*} table properties) gave up, or when its outcome
+     * is unknown and it is not in the table. Defaults to 8. Each attempt commits the same files
+     * under the same commit id, and is refused if another copy of the pipeline committed.
+     *
+     * @throws IllegalArgumentException if {@code attempts} is not positive
+     * @throws IllegalStateException if the attempts were set before
+     */
+    public Builder commitAttempts(int attempts) {
+      if (attempts < 1) {
+        throw new IllegalArgumentException(
+            "Cannot set commit attempts to " + attempts + ": at least one attempt is needed");
+      }
+      if (attemptsSet) {
+        throw new IllegalStateException(
+            "Cannot set commit attempts to " + attempts + ": already set to "
+                + retry.maxAttempts());
+      }
+      attemptsSet = true;
+      retry = retry.withAttempts(attempts);
+      return this;
+    }
+
+    /**
+     * Sets the pause between commit attempts: it starts at {@code initial}, doubles up to {@code
+     * max}, and is jittered (between half and all of it). Defaults to 200 ms up to 30 s.
+     *
+     * @throws IllegalArgumentException if {@code initial} is negative or {@code max} is below it
+     * @throws IllegalStateException if the backoff was set before
+     */
+    public Builder commitBackoff(Duration initial, Duration max) {
+      Objects.requireNonNull(initial, "initial");
+      Objects.requireNonNull(max, "max");
+      if (initial.isNegative() || max.compareTo(initial) < 0) {
+        throw new IllegalArgumentException(
+            "Cannot set commit backoff " + initial + ".." + max
+                + ": it must be non-negative and max must not be below initial");
+      }
+      if (backoffSet) {
+        throw new IllegalStateException(
+            "Cannot set commit backoff to " + initial + ".." + max + ": already set to "
+                + retry.initialBackoff() + ".." + retry.maxBackoff());
+      }
+      backoffSet = true;
+      retry = retry.withBackoff(initial, max);
       return this;
     }
 

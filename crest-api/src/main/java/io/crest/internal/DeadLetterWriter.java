@@ -1,0 +1,77 @@
+package io.crest.internal;
+
+import io.crest.spi.SourceBatch;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.arrow.vector.ipc.ArrowFileWriter;
+
+/**
+ * Writes rejected batches as Arrow IPC files, durably: written to a temporary name, forced to disk,
+ * then renamed, so a file with the final name is always complete. Used by the writer thread only.
+ */
+final class DeadLetterWriter {
+  static final String REASON = "crest.reason";
+  static final String STREAM = "crest.stream";
+  static final String POSITION = "crest.position";
+  static final String PIPELINE_ID = "crest.pipeline-id";
+  static final String SINK = "crest.sink";
+
+  private final Path directory;
+  private final String pipelineId;
+  private final String sink;
+
+  DeadLetterWriter(Path directory, String pipelineId, String sink) {
+    this.directory = directory;
+    this.pipelineId = pipelineId;
+    this.sink = sink;
+  }
+
+  /** Writes {@code batch} with {@code reason}; returns the file. The caller still owns the batch. */
+  Path write(SourceBatch batch, String reason) {
+    Map<String, String> meta = new LinkedHashMap<>();
+    meta.put(REASON, reason);
+    meta.put(STREAM, batch.stream());
+    meta.put(POSITION, batch.positionAfter().value());
+    meta.put(PIPELINE_ID, pipelineId);
+    meta.put(SINK, sink);
+    String name = safe(batch.stream()) + "-" + safe(batch.positionAfter().value()) + "-"
+        + UUID.randomUUID().toString().substring(0, 8) + ".arrow";
+    Path target = directory.resolve(name);
+    Path temp = directory.resolve("." + name + ".tmp");
+    try {
+      Files.createDirectories(directory);
+      try (FileChannel channel =
+              FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+          ArrowFileWriter writer = new ArrowFileWriter(batch.root(), null, channel, meta)) {
+        writer.start();
+        writer.writeBatch();
+        writer.end();
+        channel.force(true);
+      }
+      try {
+        Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+      } catch (AtomicMoveNotSupportedException e) {
+        Files.move(temp, target);
+      }
+      return target;
+    } catch (IOException e) {
+      throw new UncheckedIOException(
+          "Cannot write dead-letter file " + target + " for stream " + batch.stream()
+              + " at position " + batch.positionAfter() + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static String safe(String text) {
+    String s = text.replaceAll("[^A-Za-z0-9._=-]", "_");
+    return s.length() > 80 ? s.substring(0, 80) : s;
+  }
+}
