@@ -28,6 +28,8 @@ public final class GeneratedSource implements Source {
   private final CountDownLatch stop = new CountDownLatch(1);
   private final AtomicLong emitted = new AtomicLong();
   private volatile boolean started;
+  private CountDownLatch hold = new CountDownLatch(0);
+  private String instanceId;
   private volatile java.util.Map<String, io.crest.spi.SourcePosition> lastCommitted =
       java.util.Map.of();
 
@@ -48,6 +50,23 @@ public final class GeneratedSource implements Source {
   public GeneratedSource continuous() {
     this.continuous = true;
     return this;
+  }
+
+  /** Makes the readers wait for {@code latch} before they emit anything. */
+  public GeneratedSource holdUntil(CountDownLatch latch) {
+    this.hold = latch;
+    return this;
+  }
+
+  /** Reports {@code id} as the source's instance id. */
+  public GeneratedSource instance(String id) {
+    this.instanceId = id;
+    return this;
+  }
+
+  @Override
+  public java.util.Optional<String> instanceId() {
+    return java.util.Optional.ofNullable(instanceId);
   }
 
   /** Makes every stream fail once it has emitted {@code rows} rows. */
@@ -110,6 +129,7 @@ public final class GeneratedSource implements Source {
     var resume = context.resumePositions().get(stream);
     long offset = resume == null ? 0 : resume.asOffset();
     try {
+      hold.await();
       while (offset < rows && stop.getCount() > 0) {
         if (failAfterRows >= 0 && offset >= failAfterRows) {
           context.fail(new SourceException(
