@@ -58,7 +58,9 @@ final class ViewServer implements AutoCloseable {
 
   private static final long AT_BASE_MICROS = 1_767_225_600_000_000L; // 2026-01-01T00:00:00Z
 
-  private final Map<String, long[]> views = new ConcurrentHashMap<>(); // name -> {base, rows}
+  // name -> {base, rows, rowsPerSecond (0: all rows at once)}
+  private final Map<String, long[]> views = new ConcurrentHashMap<>();
+  private final long startNanos = System.nanoTime();
   private final FlightServer server;
   private final int batchRows;
 
@@ -72,8 +74,26 @@ final class ViewServer implements AutoCloseable {
 
   /** Serves (or grows) view {@code name} with {@code rows} rows whose ids start at {@code base}. */
   ViewServer view(String name, long base, long rows) {
-    views.put(name, new long[] {base, rows});
+    views.put(name, new long[] {base, rows, 0});
     return this;
+  }
+
+  /**
+   * Serves view {@code name} that grows at {@code rowsPerSecond} from the server's start up to
+   * {@code rows} rows, over a long-lived stream that sends new rows as they appear. Rows that
+   * exist already are sent at once, so a reader that restarts catches up quickly.
+   */
+  ViewServer growingView(String name, long base, long rows, long rowsPerSecond) {
+    views.put(name, new long[] {base, rows, rowsPerSecond});
+    return this;
+  }
+
+  private long available(long[] view) {
+    if (view[2] == 0) {
+      return view[1];
+    }
+    long elapsedMicros = (System.nanoTime() - startNanos) / 1_000;
+    return Math.min(view[1], elapsedMicros * view[2] / 1_000_000);
   }
 
   String uri() {
@@ -164,9 +184,20 @@ final class ViewServer implements AutoCloseable {
       }
       try (VectorSchemaRoot root = VectorSchemaRoot.create(SCHEMA, allocator)) {
         listener.start(root);
-        for (long sent = 0; sent < view[1]; sent += batchRows) {
-          fill(root, view[0] + sent, (int) Math.min(batchRows, view[1] - sent));
+        long sent = 0;
+        while (sent < view[1]) {
+          if (listener.isCancelled()) {
+            return;
+          }
+          long ready = available(view);
+          if (ready == sent) {
+            java.util.concurrent.locks.LockSupport.parkNanos(2_000_000); // wait for new rows
+            continue;
+          }
+          int n = (int) Math.min(batchRows, ready - sent);
+          fill(root, view[0] + sent, n);
           listener.putNext();
+          sent += n;
         }
         listener.completed();
       }
