@@ -3,7 +3,12 @@ package io.crest.iceberg;
 import io.crest.spi.Sink;
 import io.crest.spi.SinkContext;
 import io.crest.spi.SinkWriter;
+import io.crest.CommitStrategy;
+import io.crest.SchemaEvolutionPolicy;
+import io.crest.iceberg.internal.TableLayouts;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -37,16 +42,25 @@ public final class IcebergSink implements Sink {
   private final Supplier<Catalog> catalogFactory;
   private final boolean ownsCatalog;
   private final String catalogDescription;
-  private final Map<String, String> tableProperties;
-  private final CommitRetry retry;
+  private final SinkSettings settings;
 
   private IcebergSink(Builder b) {
     this.table = b.table;
     this.catalogFactory = b.catalogFactory;
     this.ownsCatalog = b.ownsCatalog;
     this.catalogDescription = b.catalogDescription;
-    this.tableProperties = Map.copyOf(b.tableProperties);
-    this.retry = b.retry;
+    this.settings =
+        new SinkSettings(
+            Map.copyOf(b.tableProperties),
+            List.copyOf(b.partitionBy),
+            List.copyOf(b.sortBy),
+            b.location,
+            b.evolution != null ? b.evolution : SchemaEvolutionPolicy.strict(),
+            b.strategy != null ? b.strategy : CommitStrategy.append(),
+            b.branch,
+            b.maxOpenFiles,
+            b.clustered,
+            b.retry);
   }
 
   /** Starts building a sink. */
@@ -70,7 +84,7 @@ public final class IcebergSink implements Sink {
     Objects.requireNonNull(context, "context");
     Catalog catalog = catalogFactory.get();
     try {
-      return new IcebergSinkWriter(catalog, ownsCatalog, table, tableProperties, retry, context);
+      return new IcebergSinkWriter(catalog, ownsCatalog, table, settings, context);
     } catch (RuntimeException e) {
       if (ownsCatalog) {
         IcebergCatalogs.closeQuietly(catalog);
@@ -81,7 +95,9 @@ public final class IcebergSink implements Sink {
 
   @Override
   public String toString() {
-    return "IcebergSink[" + table + " in " + catalogDescription + "]";
+    return "IcebergSink[" + table + " in " + catalogDescription + ", " + settings.strategy().name()
+        + ", schema " + settings.evolution().name()
+        + (settings.branch() == null ? "" : ", branch " + settings.branch()) + "]";
   }
 
   /**
@@ -89,12 +105,24 @@ public final class IcebergSink implements Sink {
    * uses the embedded local warehouse in {@code ./crest-warehouse}. Not thread-safe.
    */
   public static final class Builder {
+    /** The default cap on files open at once in one flush. */
+    public static final int DEFAULT_MAX_OPEN_FILES = 100;
+
     private TableIdentifier table;
     private Supplier<Catalog> catalogFactory;
     private boolean ownsCatalog;
     private String catalogDescription;
     private final Map<String, String> tableProperties = new LinkedHashMap<>();
     private CommitRetry retry = CommitRetry.DEFAULT;
+    private final List<String> partitionBy = new ArrayList<>();
+    private final List<String> sortBy = new ArrayList<>();
+    private String location;
+    private SchemaEvolutionPolicy evolution;
+    private CommitStrategy strategy;
+    private String branch;
+    private int maxOpenFiles = DEFAULT_MAX_OPEN_FILES;
+    private boolean maxOpenFilesSet;
+    private boolean clustered;
     private boolean attemptsSet;
     private boolean backoffSet;
 
@@ -230,6 +258,161 @@ public final class IcebergSink implements Sink {
     }
 
     /**
+     * Sets the partition fields of a table the sink creates, in Iceberg's transform names: {@code
+     * region}, {@code bucket(16, customer)}, {@code truncate(4, name)}, {@code
+     * year|month|day|hour(ts)}. An existing table keeps its spec, whatever it is (partition
+     * evolution included): the sink always writes to the table's current spec.
+     *
+     * @throws IllegalArgumentException if a field is not of one of these forms
+     * @throws IllegalStateException if the partition fields were set before
+     */
+    public Builder partitionBy(String... fields) {
+      if (!partitionBy.isEmpty()) {
+        throw new IllegalStateException(
+            "Cannot partition by " + List.of(fields) + ": already partitioned by " + partitionBy);
+      }
+      for (String field : fields) {
+        TableLayouts.checkPartitionField(Objects.requireNonNull(field, "field"));
+      }
+      partitionBy.addAll(List.of(fields));
+      return this;
+    }
+
+    /**
+     * Sets the sort order of a table the sink creates, as {@code column [ASC|DESC] [NULLS
+     * FIRST|LAST]} fields.
+     *
+     * @throws IllegalArgumentException if a field is not of that form
+     * @throws IllegalStateException if the sort order was set before
+     */
+    public Builder sortBy(String... fields) {
+      if (!sortBy.isEmpty()) {
+        throw new IllegalStateException(
+            "Cannot sort by " + List.of(fields) + ": already sorted by " + sortBy);
+      }
+      for (String field : fields) {
+        TableLayouts.checkSortField(Objects.requireNonNull(field, "field"));
+      }
+      sortBy.addAll(List.of(fields));
+      return this;
+    }
+
+    /**
+     * Sets the location of a table the sink creates, instead of the catalog's default.
+     *
+     * @throws IllegalStateException if the location was set before
+     */
+    public Builder location(String tableLocation) {
+      Objects.requireNonNull(tableLocation, "tableLocation");
+      if (location != null) {
+        throw new IllegalStateException(
+            "Cannot set table location to " + tableLocation + ": already set to " + location);
+      }
+      location = tableLocation;
+      return this;
+    }
+
+    /**
+     * Sets the format version of a table the sink creates (1, 2 or 3; Iceberg's default is 2).
+     * A table with nanosecond timestamps is created with version 3 unless this says otherwise.
+     *
+     * @throws IllegalArgumentException if the version is not 1, 2 or 3
+     * @throws IllegalStateException if the version was set before
+     */
+    public Builder formatVersion(int version) {
+      if (version < 1 || version > 3) {
+        throw new IllegalArgumentException(
+            "Cannot set format version " + version + ": Iceberg 1.12 writes versions 1 to 3");
+      }
+      return tableProperty("format-version", Integer.toString(version));
+    }
+
+    /**
+     * Sets how the sink reconciles a batch schema that differs from the table's. Defaults to
+     * {@link SchemaEvolutionPolicy#strict()}.
+     *
+     * @throws IllegalStateException if the policy was set before
+     */
+    public Builder schemaEvolution(SchemaEvolutionPolicy policy) {
+      Objects.requireNonNull(policy, "policy");
+      if (evolution != null) {
+        throw new IllegalStateException(
+            "Cannot set schema evolution to " + policy.name() + ": already set to "
+                + evolution.name());
+      }
+      evolution = policy;
+      return this;
+    }
+
+    /**
+     * Sets what each commit does with its files. Defaults to {@link CommitStrategy#append()}.
+     *
+     * @throws IllegalStateException if the strategy was set before
+     */
+    public Builder commitStrategy(CommitStrategy commitStrategy) {
+      Objects.requireNonNull(commitStrategy, "commitStrategy");
+      if (strategy != null) {
+        throw new IllegalStateException(
+            "Cannot set commit strategy to " + commitStrategy.name() + ": already set to "
+                + strategy.name());
+      }
+      strategy = commitStrategy;
+      return this;
+    }
+
+    /**
+     * Commits to branch {@code name} instead of the main branch (write-audit-publish); the branch
+     * is created by the first commit if it does not exist. The pipeline's state is read from that
+     * branch too.
+     *
+     * @throws IllegalArgumentException if the name is blank
+     * @throws IllegalStateException if the branch was set before
+     */
+    public Builder branch(String name) {
+      Objects.requireNonNull(name, "name");
+      if (name.isBlank()) {
+        throw new IllegalArgumentException("Cannot commit to branch '" + name + "': blank name");
+      }
+      if (branch != null) {
+        throw new IllegalStateException(
+            "Cannot commit to branch " + name + ": already set to " + branch);
+      }
+      branch = name;
+      return this;
+    }
+
+    /**
+     * Sets how many files of different partitions one flush may keep open at once (default
+     * {@value #DEFAULT_MAX_OPEN_FILES}). When a batch would open one more, every open file is
+     * closed first, so memory stays bounded at the cost of more, smaller files. 0 means no cap.
+     *
+     * @throws IllegalArgumentException if {@code files} is negative
+     * @throws IllegalStateException if the cap was set before
+     */
+    public Builder maxOpenFiles(int files) {
+      if (files < 0) {
+        throw new IllegalArgumentException(
+            "Cannot set max open files to " + files + ": it must be 0 (no cap) or more");
+      }
+      if (maxOpenFilesSet) {
+        throw new IllegalStateException(
+            "Cannot set max open files to " + files + ": already set to " + maxOpenFiles);
+      }
+      maxOpenFilesSet = true;
+      maxOpenFiles = files;
+      return this;
+    }
+
+    /**
+     * Declares that the rows of each flush arrive grouped by partition (sorted input), so one file
+     * is open at a time. Rows of a partition whose file was already closed fail the batch.
+     */
+    public Builder clustered() {
+      clustered = true;
+      return this;
+    }
+
+    /**
      * Sets how many times a commit is attempted when it conflicts with other writers after
      * Iceberg's own retries ({@code commit.retry.*} table properties) gave up, or when its outcome
      * is unknown and it is not in the table. Defaults to 8. Each attempt commits the same files
@@ -284,6 +467,11 @@ public final class IcebergSink implements Sink {
      * @throws IllegalStateException if no table was set
      */
     public IcebergSink build() {
+      if (strategy != null && strategy.mode() == CommitStrategy.Mode.UPSERT && clustered) {
+        throw new IllegalStateException(
+            "Cannot build IcebergSink: strategy " + strategy.name() + " keeps a writer per"
+                + " partition and cannot use clustered()");
+      }
       if (table == null) {
         throw new IllegalStateException("Cannot build IcebergSink: no table (call table(\"ns.name\"))");
       }

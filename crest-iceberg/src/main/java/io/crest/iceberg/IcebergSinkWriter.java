@@ -1,11 +1,17 @@
 package io.crest.iceberg;
 
+import io.crest.CommitInfo;
+import io.crest.CommitStrategy;
 import io.crest.errors.CommitFailedException;
 import io.crest.errors.CommitStateUnknownException;
 import io.crest.errors.CrestException;
 import io.crest.errors.PipelineFencedException;
+import io.crest.errors.ValidationException;
 import io.crest.iceberg.internal.ArrowRecords;
 import io.crest.iceberg.internal.ArrowSchemas;
+import io.crest.iceberg.internal.SchemaReconciler;
+import io.crest.iceberg.internal.TableLayouts;
+import io.crest.iceberg.internal.UpsertWriter;
 import io.crest.spi.CommitResult;
 import io.crest.spi.Committable;
 import io.crest.spi.CommittedState;
@@ -14,23 +20,41 @@ import io.crest.spi.SinkWriter;
 import io.crest.spi.SourceBatch;
 import io.crest.spi.SourcePosition;
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
+import org.apache.arrow.vector.FieldVector;
+import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.types.pojo.ArrowType;
+import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
 import org.apache.iceberg.AppendFiles;
+import org.apache.iceberg.ContentFile;
 import org.apache.iceberg.DataFile;
+import org.apache.iceberg.DeleteFile;
 import org.apache.iceberg.FileFormat;
+import org.apache.iceberg.HasTableOperations;
+import org.apache.iceberg.OverwriteFiles;
 import org.apache.iceberg.PartitionKey;
 import org.apache.iceberg.PartitionSpec;
+import org.apache.iceberg.ReplacePartitions;
+import org.apache.iceberg.RowDelta;
 import org.apache.iceberg.Snapshot;
 import org.apache.iceberg.SnapshotAncestryValidator;
+import org.apache.iceberg.SnapshotUpdate;
+import org.apache.iceberg.StructLike;
 import org.apache.iceberg.Table;
 import org.apache.iceberg.TableProperties;
 import org.apache.iceberg.Transaction;
@@ -42,10 +66,15 @@ import org.apache.iceberg.data.GenericRecord;
 import org.apache.iceberg.data.InternalRecordWrapper;
 import org.apache.iceberg.data.Record;
 import org.apache.iceberg.exceptions.AlreadyExistsException;
+import org.apache.iceberg.io.ClusteredDataWriter;
 import org.apache.iceberg.io.DataWriteResult;
 import org.apache.iceberg.io.FanoutDataWriter;
 import org.apache.iceberg.io.OutputFileFactory;
+import org.apache.iceberg.io.PartitioningWriter;
+import org.apache.iceberg.io.WriteResult;
+import org.apache.iceberg.types.Type;
 import org.apache.iceberg.types.TypeUtil;
+import org.apache.iceberg.types.Types;
 import org.apache.iceberg.util.JsonUtil;
 import org.apache.iceberg.util.PropertyUtil;
 import org.apache.iceberg.util.SnapshotUtil;
@@ -53,9 +82,18 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One pipeline run's writer for an Iceberg table: Arrow rows become Iceberg generic records that
- * Iceberg's own file writers encode, one open file per partition, rolled at the table's target
- * file size; a commit is a fast append carrying the pipeline's state in the snapshot summary.
+ * One pipeline run's writer for an Iceberg table.
+ *
+ * <p>Writing: a batch's schema is reconciled with the table's under the sink's schema evolution
+ * policy before anything of it is written; its rows are converted to Iceberg generic records
+ * (every row before any is written, so a rejected batch leaves nothing behind) and written by
+ * Iceberg's file writers: one open file per partition (or one at a time, for clustered input),
+ * rolled at the table's target file size, or, for upserts, Iceberg's equality-delta writer.
+ *
+ * <p>Committing: one flush is one Iceberg transaction holding the strategy's snapshot operation
+ * (fast append, partition replace, overwrite by filter, or row deltas) with Crest's state in the
+ * snapshot summary and the {@code crest.state.<pipeline>} table property, fenced against other
+ * copies of the pipeline and retried as {@link CommitRetry} says.
  *
  * <p>Threads follow {@link SinkWriter}: {@code write} and {@code prepareCommit} on the writer
  * thread, {@code commit} and {@code abort} on the committer thread. The table reference is shared
@@ -68,6 +106,7 @@ final class IcebergSinkWriter implements SinkWriter {
   static final String SUMMARY_SOURCE_INSTANCE = "crest.source-instance";
   /** Table property prefix holding each pipeline's latest state, which survives snapshot expiry. */
   static final String STATE_PROPERTY_PREFIX = "crest.state.";
+  private static final String RESERVED_PREFIX = "crest.";
 
   private static final Logger LOG = LoggerFactory.getLogger(IcebergSink.class);
   private static final AtomicLong TASK_IDS = new AtomicLong();
@@ -75,10 +114,13 @@ final class IcebergSinkWriter implements SinkWriter {
   private final Catalog catalog;
   private final boolean ownsCatalog;
   private final TableIdentifier identifier;
-  private final Map<String, String> tableProperties;
+  private final String tableName;
+  private final SinkSettings settings;
+  private final CommitStrategy strategy;
+  private final boolean upsert;
+  private final Set<String> ignoredColumns;
   private final String pipelineId;
   private final String sourceInstance;
-  private final CommitRetry retry;
   private final CommittedState restored;
   private volatile Table table;
 
@@ -87,30 +129,40 @@ final class IcebergSinkWriter implements SinkWriter {
 
   // Writer thread.
   private Schema converterArrowSchema;
+  private int converterSchemaId = -1;
   private ArrowRecords.Converter converter;
-  private FanoutDataWriter<Record> dataWriter;
+  private int opOrdinal = -1;
+  private Record[] rowBuffer = new Record[0];
+  private boolean[] deleteBuffer = new boolean[0];
+  private PartitioningWriter<Record, DataWriteResult> dataWriter;
+  private UpsertWriter upsertWriter;
+  private int writerSchemaId = -1;
   private PartitionSpec writerSpec;
   private PartitionKey partitionKey;
   private InternalRecordWrapper partitionWrapper;
-  private Record[] rowBuffer = new Record[0];
+  private final Set<StructLike> openPartitions = new HashSet<>();
+  private final List<FileGroup> pendingGroups = new ArrayList<>();
   private boolean closed;
 
   IcebergSinkWriter(
       Catalog catalog,
       boolean ownsCatalog,
       TableIdentifier identifier,
-      Map<String, String> tableProperties,
-      CommitRetry retry,
+      SinkSettings settings,
       SinkContext context) {
     this.catalog = catalog;
-    this.retry = retry;
-    this.sourceInstance = context.sourceInstance().orElse(null);
     this.ownsCatalog = ownsCatalog;
     this.identifier = identifier;
-    this.tableProperties = tableProperties;
+    this.tableName = identifier.toString();
+    this.settings = settings;
+    this.strategy = settings.strategy();
+    this.upsert = strategy.mode() == CommitStrategy.Mode.UPSERT;
+    this.ignoredColumns = strategy.opColumn().map(Set::of).orElse(Set.of());
     this.pipelineId = context.pipelineId();
+    this.sourceInstance = context.sourceInstance().orElse(null);
     this.table = catalog.tableExists(identifier) ? catalog.loadTable(identifier) : null;
-    this.restored = table == null ? CommittedState.empty() : findState(table, pipelineId);
+    this.restored =
+        table == null ? CommittedState.empty() : findState(table, settings.branch(), pipelineId);
     this.lastCommitId = restored.commitId().orElse(null);
   }
 
@@ -119,56 +171,300 @@ final class IcebergSinkWriter implements SinkWriter {
     return restored;
   }
 
+  // ---------------------------------------------------------------- writing (writer thread)
+
   @Override
   public void write(SourceBatch batch) {
     VectorSchemaRoot root = batch.root();
     Schema arrowSchema = root.getSchema();
     Table t = ensureTable(arrowSchema);
     if (converter == null
-        || converter.icebergSchema().schemaId() != t.schema().schemaId()
-        || !arrowSchema.equals(converterArrowSchema)) {
-      converter = ArrowRecords.converter(t.schema(), arrowSchema, identifier.toString());
-      converterArrowSchema = arrowSchema;
-      rowBuffer = new Record[0]; // records of the old schema must not be reused
-    }
-    if (dataWriter == null) {
-      openDataWriter(t);
+        || !arrowSchema.equals(converterArrowSchema)
+        || converterSchemaId != t.schema().schemaId()) {
+      prepareConverter(t, arrowSchema);
     }
     int rows = root.getRowCount();
     // Convert every row before writing any, so a rejected batch leaves nothing in the open files
     // (it may then go to a dead-letter file and the pipeline goes on). The records are reused
     // across batches: the file writers encode a record before write() returns.
     if (rowBuffer.length < rows) {
-      rowBuffer = java.util.Arrays.copyOf(rowBuffer, rows);
+      rowBuffer = Arrays.copyOf(rowBuffer, rows);
+      deleteBuffer = new boolean[rows];
     }
+    VarCharVector ops = opOrdinal < 0 ? null : (VarCharVector) root.getVector(opOrdinal);
     for (int i = 0; i < rows; i++) {
       if (rowBuffer[i] == null) {
         rowBuffer[i] = GenericRecord.create(t.schema());
       }
       converter.fill(root, i, rowBuffer[i]);
+      deleteBuffer[i] = ops != null && isDelete(ops, i);
     }
-    for (int i = 0; i < rows; i++) {
-      Record record = rowBuffer[i];
-      if (writerSpec.isUnpartitioned()) {
-        dataWriter.write(record, writerSpec, null);
-      } else {
-        partitionKey.partition(partitionWrapper.wrap(record));
-        dataWriter.write(record, writerSpec, partitionKey);
+    if (writerSchemaId != t.schema().schemaId()) {
+      rollWriter();
+    }
+    if (dataWriter == null && upsertWriter == null) {
+      openWriter(t);
+    }
+    try {
+      for (int i = 0; i < rows; i++) {
+        Record record = rowBuffer[i];
+        if (upsert) {
+          if (deleteBuffer[i]) {
+            upsertWriter.delete(record);
+          } else {
+            upsertWriter.write(record);
+          }
+        } else if (writerSpec.isUnpartitioned()) {
+          dataWriter.write(record, writerSpec, null);
+        } else {
+          partitionKey.partition(partitionWrapper.wrap(record));
+          if (settings.maxOpenFiles() > 0
+              && !settings.clustered()
+              && !openPartitions.contains(partitionKey)) {
+            if (openPartitions.size() >= settings.maxOpenFiles()) {
+              rollWriter(); // close every open file rather than exceed the cap
+              openWriter(t);
+            }
+            openPartitions.add(partitionKey.copy());
+          }
+          dataWriter.write(record, writerSpec, partitionKey);
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(
+          "Cannot write to table " + tableName + ": " + e.getMessage(), e);
+    } catch (IllegalStateException e) {
+      if (settings.clustered() && e.getMessage() != null && e.getMessage().contains("clustered")) {
+        throw new CrestException(
+            "Cannot write to table " + tableName + " in clustered mode: the rows of one flush are"
+                + " not grouped by partition (" + e.getMessage() + "; sort the input by the"
+                + " partition columns, or drop clustered())", e);
+      }
+      throw e;
+    }
+  }
+
+  private static boolean isDelete(VarCharVector ops, int row) {
+    if (ops.isNull(row)) {
+      return false;
+    }
+    String op = new String(ops.get(row), StandardCharsets.UTF_8).trim().toLowerCase(Locale.ROOT);
+    return op.equals("delete") || op.equals("d") || op.equals("-d");
+  }
+
+  /** Reconciles the batch schema with the table's, then builds the converter for the pair. */
+  private void prepareConverter(Table t, Schema arrowSchema) {
+    t.refresh(); // pick up schema changes made by others before comparing
+    SchemaReconciler.reconcile(
+        t, arrowSchema, ignoredColumns, settings.evolution(), tableName);
+    if (upsert) {
+      checkUpsertKeys(t);
+    }
+    opOrdinal = -1;
+    if (strategy.opColumn().isPresent()) {
+      String op = strategy.opColumn().get();
+      List<Field> fields = arrowSchema.getFields();
+      for (int i = 0; i < fields.size(); i++) {
+        if (fields.get(i).getName().equals(op)) {
+          opOrdinal = i;
+        }
+      }
+      if (opOrdinal < 0 || !(fields.get(opOrdinal).getType() instanceof ArrowType.Utf8)) {
+        throw new ValidationException(
+            "Cannot write batch to table " + tableName + ": strategy " + strategy.name()
+                + " needs op column '" + op + "' as an Arrow Utf8 (string) column, but the batch "
+                + (opOrdinal < 0 ? "has no such column" : "has it as " + fields.get(opOrdinal).getType()));
+      }
+    }
+    converter = ArrowRecords.converter(t.schema(), arrowSchema, tableName, ignoredColumns);
+    converterArrowSchema = arrowSchema;
+    converterSchemaId = t.schema().schemaId();
+    rowBuffer = new Record[0]; // records of another schema must not be reused
+    deleteBuffer = new boolean[0];
+  }
+
+  private void checkUpsertKeys(Table t) {
+    if (formatVersion(t) < 2) {
+      throw new ValidationException(
+          "Cannot upsert into table " + tableName + ": it has format version 1, and upserts need"
+              + " row-level deletes (format version 2 or later)");
+    }
+    Set<Integer> keyIds = new HashSet<>();
+    for (String key : strategy.keyColumns()) {
+      Types.NestedField field = t.schema().findField(key);
+      if (field == null) {
+        throw new ValidationException(
+            "Cannot upsert into table " + tableName + ": key column '" + key
+                + "' is not in the table (columns: " + t.schema().columns().stream()
+                    .map(Types.NestedField::name).toList() + ")");
+      }
+      keyIds.add(field.fieldId());
+    }
+    for (org.apache.iceberg.PartitionField pf : t.spec().fields()) {
+      if (!keyIds.contains(pf.sourceId())) {
+        throw new ValidationException(
+            "Cannot upsert into table " + tableName + " on keys " + strategy.keyColumns()
+                + ": partition field " + pf.name() + " comes from column '"
+                + t.schema().findColumnName(pf.sourceId()) + "', which is not a key (add it to the"
+                + " keys, so a key never moves between partitions)");
       }
     }
   }
 
+  private static int formatVersion(Table t) {
+    return t instanceof HasTableOperations
+        ? ((HasTableOperations) t).operations().current().formatVersion()
+        : 2;
+  }
+
+  private void openWriter(Table t) {
+    FileFormat format =
+        FileFormat.fromString(
+            t.properties().getOrDefault(
+                TableProperties.DEFAULT_FILE_FORMAT, TableProperties.DEFAULT_FILE_FORMAT_DEFAULT));
+    long targetFileSize =
+        PropertyUtil.propertyAsLong(
+            t.properties(),
+            TableProperties.WRITE_TARGET_FILE_SIZE_BYTES,
+            TableProperties.WRITE_TARGET_FILE_SIZE_BYTES_DEFAULT);
+    OutputFileFactory fileFactory =
+        OutputFileFactory.builderFor(t, 1, TASK_IDS.incrementAndGet())
+            .format(format)
+            .operationId(UUID.randomUUID().toString())
+            .build();
+    writerSpec = t.spec();
+    writerSchemaId = t.schema().schemaId();
+    if (upsert) {
+      org.apache.iceberg.Schema keySchema = TypeUtil.select(t.schema(), keyIds(t));
+      int[] equalityIds = keySchema.columns().stream().mapToInt(Types.NestedField::fieldId).toArray();
+      GenericFileWriterFactory factory =
+          new GenericFileWriterFactory.Builder(t)
+              .dataFileFormat(format)
+              .dataSchema(t.schema())
+              .deleteFileFormat(format)
+              .equalityFieldIds(equalityIds)
+              .equalityDeleteRowSchema(keySchema)
+              .build();
+      upsertWriter = new UpsertWriter(writerSpec, format, factory, fileFactory, t.io(),
+          targetFileSize, t.schema(), keySchema, formatVersion(t) >= 3);
+      return;
+    }
+    GenericFileWriterFactory factory =
+        new GenericFileWriterFactory.Builder(t).dataFileFormat(format).dataSchema(t.schema()).build();
+    dataWriter = settings.clustered()
+        ? new ClusteredDataWriter<>(factory, fileFactory, t.io(), targetFileSize)
+        : new FanoutDataWriter<>(factory, fileFactory, t.io(), targetFileSize);
+    partitionKey = new PartitionKey(writerSpec, t.schema());
+    partitionWrapper = new InternalRecordWrapper(t.schema().asStruct());
+    openPartitions.clear();
+  }
+
+  private Set<Integer> keyIds(Table t) {
+    Set<Integer> ids = new HashSet<>();
+    for (String key : strategy.keyColumns()) {
+      ids.add(t.schema().findField(key).fieldId());
+    }
+    return ids;
+  }
+
+  /**
+   * Closes the open files into the pending list. For upserts, the files so far become a group of
+   * their own, committed as its own row delta before the next one (in the same transaction): its
+   * equality deletes must not meet rows written after them.
+   */
+  private void rollWriter() {
+    if (dataWriter != null) {
+      PartitioningWriter<Record, DataWriteResult> w = dataWriter;
+      dataWriter = null;
+      try {
+        w.close();
+      } catch (IOException e) {
+        throw new UncheckedIOException(
+            "Cannot close data files of table " + tableName + ": " + e.getMessage(), e);
+      }
+      if (pendingGroups.isEmpty()) {
+        pendingGroups.add(new FileGroup(new ArrayList<>(), new ArrayList<>()));
+      }
+      pendingGroups.get(0).data.addAll(w.result().dataFiles());
+    }
+    if (upsertWriter != null) {
+      UpsertWriter w = upsertWriter;
+      upsertWriter = null;
+      WriteResult result = w.finish();
+      pendingGroups.add(new FileGroup(
+          new ArrayList<>(Arrays.asList(result.dataFiles())),
+          new ArrayList<>(Arrays.asList(result.deleteFiles()))));
+    }
+    writerSchemaId = -1;
+  }
+
   @Override
   public Committable prepareCommit(Map<String, SourcePosition> positions) {
-    if (dataWriter == null) {
+    rollWriter();
+    List<FileGroup> groups = new ArrayList<>();
+    for (FileGroup g : pendingGroups) {
+      if (!g.data.isEmpty() || !g.deletes.isEmpty()) {
+        groups.add(new FileGroup(List.copyOf(g.data), List.copyOf(g.deletes)));
+      }
+    }
+    pendingGroups.clear();
+    if (groups.isEmpty()) {
       return null;
     }
-    DataWriteResult result = closeDataWriter();
-    if (result.dataFiles().isEmpty()) {
-      return null;
-    }
-    return new IcebergCommittable(UUID.randomUUID().toString(), result.dataFiles(), positions);
+    return new IcebergCommittable(UUID.randomUUID().toString(), groups, positions);
   }
+
+  private Table ensureTable(Schema arrowSchema) {
+    Table t = table;
+    if (t != null) {
+      return t;
+    }
+    List<Field> fields = arrowSchema.getFields().stream()
+        .filter(f -> !ignoredColumns.contains(f.getName())).toList();
+    org.apache.iceberg.Schema schema =
+        ArrowSchemas.toIceberg(new Schema(fields, arrowSchema.getCustomMetadata()), tableName);
+    PartitionSpec spec = TableLayouts.partitionSpec(schema, settings.partitionBy(), tableName);
+    org.apache.iceberg.SortOrder order = TableLayouts.sortOrder(schema, settings.sortBy(), tableName);
+    if (catalog instanceof SupportsNamespaces) {
+      SupportsNamespaces namespaces = (SupportsNamespaces) catalog;
+      if (!namespaces.namespaceExists(identifier.namespace())) {
+        try {
+          // A mutable map: Iceberg's REST client fails on an immutable empty one.
+          namespaces.createNamespace(identifier.namespace(), new HashMap<>());
+        } catch (AlreadyExistsException e) {
+          // created concurrently by another writer: fine
+        }
+      }
+    }
+    Map<String, String> properties = new HashMap<>(settings.tableProperties());
+    if (needsFormatV3(schema) && !properties.containsKey(TableProperties.FORMAT_VERSION)) {
+      // timestamp_ns exists only from format v3 on; the alternative would lose precision.
+      properties.put(TableProperties.FORMAT_VERSION, "3");
+      LOG.info("Creating {} with format-version 3: it has nanosecond timestamps", tableName);
+    }
+    try {
+      Catalog.TableBuilder builder = catalog.buildTable(identifier, schema)
+          .withPartitionSpec(spec)
+          .withSortOrder(order)
+          .withProperties(properties);
+      if (settings.location() != null) {
+        builder = builder.withLocation(settings.location());
+      }
+      t = builder.create();
+      LOG.info("Created table {} with schema {}, partitioned by {}", tableName, t.schema(),
+          t.spec());
+    } catch (AlreadyExistsException e) {
+      t = catalog.loadTable(identifier);
+    }
+    table = t;
+    return t;
+  }
+
+  private static boolean needsFormatV3(org.apache.iceberg.Schema schema) {
+    return TypeUtil.find(schema, type -> type.typeId() == Type.TypeID.TIMESTAMP_NANO) != null;
+  }
+
+  // ---------------------------------------------------------------- committing (committer thread)
 
   @Override
   public CommitResult commit(Committable committable) {
@@ -177,8 +473,9 @@ final class IcebergSinkWriter implements SinkWriter {
     Snapshot snapshot = commitWithRetries(c);
     lastCommitId = c.commitId;
     long millis = (System.nanoTime() - start) / 1_000_000;
-    LOG.info("Committed {} rows in {} files ({} bytes) to {} as snapshot {} in {} ms (pipeline {})",
-        c.rows, c.files.size(), c.bytes, identifier, snapshot.snapshotId(), millis, pipelineId);
+    LOG.info("Committed {} rows in {} files ({} delete files, {} bytes) to {} as snapshot {} in {}"
+        + " ms ({}, pipeline {})", c.rows, c.fileCount, c.deleteFileCount, c.bytes, tableName,
+        snapshot.snapshotId(), millis, strategy.name(), pipelineId);
     return CommitResult.of("snapshot " + snapshot.snapshotId());
   }
 
@@ -190,6 +487,8 @@ final class IcebergSinkWriter implements SinkWriter {
    * another copy of the pipeline.
    */
   private Snapshot commitWithRetries(IcebergCommittable c) {
+    Map<String, String> extra = strategyProperties(c);
+    CommitRetry retry = settings.retry();
     RuntimeException last = null;
     for (int attempt = 1; attempt <= retry.maxAttempts(); attempt++) {
       if (attempt > 1) {
@@ -199,77 +498,151 @@ final class IcebergSinkWriter implements SinkWriter {
       Fence fence = new Fence(c.commitId);
       try {
         t.refresh();
-        commitOnce(t, c, fence);
-        return findSnapshot(t, c.commitId);
+        commitOnce(t, c, fence, extra);
+        return findSnapshot(t, settings.branch(), c.commitId);
       } catch (org.apache.iceberg.exceptions.ValidationException e) {
         if (fence.alreadyCommitted) {
           // An earlier attempt whose outcome was unknown did land.
-          return findSnapshot(refreshed(t), c.commitId);
+          return findSnapshot(refreshed(t), settings.branch(), c.commitId);
         }
         if (fence.fenced) {
           throw new PipelineFencedException(
-              "Cannot commit " + c.files.size() + " files to table " + identifier + ": pipeline "
+              "Cannot commit " + c.fileCount + " files to table " + tableName + ": pipeline "
                   + pipelineId + " was fenced, commit " + fence.foundCommitId + " of another copy"
                   + " of this pipeline landed after commit " + lastCommitId + " that this copy"
                   + " continued from (stop this copy: only one copy of a pipeline id may run)", e);
         }
         throw new CommitFailedException(
-            "Cannot commit " + c.files.size() + " files to table " + identifier + ": "
-                + e.getMessage(), e);
+            "Cannot commit " + c.fileCount + " files to table " + tableName + " ("
+                + strategy.name() + "): " + e.getMessage(), e);
       } catch (org.apache.iceberg.exceptions.CommitFailedException e) {
         last = e;
         LOG.warn("Commit {} to {} conflicted (attempt {} of {}): {}",
-            c.commitId, identifier, attempt, retry.maxAttempts(), e.getMessage());
+            c.commitId, tableName, attempt, retry.maxAttempts(), e.getMessage());
       } catch (org.apache.iceberg.exceptions.CommitStateUnknownException e) {
         last = e;
         Snapshot landed = lookUp(t, c.commitId);
         if (landed != null) {
           LOG.warn("Commit {} to {} reported an unknown state but landed as snapshot {}",
-              c.commitId, identifier, landed.snapshotId());
+              c.commitId, tableName, landed.snapshotId());
           return landed;
         }
         LOG.warn("Commit {} to {} has an unknown state and is not in the table (attempt {} of {});"
-            + " trying again with the same files", c.commitId, identifier, attempt,
+            + " trying again with the same files", c.commitId, tableName, attempt,
             retry.maxAttempts());
       }
     }
     if (last instanceof org.apache.iceberg.exceptions.CommitStateUnknownException) {
       throw new CommitStateUnknownException(
-          "Cannot tell whether commit " + c.commitId + " reached table " + identifier + " after "
+          "Cannot tell whether commit " + c.commitId + " reached table " + tableName + " after "
               + retry.maxAttempts() + " attempts: " + last.getMessage() + " (files kept; a restart"
               + " resumes from what the table really holds)", last);
     }
     throw new CommitFailedException(
-        "Cannot commit " + c.files.size() + " files (" + c.rows + " rows) to table " + identifier
+        "Cannot commit " + c.fileCount + " files (" + c.rows + " rows) to table " + tableName
             + " after " + retry.maxAttempts() + " attempts: " + last.getMessage()
             + " (the files are deleted; a restart reads the rows again)", last);
   }
 
-  /** One atomic metadata commit: the append with its summary, and the state property. */
-  private void commitOnce(Table t, IcebergCommittable c, Fence fence) {
+  /** The strategy's own snapshot properties; a failing strategy stops the commit, cleanly. */
+  private Map<String, String> strategyProperties(IcebergCommittable c) {
+    Map<String, String> extra;
+    try {
+      extra = strategy.snapshotProperties(
+          new CommitInfo(pipelineId, tableName, c.commitId, c.rows, c.fileCount, c.positions));
+    } catch (RuntimeException e) {
+      throw new CommitFailedException(
+          "Cannot commit to table " + tableName + ": commit strategy " + strategy.name()
+              + " failed to give its snapshot properties: " + e.getMessage()
+              + " (nothing was committed)", e);
+    }
+    if (extra == null) {
+      return Map.of();
+    }
+    for (String key : extra.keySet()) {
+      if (key == null || key.startsWith(RESERVED_PREFIX)) {
+        throw new CommitFailedException(
+            "Cannot commit to table " + tableName + ": commit strategy " + strategy.name()
+                + " sets snapshot property '" + key + "', and names starting with '"
+                + RESERVED_PREFIX + "' are Crest's (nothing was committed)", null);
+      }
+    }
+    return Map.copyOf(extra);
+  }
+
+  /** One atomic metadata commit: the strategy's operation(s) with the summary, and the state. */
+  private void commitOnce(
+      Table t, IcebergCommittable c, Fence fence, Map<String, String> extra) {
     String positions = encodePositions(c.positions);
     Transaction tx = t.newTransaction();
-    AppendFiles append = tx.newFastAppend();
-    c.files.forEach(append::appendFile);
-    append.set(SUMMARY_PIPELINE_ID, pipelineId);
-    append.set(SUMMARY_COMMIT_ID, c.commitId);
-    append.set(SUMMARY_POSITIONS, positions);
-    if (sourceInstance != null) {
-      append.set(SUMMARY_SOURCE_INSTANCE, sourceInstance);
+    List<SnapshotUpdate<?>> ops = operations(tx, c);
+    for (int i = 0; i < ops.size(); i++) {
+      SnapshotUpdate<?> op = ops.get(i);
+      if (i == 0) {
+        op.validateWith(fence);
+      }
+      if (i == ops.size() - 1) {
+        extra.forEach(op::set);
+        op.set(SUMMARY_PIPELINE_ID, pipelineId);
+        op.set(SUMMARY_COMMIT_ID, c.commitId);
+        op.set(SUMMARY_POSITIONS, positions);
+        if (sourceInstance != null) {
+          op.set(SUMMARY_SOURCE_INSTANCE, sourceInstance);
+        }
+      }
+      if (settings.branch() != null) {
+        op.toBranch(settings.branch());
+      }
+      op.commit();
     }
-    append.validateWith(fence);
-    append.commit();
     tx.updateProperties()
         .set(STATE_PROPERTY_PREFIX + pipelineId, encodeState(c.commitId, positions, sourceInstance))
         .commit();
     tx.commitTransaction();
   }
 
+  /** The snapshot operations of one commit, in order, inside {@code tx}. */
+  private List<SnapshotUpdate<?>> operations(Transaction tx, IcebergCommittable c) {
+    List<SnapshotUpdate<?>> ops = new ArrayList<>();
+    switch (strategy.mode()) {
+      case UPSERT:
+        for (FileGroup g : c.groups) {
+          RowDelta delta = tx.newRowDelta();
+          g.data.forEach(delta::addRows);
+          g.deletes.forEach(delta::addDeletes);
+          ops.add(delta);
+        }
+        break;
+      case OVERWRITE_PARTITIONS:
+        ReplacePartitions replace = tx.newReplacePartitions();
+        c.groups.forEach(g -> g.data.forEach(replace::addFile));
+        ops.add(replace);
+        break;
+      case OVERWRITE_BY_FILTER:
+        if (!(strategy instanceof IcebergCommitStrategies.OverwriteByFilter)) {
+          throw new CommitFailedException(
+              "Cannot commit to table " + tableName + ": strategy " + strategy.name()
+                  + " asks for OVERWRITE_BY_FILTER but gives no Iceberg filter (use"
+                  + " IcebergCommitStrategies.overwriteByFilter)", null);
+        }
+        OverwriteFiles overwrite = tx.newOverwrite()
+            .overwriteByRowFilter(((IcebergCommitStrategies.OverwriteByFilter) strategy).filter());
+        c.groups.forEach(g -> g.data.forEach(overwrite::addFile));
+        ops.add(overwrite);
+        break;
+      default:
+        AppendFiles append = tx.newFastAppend();
+        c.groups.forEach(g -> g.data.forEach(append::appendFile));
+        ops.add(append);
+    }
+    return ops;
+  }
+
   private Snapshot lookUp(Table t, String commitId) {
     try {
-      return findSnapshot(refreshed(t), commitId);
+      return findSnapshot(refreshed(t), settings.branch(), commitId);
     } catch (RuntimeException e) {
-      LOG.warn("Cannot read table {} to resolve commit {}: {}", identifier, commitId, e.getMessage());
+      LOG.warn("Cannot read table {} to resolve commit {}: {}", tableName, commitId, e.getMessage());
       return null;
     }
   }
@@ -330,9 +703,17 @@ final class IcebergSinkWriter implements SinkWriter {
   @Override
   public void abort(Committable committable) {
     IcebergCommittable c = (IcebergCommittable) committable;
-    Table t = table;
-    for (DataFile file : c.files) {
-      t.io().deleteFile(file.location());
+    deleteFiles(table, c.groups);
+  }
+
+  private static void deleteFiles(Table t, List<FileGroup> groups) {
+    for (FileGroup g : groups) {
+      for (ContentFile<?> file : g.data) {
+        t.io().deleteFile(file.location());
+      }
+      for (ContentFile<?> file : g.deletes) {
+        t.io().deleteFile(file.location());
+      }
     }
   }
 
@@ -344,15 +725,14 @@ final class IcebergSinkWriter implements SinkWriter {
     closed = true;
     CrestException failure = null;
     try {
-      if (dataWriter != null) {
-        DataWriteResult unprepared = closeDataWriter();
-        for (DataFile file : unprepared.dataFiles()) {
-          table.io().deleteFile(file.location());
-        }
+      if (dataWriter != null || upsertWriter != null || !pendingGroups.isEmpty()) {
+        rollWriter();
+        deleteFiles(table, pendingGroups); // written but never prepared: nobody references them
+        pendingGroups.clear();
       }
     } catch (RuntimeException e) {
       failure = new CrestException(
-          "Cannot discard the uncommitted files of table " + identifier + ": " + e.getMessage(), e);
+          "Cannot discard the uncommitted files of table " + tableName + ": " + e.getMessage(), e);
     }
     if (ownsCatalog) {
       IOException e = IcebergCatalogs.closeQuietly(catalog);
@@ -365,79 +745,7 @@ final class IcebergSinkWriter implements SinkWriter {
     }
   }
 
-  private Table ensureTable(Schema arrowSchema) {
-    Table t = table;
-    if (t != null) {
-      return t;
-    }
-    org.apache.iceberg.Schema schema = ArrowSchemas.toIceberg(arrowSchema, identifier.toString());
-    if (catalog instanceof SupportsNamespaces) {
-      SupportsNamespaces namespaces = (SupportsNamespaces) catalog;
-      if (!namespaces.namespaceExists(identifier.namespace())) {
-        try {
-          // A mutable map: some catalogs' REST clients fail on an immutable empty one.
-          namespaces.createNamespace(identifier.namespace(), new HashMap<>());
-        } catch (AlreadyExistsException e) {
-          // created concurrently by another writer: fine
-        }
-      }
-    }
-    Map<String, String> properties = new HashMap<>(tableProperties);
-    if (needsFormatV3(schema) && !properties.containsKey(TableProperties.FORMAT_VERSION)) {
-      // timestamp_ns exists only from format v3 on; the alternative would lose precision.
-      properties.put(TableProperties.FORMAT_VERSION, "3");
-      LOG.info("Creating {} with format-version 3: it has nanosecond timestamps", identifier);
-    }
-    try {
-      t = catalog.buildTable(identifier, schema).withProperties(properties).create();
-      LOG.info("Created table {} with schema {}", identifier, t.schema());
-    } catch (AlreadyExistsException e) {
-      t = catalog.loadTable(identifier);
-    }
-    table = t;
-    return t;
-  }
-
-  private static boolean needsFormatV3(org.apache.iceberg.Schema schema) {
-    return TypeUtil.find(
-            schema, type -> type.typeId() == org.apache.iceberg.types.Type.TypeID.TIMESTAMP_NANO)
-        != null;
-  }
-
-  private void openDataWriter(Table t) {
-    FileFormat format =
-        FileFormat.fromString(
-            t.properties().getOrDefault(
-                TableProperties.DEFAULT_FILE_FORMAT, TableProperties.DEFAULT_FILE_FORMAT_DEFAULT));
-    long targetFileSize =
-        PropertyUtil.propertyAsLong(
-            t.properties(),
-            TableProperties.WRITE_TARGET_FILE_SIZE_BYTES,
-            TableProperties.WRITE_TARGET_FILE_SIZE_BYTES_DEFAULT);
-    GenericFileWriterFactory writerFactory =
-        new GenericFileWriterFactory.Builder(t).dataFileFormat(format).dataSchema(t.schema()).build();
-    OutputFileFactory fileFactory =
-        OutputFileFactory.builderFor(t, 1, TASK_IDS.incrementAndGet())
-            .format(format)
-            .operationId(UUID.randomUUID().toString())
-            .build();
-    dataWriter = new FanoutDataWriter<>(writerFactory, fileFactory, t.io(), targetFileSize);
-    writerSpec = t.spec();
-    partitionKey = new PartitionKey(writerSpec, t.schema());
-    partitionWrapper = new InternalRecordWrapper(t.schema().asStruct());
-  }
-
-  private DataWriteResult closeDataWriter() {
-    FanoutDataWriter<Record> w = dataWriter;
-    dataWriter = null;
-    try {
-      w.close();
-    } catch (IOException e) {
-      throw new CrestException(
-          "Cannot close data files of table " + identifier + ": " + e.getMessage(), e);
-    }
-    return w.result();
-  }
+  // ---------------------------------------------------------------- state
 
   /**
    * What {@code pipelineId} last committed to {@code table}: the newest snapshot of the pipeline in
@@ -446,8 +754,8 @@ final class IcebergSinkWriter implements SinkWriter {
    * any such snapshot, the state property written in the same transaction as the pipeline's last
    * commit is used instead, so expiry never makes a pipeline ingest again.
    */
-  static CommittedState findState(Table table, String pipelineId) {
-    Snapshot current = table.currentSnapshot();
+  static CommittedState findState(Table table, String branch, String pipelineId) {
+    Snapshot current = head(table, branch);
     if (current == null) {
       return CommittedState.empty();
     }
@@ -501,8 +809,12 @@ final class IcebergSinkWriter implements SinkWriter {
             JsonUtil.getStringOrNull("source-instance", node)));
   }
 
-  private static Snapshot findSnapshot(Table table, String commitId) {
-    Snapshot current = table.currentSnapshot();
+  private static Snapshot head(Table table, String branch) {
+    return branch == null ? table.currentSnapshot() : table.snapshot(branch);
+  }
+
+  private static Snapshot findSnapshot(Table table, String branch, String commitId) {
+    Snapshot current = head(table, branch);
     if (current == null) {
       return null;
     }
@@ -543,26 +855,50 @@ final class IcebergSinkWriter implements SinkWriter {
         });
   }
 
-  /** Closed data files of one flush, with the positions they bring the pipeline to. */
+  /** Data files and the delete files that go with them in one snapshot operation. */
+  private static final class FileGroup {
+    final List<DataFile> data;
+    final List<DeleteFile> deletes;
+
+    FileGroup(List<DataFile> data, List<DeleteFile> deletes) {
+      this.data = data;
+      this.deletes = deletes;
+    }
+  }
+
+  /** Closed files of one flush, with the positions they bring the pipeline to. */
   private static final class IcebergCommittable implements Committable {
     final String commitId;
-    final List<DataFile> files;
+    final List<FileGroup> groups;
     final Map<String, SourcePosition> positions;
     final long rows;
     final long bytes;
+    final int fileCount;
+    final int deleteFileCount;
 
-    IcebergCommittable(String commitId, List<DataFile> files, Map<String, SourcePosition> positions) {
+    IcebergCommittable(String commitId, List<FileGroup> groups, Map<String, SourcePosition> positions) {
       this.commitId = commitId;
-      this.files = List.copyOf(new ArrayList<>(files));
+      this.groups = List.copyOf(groups);
       this.positions = positions;
       long r = 0;
       long b = 0;
-      for (DataFile file : files) {
-        r += file.recordCount();
-        b += file.fileSizeInBytes();
+      int files = 0;
+      int deletes = 0;
+      for (FileGroup g : groups) {
+        for (DataFile file : g.data) {
+          r += file.recordCount();
+          b += file.fileSizeInBytes();
+          files++;
+        }
+        for (DeleteFile file : g.deletes) {
+          b += file.fileSizeInBytes();
+          deletes++;
+        }
       }
       this.rows = r;
       this.bytes = b;
+      this.fileCount = files + deletes;
+      this.deleteFileCount = deletes;
     }
 
     @Override
@@ -577,7 +913,7 @@ final class IcebergSinkWriter implements SinkWriter {
 
     @Override
     public int fileCount() {
-      return files.size();
+      return fileCount;
     }
 
     @Override

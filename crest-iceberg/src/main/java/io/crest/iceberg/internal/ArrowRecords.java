@@ -114,10 +114,24 @@ public final class ArrowRecords {
    */
   public static Converter converter(
       Schema table, org.apache.arrow.vector.types.pojo.Schema arrow, String tableName) {
+    return converter(table, arrow, tableName, java.util.Set.of());
+  }
+
+  /**
+   * Like {@link #converter(Schema, org.apache.arrow.vector.types.pojo.Schema, String)}, skipping the
+   * top-level Arrow columns named in {@code ignored} (such as a change-data-capture op column that
+   * is read separately and not written).
+   */
+  public static Converter converter(
+      Schema table,
+      org.apache.arrow.vector.types.pojo.Schema arrow,
+      String tableName,
+      java.util.Set<String> ignored) {
     requireNonNull(table, "table");
     requireNonNull(arrow, "arrow");
     requireNonNull(tableName, "tableName");
-    return new Converter(table, arrow, tableName);
+    requireNonNull(ignored, "ignored");
+    return new Converter(table, arrow, tableName, ignored);
   }
 
   /**
@@ -131,12 +145,16 @@ public final class ArrowRecords {
     private final StructPlan plan;
 
     private Converter(
-        Schema icebergSchema, org.apache.arrow.vector.types.pojo.Schema arrowSchema, String table) {
+        Schema icebergSchema,
+        org.apache.arrow.vector.types.pojo.Schema arrowSchema,
+        String table,
+        java.util.Set<String> ignored) {
       this.icebergSchema = icebergSchema;
       this.arrowSchema = arrowSchema;
       this.tableName = table;
       this.plan =
-          new Planner(table).struct(null, icebergSchema.asStruct(), arrowSchema.getFields());
+          new Planner(table, ignored)
+              .struct(null, icebergSchema.asStruct(), arrowSchema.getFields());
     }
 
     /** The Iceberg schema of the records. */
@@ -297,15 +315,20 @@ public final class ArrowRecords {
   /** Builds the readers for one converter, checking the schema pair as it goes. */
   private static final class Planner {
     private final String table;
+    private final java.util.Set<String> ignored;
 
-    private Planner(String table) {
+    private Planner(String table, java.util.Set<String> ignored) {
       this.table = table;
+      this.ignored = ignored;
     }
 
     private StructPlan struct(String parentPath, Types.StructType iceberg, List<Field> arrow) {
       Map<String, Integer> arrowOrdinals = new HashMap<>();
       for (int i = 0; i < arrow.size(); i++) {
         String name = arrow.get(i).getName();
+        if (parentPath == null && ignored.contains(name)) {
+          continue; // read by the caller, not written
+        }
         if (arrowOrdinals.put(name, i) != null) {
           throw invalid(
               "the Arrow schema has two fields named '%s' at '%s' (rename one of them)",
