@@ -13,8 +13,9 @@ public final class IcebergCommitStrategies {
 
   /**
    * Each commit deletes the rows matching {@code filter} and adds its files, in one snapshot
-   * (Iceberg's {@code OverwriteFiles.overwriteByRowFilter}). Every row a commit writes must match
-   * the filter, or the commit fails.
+   * (Iceberg's {@code OverwriteFiles.overwriteByRowFilter}). The filter must select whole files,
+   * such as whole partitions of a table partitioned by the filtered columns: a file with rows on
+   * both sides of it makes the commit fail (Iceberg deletes files here, not rows).
    */
   public static CommitStrategy overwriteByFilter(Expression filter) {
     return new OverwriteByFilter(Objects.requireNonNull(filter, "filter"));

@@ -224,6 +224,8 @@ final class IcebergSinkWriter implements SinkWriter {
             if (openPartitions.size() >= settings.maxOpenFiles()) {
               rollWriter(); // close every open file rather than exceed the cap
               openWriter(t);
+              // The new writer comes with a new, empty key: compute this row's partition again.
+              partitionKey.partition(partitionWrapper.wrap(record));
             }
             openPartitions.add(partitionKey.copy());
           }
@@ -809,8 +811,13 @@ final class IcebergSinkWriter implements SinkWriter {
             JsonUtil.getStringOrNull("source-instance", node)));
   }
 
+  /**
+   * The head of the branch the sink writes; for a branch that does not exist yet, the main
+   * branch's head, from which the first commit will fork it (so its history is main's).
+   */
   private static Snapshot head(Table table, String branch) {
-    return branch == null ? table.currentSnapshot() : table.snapshot(branch);
+    Snapshot head = branch == null ? null : table.snapshot(branch);
+    return head != null ? head : table.currentSnapshot();
   }
 
   private static Snapshot findSnapshot(Table table, String branch, String commitId) {

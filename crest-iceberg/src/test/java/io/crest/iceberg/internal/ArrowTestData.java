@@ -54,11 +54,11 @@ import org.apache.arrow.vector.types.pojo.Schema;
  * UUID} for {@code arrow.uuid}, {@code BigDecimal} for decimals, {@code List} for lists, {@code
  * Map<String, ?>} for structs (by child name) and {@code Map} for maps; {@code null} is null.
  */
-final class ArrowTestData {
+public final class ArrowTestData {
   private ArrowTestData() {}
 
   /** A root holding one batch; the caller closes it. {@code columns} holds one list per field. */
-  static VectorSchemaRoot batch(BufferAllocator allocator, Schema schema, List<List<?>> columns) {
+  public static VectorSchemaRoot batch(BufferAllocator allocator, Schema schema, List<List<?>> columns) {
     VectorSchemaRoot root = VectorSchemaRoot.create(schema, allocator);
     try {
       root.allocateNew();
@@ -78,12 +78,12 @@ final class ArrowTestData {
   }
 
   /** A list that may hold nulls. */
-  static List<Object> values(Object... values) {
+  public static List<Object> values(Object... values) {
     return Arrays.asList(values);
   }
 
   /** A struct value or an expected struct: names and values alternating; values may be null. */
-  static Map<String, Object> struct(Object... namesAndValues) {
+  public static Map<String, Object> struct(Object... namesAndValues) {
     Map<String, Object> struct = new LinkedHashMap<>();
     for (int i = 0; i < namesAndValues.length; i += 2) {
       struct.put((String) namesAndValues[i], namesAndValues[i + 1]);
@@ -92,7 +92,7 @@ final class ArrowTestData {
   }
 
   /** A map value: keys and values alternating; values may be null. */
-  static Map<Object, Object> map(Object... keysAndValues) {
+  public static Map<Object, Object> map(Object... keysAndValues) {
     Map<Object, Object> map = new LinkedHashMap<>();
     for (int i = 0; i < keysAndValues.length; i += 2) {
       map.put(keysAndValues[i], keysAndValues[i + 1]);
@@ -100,19 +100,19 @@ final class ArrowTestData {
     return map;
   }
 
-  static Field field(String name, boolean nullable, ArrowType type, Field... children) {
+  public static Field field(String name, boolean nullable, ArrowType type, Field... children) {
     return new Field(name, new FieldType(nullable, type, null), List.of(children));
   }
 
-  static Field listOf(String name, boolean nullable, Field element) {
+  public static Field listOf(String name, boolean nullable, Field element) {
     return field(name, nullable, ArrowType.List.INSTANCE, element);
   }
 
-  static Field structOf(String name, boolean nullable, Field... children) {
+  public static Field structOf(String name, boolean nullable, Field... children) {
     return field(name, nullable, ArrowType.Struct.INSTANCE, children);
   }
 
-  static Field mapOf(String name, boolean nullable, ArrowType key, Field value) {
+  public static Field mapOf(String name, boolean nullable, ArrowType key, Field value) {
     return field(
         name,
         nullable,
@@ -264,7 +264,7 @@ final class ArrowTestData {
   }
 
   /** Column values as a list of per-column lists, from rows given as arrays. */
-  static List<List<?>> columns(Object[]... rows) {
+  public static List<List<?>> columns(Object[]... rows) {
     List<List<?>> columns = new ArrayList<>();
     for (int c = 0; c < rows[0].length; c++) {
       List<Object> column = new ArrayList<>();

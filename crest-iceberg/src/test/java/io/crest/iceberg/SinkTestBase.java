@@ -1,0 +1,111 @@
+package io.crest.iceberg;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
+
+import io.crest.BatchPolicy;
+import io.crest.Pipeline;
+import io.crest.errors.PipelineFailedException;
+import io.crest.testing.RootsSource;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.memory.RootAllocator;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.iceberg.Table;
+import org.apache.iceberg.catalog.TableIdentifier;
+import org.apache.iceberg.data.IcebergGenerics;
+import org.apache.iceberg.data.Record;
+import org.apache.iceberg.expressions.Expression;
+import org.apache.iceberg.io.CloseableIterable;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A SQLite JDBC warehouse in a temporary directory, an allocator that must end empty, and a way to
+ * push given batches through a whole pipeline into a sink and read the table back with Iceberg.
+ */
+abstract class SinkTestBase {
+  static final Duration WAIT = Duration.ofMinutes(1);
+  static final TableIdentifier TABLE = TableIdentifier.of("db", "t");
+
+  @TempDir Path warehouse;
+  BufferAllocator allocator;
+  OpenCatalog catalog;
+  private final AtomicInteger runs = new AtomicInteger();
+
+  @BeforeEach
+  void openWarehouse() {
+    allocator = new RootAllocator();
+    catalog = new OpenCatalog(
+        IcebergCatalogs.open(IcebergCatalogs.DEFAULT_NAME, IcebergCatalogs.localWarehouse(warehouse)));
+  }
+
+  @AfterEach
+  void closeWarehouse() throws IOException {
+    catalog.close();
+    allocator.close(); // a leaked buffer fails the test
+  }
+
+  IcebergSink.Builder sink() {
+    return IcebergSink.builder().catalog(catalog.catalog()).table("db.t");
+  }
+
+  /** Runs one pipeline over {@code roots} (one batch each, one commit for all) to the end. */
+  void write(IcebergSink sink, VectorSchemaRoot... roots) throws Exception {
+    try (Pipeline p = pipeline(sink, BatchPolicy.rows(1_000_000), roots)) {
+      p.start();
+      assertThat(p.awaitIdle(WAIT)).isTrue();
+    }
+  }
+
+  /** Runs one pipeline over {@code roots}, one commit per batch. */
+  void writeEach(IcebergSink sink, VectorSchemaRoot... roots) throws Exception {
+    int rows = roots.length == 0 ? 1 : roots[0].getRowCount();
+    try (Pipeline p = pipeline(sink, BatchPolicy.rows(Math.max(1, rows)), roots)) {
+      p.start();
+      assertThat(p.awaitIdle(WAIT)).isTrue();
+    }
+  }
+
+  /** Runs one pipeline that must fail; returns the cause of its failure. */
+  Throwable failure(IcebergSink sink, VectorSchemaRoot... roots) {
+    Pipeline p = pipeline(sink, BatchPolicy.rows(1_000_000), roots);
+    p.start();
+    Throwable t = catchThrowable(() -> p.awaitIdle(WAIT));
+    assertThat(t).isInstanceOf(PipelineFailedException.class);
+    assertThat(catchThrowable(p::close)).isInstanceOf(PipelineFailedException.class);
+    return t.getCause();
+  }
+
+  private Pipeline pipeline(IcebergSink sink, BatchPolicy policy, VectorSchemaRoot... roots) {
+    // A new stream per run: each run's batches are new rows, never skipped as already committed.
+    String stream = "run-" + runs.incrementAndGet();
+    return Pipeline.from(new RootsSource(stream, List.of(roots))).id("p").batch(policy).to(sink);
+  }
+
+  Table table() {
+    return catalog.loadTable(TABLE);
+  }
+
+  List<Record> rows() throws IOException {
+    return rows(table(), null);
+  }
+
+  static List<Record> rows(Table table, Expression filter) throws IOException {
+    List<Record> out = new ArrayList<>();
+    IcebergGenerics.ScanBuilder scan = IcebergGenerics.read(table);
+    if (filter != null) {
+      scan = scan.where(filter);
+    }
+    try (CloseableIterable<Record> records = scan.build()) {
+      records.forEach(r -> out.add(r.copy()));
+    }
+    return out;
+  }
+}
