@@ -65,7 +65,8 @@ class ChaosTest {
                 || Files.exists(log) && Files.readString(log).contains(ChaosChild.STARTED));
         long delayMs = random.nextInt(2_000);
         if (child.waitFor(delayMs, TimeUnit.MILLISECONDS)) {
-          assertThat(child.exitValue()).as("child run %d exit (see %s)", run, log(run)).isZero();
+          assertThat(child.exitValue()).as("child run %d exit; its log ends:%n%s", run, tail(run))
+              .isZero();
           finishedEarly++;
           continue;
         }
@@ -76,7 +77,7 @@ class ChaosTest {
       long committedBeforeFinalRun = countRows(warehouse);
       Process last = startChild(warehouse, server.uri(), kills);
       assertThat(last.waitFor(5, TimeUnit.MINUTES)).as("final run finished").isTrue();
-      assertThat(last.exitValue()).as("final run exit (see %s)", log(kills)).isZero();
+      assertThat(last.exitValue()).as("final run exit; its log ends:%n%s", tail(kills)).isZero();
 
       Map<Long, Integer> seen = readIds(warehouse);
       long expected = ROWS_PER_STREAM * STREAMS.size();
@@ -101,6 +102,11 @@ class ChaosTest {
       assertThat(found).isEqualTo(expected);
       assertThat(seen).hasSize((int) expected);
     }
+  }
+
+  private String tail(int run) throws IOException {
+    List<String> lines = Files.readAllLines(log(run));
+    return String.join("\n", lines.subList(Math.max(0, lines.size() - 60), lines.size()));
   }
 
   private Path log(int run) {
