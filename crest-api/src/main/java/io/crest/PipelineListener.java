@@ -9,6 +9,12 @@ package io.crest;
  */
 public interface PipelineListener {
 
+  /**
+   * Called on the writer thread after each batch was written into the sink's open files. Called
+   * for every batch: keep it very quick.
+   */
+  default void onBatch(BatchEvent event) {}
+
   /** Called after each successful commit. */
   default void onCommit(CommitEvent event) {}
 
@@ -17,6 +23,14 @@ public interface PipelineListener {
    * (see {@link Pipeline.Builder#deadLetter}).
    */
   default void onDeadLetter(DeadLetterEvent event) {}
+
+  /**
+   * Called for a failure that does not stop the pipeline (a listener or source hook that threw, a
+   * cleanup that failed), from the thread that saw it.
+   *
+   * @param kind what failed, such as {@code listener}, {@code source-hook} or {@code cleanup}
+   */
+  default void onError(String kind, Throwable error) {}
 
   /** Called once when the pipeline fails, with the failure it will report. */
   default void onFailure(Throwable error) {}

@@ -217,6 +217,8 @@ class PipelineTest {
   @Test
   void listener_seesEveryCommit_andItsExceptionsAreContained() throws Exception {
     List<CommitEvent> events = new CopyOnWriteArrayList<>();
+    List<BatchEvent> batches = new CopyOnWriteArrayList<>();
+    List<String> errorKinds = new CopyOnWriteArrayList<>();
     CountDownLatch failures = new CountDownLatch(1);
     MemorySink sink = new MemorySink();
     GeneratedSource source = new GeneratedSource(allocator, 100).stream("a", 0, 500);
@@ -233,6 +235,16 @@ class PipelineTest {
               @Override
               public void onCommit(CommitEvent event) {
                 events.add(event);
+              }
+
+              @Override
+              public void onBatch(BatchEvent event) {
+                batches.add(event);
+              }
+
+              @Override
+              public void onError(String kind, Throwable error) {
+                errorKinds.add(kind);
               }
 
               @Override
@@ -253,6 +265,9 @@ class PipelineTest {
       assertThat(e.reference()).startsWith("commit ");
     });
     assertThat(events.get(2).positions()).containsEntry("a", SourcePosition.ofOffset(500));
+    assertThat(batches).extracting(BatchEvent::rows).containsOnly(100).hasSize(5);
+    assertThat(batches.get(4).positionAfter()).isEqualTo(SourcePosition.ofOffset(500));
+    assertThat(errorKinds).containsOnly("listener").hasSize(3); // the first listener threw 3 times
     assertThat(failures.getCount()).isEqualTo(1);
   }
 

@@ -1,5 +1,6 @@
 package io.crest.internal;
 
+import io.crest.BatchEvent;
 import io.crest.BatchPolicy;
 import io.crest.CommitEvent;
 import io.crest.DataSize;
@@ -299,7 +300,7 @@ public final class PipelineRunner implements Pipeline {
         try {
           sinkWriter.close();
         } catch (RuntimeException e) {
-          recordSecondary("close the sink writer", e);
+          recordSecondary("cleanup", "close the sink writer", e);
         }
       }
       synchronized (lock) {
@@ -315,7 +316,7 @@ public final class PipelineRunner implements Pipeline {
     try {
       source.close();
     } catch (RuntimeException e) {
-      recordSecondary("close the source " + source.name(), e);
+      recordSecondary("cleanup", "close the source " + source.name(), e);
     }
   }
 
@@ -341,7 +342,19 @@ public final class PipelineRunner implements Pipeline {
             rowsIn.addAndGet(batch.rowCount());
             batchesIn.incrementAndGet();
             bytesIn.addAndGet(size);
-            trigger.add(batch.rowCount(), size, nanoClock.getAsLong());
+            long now = nanoClock.getAsLong();
+            trigger.add(batch.rowCount(), size, now);
+            if (!listeners.isEmpty()) {
+              BatchEvent event = new BatchEvent(
+                  id, batch.stream(), batch.rowCount(), size, batch.positionAfter(), now);
+              for (PipelineListener listener : listeners) {
+                try {
+                  listener.onBatch(event);
+                } catch (RuntimeException e) {
+                  recordSecondary("listener", "notify listener " + listener + " of a batch", e);
+                }
+              }
+            }
           } finally {
             batch.close();
             queue.release(size);
@@ -399,7 +412,7 @@ public final class PipelineRunner implements Pipeline {
         try {
           listener.onDeadLetter(event);
         } catch (RuntimeException le) {
-          recordSecondary("notify listener " + listener + " of a dead letter", le);
+          recordSecondary("listener", "notify listener " + listener + " of a dead letter", le);
         }
       }
       return false;
@@ -476,13 +489,13 @@ public final class PipelineRunner implements Pipeline {
       try {
         source.committed(committable.positions());
       } catch (RuntimeException e) {
-        recordSecondary("tell the source " + source.name() + " about a commit", e);
+        recordSecondary("source-hook", "tell the source " + source.name() + " about a commit", e);
       }
       for (PipelineListener listener : listeners) {
         try {
           listener.onCommit(event);
         } catch (RuntimeException e) {
-          recordSecondary("notify listener " + listener + " of a commit", e);
+          recordSecondary("listener", "notify listener " + listener + " of a commit", e);
         }
       }
     }
@@ -492,7 +505,7 @@ public final class PipelineRunner implements Pipeline {
     try {
       sinkWriter.abort(committable);
     } catch (RuntimeException e) {
-      recordSecondary("abort commit " + committable.commitId(), e);
+      recordSecondary("cleanup", "abort commit " + committable.commitId(), e);
     }
   }
 
@@ -526,9 +539,16 @@ public final class PipelineRunner implements Pipeline {
     }
   }
 
-  private void recordSecondary(String what, RuntimeException e) {
+  private void recordSecondary(String kind, String what, RuntimeException e) {
     errors.incrementAndGet();
     LOG.log(Level.WARNING, "Pipeline " + id + " could not " + what, e);
+    for (PipelineListener listener : listeners) {
+      try {
+        listener.onError(kind, e);
+      } catch (RuntimeException le) {
+        LOG.log(Level.WARNING, "Listener " + listener + " failed on an error", le);
+      }
+    }
   }
 
   private void putUninterruptibly(Object item) {
