@@ -1,0 +1,2 @@
+/** Micrometer meters for Crest pipelines. */
+package io.crest.micrometer;
