@@ -2,53 +2,84 @@ package io.crest.flight;
 
 import io.crest.errors.SourceException;
 import io.crest.spi.Source;
-import io.crest.spi.SourceBatch;
 import io.crest.spi.SourceContext;
 import io.crest.spi.SourcePosition;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.arrow.flight.FlightClient;
-import org.apache.arrow.flight.Location;
+import org.apache.arrow.flight.FlightDescriptor;
+import org.apache.arrow.flight.LocationSchemes;
 import org.apache.arrow.flight.Ticket;
 import org.apache.arrow.memory.BufferAllocator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A {@link Source} that reads Arrow Flight streams: for every configured stream one {@code DoGet}
- * of its ticket on its server, read on a thread of its own.
+ * A {@link Source} that reads Arrow Flight streams, each on a thread of its own, from many servers
+ * at once.
  *
  * <pre>{@code
  * FlightSource source = FlightSource.builder(allocator)
- *     .endpoint("grpc://127.0.0.1:47470", "orders_mv")
- *     .endpoint("grpc://10.0.0.2:47470", "customers_mv")
+ *     .endpoint("grpc://127.0.0.1:47470", "orders_mv")                 // replayed DoGet
+ *     .incremental("customers", "grpc+tls://10.0.0.2:47470", "customers_mv") // ticket convention
+ *     .discover("eu", "grpc://10.0.0.3:47470", FlightDescriptor.path("sales"))  // GetFlightInfo
+ *     .trustedCertificates(Path.of("ca.pem"))
+ *     .basicAuth("crest", password)
  *     .build();
  * }</pre>
  *
- * <p>Positions: a stream's position is the number of its rows read so far, counted from the start
- * of the stream ({@link SourcePosition#ofOffset}). A restarted source asks the server for the same
- * ticket again and drops the rows before the resume position on the client, so a stream must
- * replay the same rows in the same order on every {@code DoGet} (an append-only view). A stream
- * that comes back shorter than its resume position fails the source.
+ * <p>Three kinds of streams, any number of each:
  *
- * <p>Batches: each emitted {@link SourceBatch} owns vectors of its own (the Flight stream's
- * reused root is never handed out), allocated in this source's allocator; dictionary-encoded
- * top-level fields arrive decoded to their value type. Empty batches are not emitted.
+ * <ul>
+ *   <li><b>Replayed</b> ({@link Builder#endpoint}, {@link Builder#stream}): one {@code DoGet} of a
+ *       fixed ticket. The server sends the stream from its start on every call and may keep the
+ *       call open and extend it (a live view). The position is the number of rows read ({@link
+ *       SourcePosition#ofOffset}); after a reconnect or a restart the rows up to it are dropped on
+ *       the client, so the server must replay the same rows in the same order (append-only). The
+ *       stream ends when the server ends the call.
+ *   <li><b>Incremental</b> ({@link Builder#incremental}): the ticket is an {@link
+ *       IncrementalTicket} carrying the last position, and the server sends only what follows it,
+ *       each batch with the position after it as application metadata (see {@code
+ *       docs/flight-tickets.md}). When a call ends the source asks again: at once if the call
+ *       brought rows, else after the poll interval. The stream never ends. Nothing is read
+ *       twice.
+ *   <li><b>Discovered</b> ({@link Builder#discover}): {@code GetFlightInfo} of a descriptor; every
+ *       endpoint of the answer is a stream with id {@code <id>/<ticket>} (see {@link
+ *       Builder#discover}), read from its locations in order, incremental if its ticket follows
+ *       the convention and replayed otherwise.
+ * </ul>
+ *
+ * <p>Failures: a call that fails with a transient status ({@code UNAVAILABLE}, {@code TIMED_OUT},
+ * {@code RESOURCE_EXHAUSTED}, {@code CANCELLED} by the server) is retried after a jittered
+ * exponential backoff, on the stream's next location, resuming after the last batch emitted; the
+ * count of attempts starts again once a batch arrives. Any other status (for example {@code
+ * NOT_FOUND}, {@code UNAUTHENTICATED}, {@code INVALID_ARGUMENT}, {@code INTERNAL}), a TLS
+ * handshake failure, or running out of attempts fails the source at once with a {@link
+ * SourceException} naming the stream, the server and the Flight status code.
+ *
+ * <p>Batches: each emitted {@link io.crest.spi.SourceBatch} owns vectors of its own (the Flight
+ * stream's reused root is never handed out), allocated in this source's allocator;
+ * dictionary-encoded top-level fields arrive decoded to their value type. Empty batches are not
+ * emitted.
  *
  * <p>Resources: the source borrows the parent allocator given to {@link #builder}; on {@link
- * #start} it makes a child allocator named {@code crest-flight-source} and one {@link
- * FlightClient} per distinct server, and {@link #close} releases them, the allocator last. The
- * source holds nothing before {@link #start}.
+ * #start} it makes a child allocator named {@code crest-flight-source}; the readers make one
+ * {@link FlightClient} per server on first use, and {@link #close} releases them, the allocator
+ * last. The source holds nothing before {@link #start}. Secrets (password, token, private key)
+ * never appear in logs, messages or {@link #toString}.
  *
  * <p>Thread-safety: the configuration is immutable; {@link #start} and {@link #close} may be
  * called from any thread and are serialised. The reader threads call the {@link SourceContext}
@@ -64,24 +95,56 @@ public final class FlightSource implements Source {
     CLOSED
   }
 
+  /** A configured discovery. */
+  private static final class DiscoverySpec {
+    final String id;
+    final String uri;
+    final StreamSpec.Endpoint server;
+    final FlightDescriptor descriptor;
+
+    DiscoverySpec(String id, String uri, FlightDescriptor descriptor) {
+      this.id = id;
+      this.uri = uri;
+      this.server = new StreamSpec.Endpoint(StreamSpec.parseLocation(uri), uri);
+      this.descriptor = descriptor;
+    }
+  }
+
   private final BufferAllocator parentAllocator;
   private final List<StreamSpec> streams;
+  private final List<DiscoverySpec> discoveries;
+  private final ReadSettings settings;
   private final String name;
 
+  private final Object closeLock = new Object();
   private final Object lock = new Object();
   // Guarded by lock.
   private State state = State.NEW;
   private BufferAllocator allocator;
-  private final List<FlightClient> clients = new ArrayList<>();
+  private ClientPool clients;
+  private Semaphore permits;
+  private SourceContext context;
   private final List<StreamReader> readers = new ArrayList<>();
+  private final List<Discovery> running = new ArrayList<>();
+  private final AtomicInteger openUnits = new AtomicInteger();
 
-  private FlightSource(BufferAllocator parentAllocator, List<StreamSpec> streams) {
+  private FlightSource(
+      BufferAllocator parentAllocator,
+      List<StreamSpec> streams,
+      List<DiscoverySpec> discoveries,
+      ReadSettings settings) {
     this.parentAllocator = parentAllocator;
     this.streams = streams;
+    this.discoveries = discoveries;
+    this.settings = settings;
     List<String> ids = new ArrayList<>();
     for (StreamSpec stream : streams) {
       ids.add(stream.id());
     }
+    for (DiscoverySpec discovery : discoveries) {
+      ids.add(discovery.id + "/*");
+    }
+    Collections.sort(ids);
     this.name = "flight[" + String.join(", ", ids) + "]";
   }
 
@@ -93,22 +156,26 @@ public final class FlightSource implements Source {
     return new Builder(parentAllocator);
   }
 
-  /** Returns {@code flight[<stream ids, sorted>]}, for example {@code flight[customers, orders]}. */
+  /**
+   * Returns {@code flight[<stream ids, sorted>]}, a discovery counting as {@code <id>/*}, for
+   * example {@code flight[customers, eu/*, orders]}.
+   */
   @Override
   public String name() {
     return name;
   }
 
   /**
-   * Creates a Flight client per server and starts one reader thread per stream, named {@code
-   * crest-flight-<stream id>}; returns without waiting for a connection or data. Connection and
-   * read failures are not thrown here but reported to {@link SourceContext#fail} as a {@link
-   * SourceException} carrying the stream id and the Flight status code. When every stream has
-   * ended, the source calls {@link SourceContext#complete} once.
+   * Starts one reader thread per configured stream, named {@code crest-flight-<stream id>}, and
+   * one thread per discovery, which starts a reader per endpoint it finds; returns without waiting
+   * for a connection or data. Connection and read failures are not thrown here but reported to
+   * {@link SourceContext#fail} as a {@link SourceException} carrying the stream id and the Flight
+   * status code. When every replayed stream has ended (and no incremental stream is read), the
+   * source calls {@link SourceContext#complete} once.
    *
    * @throws NullPointerException if {@code context} is null
    * @throws IllegalStateException if the source was started or closed before
-   * @throws SourceException if a resume position is not a row offset, or the source cannot start
+   * @throws SourceException if the resume position of a replayed stream is not a row offset
    */
   @Override
   public void start(SourceContext context) {
@@ -120,13 +187,24 @@ public final class FlightSource implements Source {
                 + (state == State.STARTED ? "started already" : "closed")
                 + " (a source starts once; build a new one)");
       }
-      Map<String, Long> offsets = resumeOffsets(context.resumePositions());
+      Map<String, SourcePosition> positions = context.resumePositions();
+      for (StreamSpec stream : streams) {
+        SourcePosition position = positions.get(stream.id());
+        if (position != null && stream.mode() == StreamSpec.Mode.REPLAY) {
+          StreamReader.resumeOffset(stream, position); // fails before anything starts
+        }
+      }
+      warnAboutUnknownPositions(positions);
       state = State.STARTED;
+      this.context = context;
       try {
-        open(context, offsets);
+        open(context);
       } catch (RuntimeException | Error e) {
+        List<StreamReader> startedReaders = new ArrayList<>(readers);
+        List<Discovery> startedDiscoveries = new ArrayList<>(running);
+        state = State.CLOSED;
         try {
-          release();
+          release(startedReaders, startedDiscoveries);
         } catch (RuntimeException closing) {
           e.addSuppressed(closing);
         }
@@ -138,64 +216,121 @@ public final class FlightSource implements Source {
     }
   }
 
-  private Map<String, Long> resumeOffsets(Map<String, SourcePosition> positions) {
-    Map<String, Long> offsets = new HashMap<>();
-    for (StreamSpec stream : streams) {
-      SourcePosition position = positions.get(stream.id());
-      if (position == null) {
-        continue;
-      }
-      try {
-        offsets.put(stream.id(), position.asOffset());
-      } catch (IllegalArgumentException e) {
-        throw new SourceException(
-            "Cannot resume stream " + stream.id() + " at position '" + position
-                + "': it is not a row offset (it was not recorded by a Flight source;"
-                + " read the stream under a new pipeline id)",
-            stream.id(),
-            null,
-            e);
-      }
-    }
+  private void warnAboutUnknownPositions(Map<String, SourcePosition> positions) {
     Set<String> unknown = new TreeSet<>(positions.keySet());
-    unknown.removeAll(offsets.keySet());
+    for (StreamSpec stream : streams) {
+      unknown.remove(stream.id());
+    }
+    for (DiscoverySpec discovery : discoveries) {
+      unknown.removeIf(id -> id.startsWith(discovery.id + "/"));
+    }
     if (!unknown.isEmpty()) {
       LOG.warn("Source {} ignores the positions of streams it does not read: {}", name, unknown);
     }
-    return offsets;
   }
 
-  private void open(SourceContext context, Map<String, Long> offsets) {
+  // Called with lock held.
+  private void open(SourceContext context) {
     allocator = parentAllocator.newChildAllocator(ALLOCATOR_NAME, 0, Long.MAX_VALUE);
-    Map<Location, FlightClient> byServer = new LinkedHashMap<>();
-    AtomicInteger ended = new AtomicInteger();
-    Runnable onStreamEnd = () -> {
-      if (ended.incrementAndGet() == streams.size()) {
-        LOG.info("Source {}: every stream ended", name);
-        context.complete();
-      }
-    };
+    clients = new ClientPool(allocator, settings.security, settings.callTimeout);
+    permits = new Semaphore(settings.maxConcurrentStreams);
+    openUnits.set(streams.size() + discoveries.size());
     for (StreamSpec stream : streams) {
-      FlightClient client = byServer.get(stream.location());
-      if (client == null) {
-        client = FlightClient.builder(allocator, stream.location()).build();
-        clients.add(client);
-        byServer.put(stream.location(), client);
-      }
-      readers.add(
-          new StreamReader(
-              stream, client, allocator, context, offsets.getOrDefault(stream.id(), 0L),
-              onStreamEnd));
+      readers.add(reader(stream));
     }
-    LOG.info("Source {} starting {} streams on {} servers, resuming at {}",
-        name, streams.size(), byServer.size(), new TreeMap<>(offsets));
+    for (DiscoverySpec spec : discoveries) {
+      running.add(
+          new Discovery(
+              spec.id, spec.server, spec.descriptor, clients, settings,
+              found -> discovered(spec, found),
+              error -> context.fail(error)));
+    }
+    LOG.info("Source {} starting {} streams and {} discoveries, resuming at {}",
+        name, streams.size(), discoveries.size(), new TreeMap<>(context.resumePositions()));
     for (StreamReader reader : readers) {
       reader.start();
+    }
+    for (Discovery discovery : running) {
+      discovery.start();
+    }
+  }
+
+  private StreamReader reader(StreamSpec stream) {
+    return new StreamReader(
+        stream, clients, settings, permits, allocator, context,
+        context.resumePositions().get(stream.id()), this::unitEnded);
+  }
+
+  private void unitEnded() {
+    if (openUnits.decrementAndGet() == 0) {
+      LOG.info("Source {}: every stream ended", name);
+      context.complete();
+    }
+  }
+
+  /** Starts readers for the streams a discovery found; called on the discovery's thread. */
+  private void discovered(DiscoverySpec spec, List<StreamSpec> found) {
+    synchronized (lock) {
+      if (state != State.STARTED) {
+        return;
+      }
+      Set<String> used = new TreeSet<>();
+      for (StreamReader reader : readers) {
+        used.add(reader.streamId());
+      }
+      List<StreamReader> added = new ArrayList<>();
+      for (StreamSpec stream : found) {
+        if (used.contains(stream.id())) {
+          context.fail(new SourceException(
+              "Cannot read discovered stream " + stream.id() + " from " + spec.uri
+                  + ": another stream has the same id (give the discovery another id)",
+              stream.id(), null, null));
+          return;
+        }
+        SourcePosition position = context.resumePositions().get(stream.id());
+        try {
+          added.add(reader(stream));
+        } catch (SourceException e) {
+          context.fail(e);
+          return;
+        }
+        if (position != null) {
+          LOG.debug("Discovered stream {} resumes after {}", stream.id(), position);
+        }
+      }
+      warnAboutVanishedStreams(spec, found);
+      openUnits.addAndGet(added.size());
+      readers.addAll(added);
+      for (StreamReader reader : added) {
+        reader.start();
+      }
+    }
+    unitEnded();
+  }
+
+  /**
+   * Warns when the last commit has positions for streams of {@code spec} that the discovery did
+   * not find: if the server renamed them (new tickets), their rows are read again from the start.
+   */
+  private void warnAboutVanishedStreams(DiscoverySpec spec, List<StreamSpec> found) {
+    Set<String> vanished = new TreeSet<>();
+    for (String id : context.resumePositions().keySet()) {
+      if (id.startsWith(spec.id + "/")) {
+        vanished.add(id);
+      }
+    }
+    for (StreamSpec stream : found) {
+      vanished.remove(stream.id());
+    }
+    if (!vanished.isEmpty()) {
+      LOG.warn("Discovery {} at {} no longer lists streams {} that the last commit has positions"
+              + " for; if the server gave them new tickets, they are read again from the start"
+              + " under their new ids", spec.id, spec.uri, vanished);
     }
   }
 
   /**
-   * Stops the readers (cancelling their calls and interrupting a wait in {@link
+   * Stops the readers and discoveries (cancelling their calls and interrupting a wait in {@link
    * SourceContext#emit}), waits for them to end, then closes the Flight clients and the source's
    * allocator. Safe to call more than once and before {@link #start}; a closed source cannot be
    * started.
@@ -207,33 +342,53 @@ public final class FlightSource implements Source {
    */
   @Override
   public void close() {
-    synchronized (lock) {
-      if (state == State.CLOSED) {
-        return;
+    synchronized (closeLock) {
+      List<StreamReader> toStop;
+      List<Discovery> discoveriesToStop;
+      synchronized (lock) {
+        if (state == State.CLOSED) {
+          return;
+        }
+        state = State.CLOSED;
+        toStop = new ArrayList<>(readers);
+        discoveriesToStop = new ArrayList<>(running);
       }
-      state = State.CLOSED;
-      release();
+      // Outside the lock: a discovery thread may be waiting for it to add readers.
+      release(toStop, discoveriesToStop);
     }
   }
 
-  /** Releases what {@link #open} made, in reverse order. Idempotent. */
-  private void release() {
+  /** Releases what {@link #open} made, in reverse order. */
+  private void release(List<StreamReader> toStop, List<Discovery> discoveriesToStop) {
     RuntimeException failure = null;
-    for (StreamReader reader : readers) {
+    for (Discovery discovery : discoveriesToStop) {
+      discovery.stop();
+    }
+    for (StreamReader reader : toStop) {
       reader.stop();
     }
-    for (StreamReader reader : readers) {
+    for (Discovery discovery : discoveriesToStop) {
+      discovery.join();
+    }
+    List<StreamReader> all;
+    synchronized (lock) {
+      all = new ArrayList<>(readers); // readers a discovery added before the state changed
+      readers.clear();
+      running.clear();
+    }
+    for (StreamReader reader : all) {
+      reader.stop();
+    }
+    for (StreamReader reader : all) {
       reader.join();
     }
-    readers.clear();
-    for (FlightClient client : clients) {
+    if (clients != null) {
       try {
-        closeUninterruptibly(client);
+        clients.close();
       } catch (RuntimeException e) {
         failure = addFailure(failure, e);
       }
     }
-    clients.clear();
     if (allocator != null) {
       try {
         allocator.close();
@@ -255,25 +410,14 @@ public final class FlightSource implements Source {
     return first;
   }
 
-  /**
-   * Closes a client even if this thread is interrupted: an interrupted close leaves the client's
-   * allocator open, which would then fail the close of the source's allocator.
-   */
-  private static void closeUninterruptibly(FlightClient client) {
-    boolean interrupted = false;
-    try {
-      while (true) {
-        try {
-          client.close();
-          return;
-        } catch (InterruptedException e) {
-          interrupted = true;
-        }
+  /** How often the readers scheduled a reconnect after a transient failure, for tests. */
+  int reconnects() {
+    synchronized (lock) {
+      int sum = 0;
+      for (StreamReader reader : readers) {
+        sum += reader.reconnects();
       }
-    } finally {
-      if (interrupted) {
-        Thread.currentThread().interrupt();
-      }
+      return sum;
     }
   }
 
@@ -285,22 +429,44 @@ public final class FlightSource implements Source {
   /**
    * Configures a {@link FlightSource}. Each setter checks its arguments at once; {@link #build}
    * checks the whole. Not thread-safe; the built source does not change when the builder is used
-   * again.
+   * again. Its {@link #toString} never shows a secret.
    */
   public static final class Builder {
+    private static final Duration DEFAULT_INITIAL_BACKOFF = Duration.ofMillis(100);
+    private static final Duration DEFAULT_MAX_BACKOFF = Duration.ofSeconds(30);
+    private static final int DEFAULT_RECONNECT_ATTEMPTS = 10;
+    private static final Duration DEFAULT_POLL_INTERVAL = Duration.ofSeconds(1);
+    private static final Duration DEFAULT_CALL_TIMEOUT = Duration.ofMinutes(1);
+
     private final BufferAllocator parentAllocator;
     private final Map<String, StreamSpec> streams = new TreeMap<>();
+    private final Map<String, DiscoverySpec> discoveries = new TreeMap<>();
+    private Duration initialBackoff;
+    private Duration maxBackoff;
+    private Integer maxReconnectAttempts;
+    private Duration pollInterval;
+    private Duration callTimeout;
+    private Integer maxConcurrentStreams;
+    private Path trustedCertificatesPath;
+    private byte[] trustedCertificates;
+    private Path certificateChainPath;
+    private byte[] certificateChain;
+    private byte[] privateKey;
+    private String user;
+    private String password;
+    private String bearerToken;
 
     private Builder(BufferAllocator parentAllocator) {
       this.parentAllocator = Objects.requireNonNull(parentAllocator, "parentAllocator");
     }
 
     /**
-     * Adds the stream that the server at {@code uri} serves for {@code ticket}, the UTF-8 bytes
-     * of the ticket text being the Flight ticket. The ticket text is also the stream id, under
-     * which the stream's position is recorded.
+     * Adds the replayed stream that the server at {@code uri} serves for {@code ticket}, the
+     * UTF-8 bytes of the ticket text being the Flight ticket. The ticket text is also the stream
+     * id, under which the stream's position is recorded.
      *
-     * @param uri the server, {@code grpc://host:port} or {@code grpc+tcp://host:port}
+     * @param uri the server, {@code grpc://host:port}, {@code grpc+tcp://host:port} or {@code
+     *     grpc+tls://host:port}
      * @param ticket the ticket text, for example the name of a view
      * @throws IllegalArgumentException if {@code uri} is not such a URI or {@code ticket} is empty
      * @throws IllegalStateException if a stream with the id {@code ticket} was added before; use
@@ -314,16 +480,17 @@ public final class FlightSource implements Source {
             "Cannot add endpoint " + uri + ": the ticket is empty (pass the name of the stream"
                 + " the server serves)");
       }
-      return add(StreamSpec.of(ticket, uri, ticket.getBytes(StandardCharsets.UTF_8)));
+      return add(StreamSpec.replay(ticket, uri, ticket.getBytes(StandardCharsets.UTF_8)));
     }
 
     /**
-     * Adds the stream that the server at {@code uri} serves for {@code ticket}, with its position
-     * recorded under {@code id}. The id must stay the same across restarts for the stream to
-     * resume.
+     * Adds the replayed stream that the server at {@code uri} serves for {@code ticket}, with its
+     * position recorded under {@code id}. The id must stay the same across restarts for the stream
+     * to resume.
      *
      * @param id the stream id, not blank
-     * @param uri the server, {@code grpc://host:port} or {@code grpc+tcp://host:port}
+     * @param uri the server, {@code grpc://host:port}, {@code grpc+tcp://host:port} or {@code
+     *     grpc+tls://host:port}
      * @param ticket the Flight ticket; its bytes are copied
      * @throws IllegalArgumentException if {@code id} is blank, {@code uri} is not such a URI, or
      *     {@code ticket} is empty
@@ -333,7 +500,57 @@ public final class FlightSource implements Source {
       Objects.requireNonNull(id, "id");
       Objects.requireNonNull(uri, "uri");
       Objects.requireNonNull(ticket, "ticket");
-      return add(StreamSpec.of(id, uri, ticket.getBytes()));
+      return add(StreamSpec.replay(id, uri, ticket.getBytes()));
+    }
+
+    /**
+     * Adds an incremental stream: view {@code view} of the server at {@code uri}, read with
+     * {@link IncrementalTicket}s that carry the last position, its position recorded under {@code
+     * id}. The stream never ends; after a call that brought no rows the source waits for the
+     * {@link #pollInterval} before asking again.
+     *
+     * @throws IllegalArgumentException if {@code id} is blank, {@code uri} is not a supported
+     *     URI, or {@code view} is empty or has a line feed
+     * @throws IllegalStateException if a stream with this id was added before
+     */
+    public Builder incremental(String id, String uri, String view) {
+      return add(StreamSpec.incremental(id, uri, view));
+    }
+
+    /**
+     * Adds the streams that the server at {@code uri} lists for {@code descriptor} (a path or a
+     * command): when the source starts, it calls {@code GetFlightInfo} and reads every endpoint
+     * of the answer, from the endpoint's locations in order (the asked server when it lists
+     * none). A stream's id is {@code <id>/<key>}: the key is the view of an incremental ticket,
+     * else the ticket text if it is at most 64 printable ASCII characters, else {@code sha256-}
+     * and the first 16 hex digits of the ticket's SHA-256; so positions survive restarts as long
+     * as the server hands out the same tickets. A server whose tickets change between calls (for
+     * example ones embedding a query id) should hand out incremental tickets, whose key is the
+     * view; the source warns when a stream of the last commit is no longer listed.
+     *
+     * @param id the discovery's id, the prefix of its streams' ids, not blank, without {@code /}
+     * @throws IllegalArgumentException if {@code id} is blank or has a {@code /}, or {@code uri}
+     *     is not a supported URI
+     * @throws IllegalStateException if a discovery with this id was added before
+     */
+    public Builder discover(String id, String uri, FlightDescriptor descriptor) {
+      Objects.requireNonNull(id, "id");
+      Objects.requireNonNull(uri, "uri");
+      Objects.requireNonNull(descriptor, "descriptor");
+      if (id.isBlank() || id.contains("/")) {
+        throw new IllegalArgumentException(
+            "Cannot add discovery '" + id + "' at " + uri + ": the id must be non-blank and"
+                + " have no '/'");
+      }
+      DiscoverySpec spec = new DiscoverySpec(id, uri, descriptor);
+      DiscoverySpec earlier = discoveries.get(id);
+      if (earlier != null) {
+        throw new IllegalStateException(
+            "Cannot add discovery " + id + " at " + uri + ": discovery id " + id
+                + " is already used at " + earlier.uri);
+      }
+      discoveries.put(id, spec);
+      return this;
     }
 
     private Builder add(StreamSpec stream) {
@@ -349,19 +566,273 @@ public final class FlightSource implements Source {
     }
 
     /**
-     * Returns a source reading every stream added, not started. The caller owns the source and
-     * closes it (a pipeline does so for the source it reads).
+     * Sets the backoff between reconnect attempts: attempt {@code n} waits a random time between
+     * half and all of {@code min(initial * 2^(n-1), max)}. Defaults to 100 ms up to 30 s.
      *
-     * @throws IllegalStateException if no stream was added
+     * @throws IllegalArgumentException if {@code initial} is not positive or {@code max} is
+     *     below {@code initial}
+     * @throws IllegalStateException if the backoff was set before
+     */
+    public Builder reconnectBackoff(Duration initial, Duration max) {
+      Objects.requireNonNull(initial, "initial");
+      Objects.requireNonNull(max, "max");
+      if (initial.isNegative() || initial.isZero() || max.compareTo(initial) < 0) {
+        throw new IllegalArgumentException(
+            "Cannot set reconnect backoff " + initial + " .. " + max + ": the initial delay must"
+                + " be positive and the maximum at least the initial delay");
+      }
+      if (initialBackoff != null) {
+        throw new IllegalStateException(
+            "Cannot set reconnect backoff to " + initial + " .. " + max + ": already set to "
+                + initialBackoff + " .. " + maxBackoff);
+      }
+      initialBackoff = initial;
+      maxBackoff = max;
+      return this;
+    }
+
+    /**
+     * Sets how many reconnects in a row a stream (or discovery) may try after transient failures
+     * before the source fails; 0 turns reconnecting off. The count starts again once a batch
+     * arrives. Defaults to 10.
+     *
+     * @throws IllegalArgumentException if {@code attempts} is negative
+     * @throws IllegalStateException if it was set before
+     */
+    public Builder maxReconnectAttempts(int attempts) {
+      if (attempts < 0) {
+        throw new IllegalArgumentException(
+            "Cannot set max reconnect attempts to " + attempts + ": it must be 0 or more");
+      }
+      if (maxReconnectAttempts != null) {
+        throw new IllegalStateException(
+            "Cannot set max reconnect attempts to " + attempts + ": already set to "
+                + maxReconnectAttempts);
+      }
+      maxReconnectAttempts = attempts;
+      return this;
+    }
+
+    /**
+     * Sets how long an incremental stream waits, after a call that brought no rows, before asking
+     * for what is new. Defaults to 1 s.
+     *
+     * @throws IllegalArgumentException if {@code interval} is not positive
+     * @throws IllegalStateException if it was set before
+     */
+    public Builder pollInterval(Duration interval) {
+      Objects.requireNonNull(interval, "interval");
+      checkPositive("poll interval", interval);
+      if (pollInterval != null) {
+        throw new IllegalStateException(
+            "Cannot set poll interval to " + interval + ": already set to " + pollInterval);
+      }
+      pollInterval = interval;
+      return this;
+    }
+
+    /**
+     * Sets the deadline of every call that should end: {@code GetFlightInfo}, the auth handshake
+     * and each incremental {@code DoGet} (a longer one is cut and resumed after its last batch).
+     * Replayed streams have no deadline, since a live view may stay open for ever. Defaults to
+     * 1 minute.
+     *
+     * @throws IllegalArgumentException if {@code timeout} is not positive
+     * @throws IllegalStateException if it was set before
+     */
+    public Builder callTimeout(Duration timeout) {
+      Objects.requireNonNull(timeout, "timeout");
+      checkPositive("call timeout", timeout);
+      if (callTimeout != null) {
+        throw new IllegalStateException(
+            "Cannot set call timeout to " + timeout + ": already set to " + callTimeout);
+      }
+      callTimeout = timeout;
+      return this;
+    }
+
+    /**
+     * Sets how many streams may have a call open at once; the others wait for a turn (a
+     * replayed live stream keeps its turn for as long as its call lasts). Defaults to no limit.
+     *
+     * @throws IllegalArgumentException if {@code streams} is below 1
+     * @throws IllegalStateException if it was set before
+     */
+    public Builder maxConcurrentStreams(int streams) {
+      if (streams < 1) {
+        throw new IllegalArgumentException(
+            "Cannot set max concurrent streams to " + streams + ": it must be at least 1");
+      }
+      if (maxConcurrentStreams != null) {
+        throw new IllegalStateException(
+            "Cannot set max concurrent streams to " + streams + ": already set to "
+                + maxConcurrentStreams);
+      }
+      maxConcurrentStreams = streams;
+      return this;
+    }
+
+    /**
+     * Trusts the certificates in the PEM file {@code pemFile} (instead of the JVM's default trust
+     * store) for {@code grpc+tls} servers. The file is read now.
+     *
+     * @throws IllegalArgumentException if the file cannot be read or holds no PEM certificate
+     * @throws IllegalStateException if trusted certificates were set before
+     */
+    public Builder trustedCertificates(Path pemFile) {
+      Objects.requireNonNull(pemFile, "pemFile");
+      if (trustedCertificatesPath != null) {
+        throw new IllegalStateException(
+            "Cannot trust certificates in " + pemFile + ": already trusting "
+                + trustedCertificatesPath);
+      }
+      trustedCertificates = readPem(pemFile, "trusted certificates", "CERTIFICATE");
+      trustedCertificatesPath = pemFile;
+      return this;
+    }
+
+    /**
+     * Presents a client certificate to {@code grpc+tls} servers that require mutual TLS: the PEM
+     * certificate chain and its PEM (PKCS#8) private key. Both files are read now; the key is
+     * never logged.
+     *
+     * @throws IllegalArgumentException if a file cannot be read or holds no PEM block of its kind
+     * @throws IllegalStateException if a client certificate was set before
+     */
+    public Builder clientCertificate(Path certificateChainPem, Path privateKeyPem) {
+      Objects.requireNonNull(certificateChainPem, "certificateChainPem");
+      Objects.requireNonNull(privateKeyPem, "privateKeyPem");
+      if (certificateChainPath != null) {
+        throw new IllegalStateException(
+            "Cannot use client certificate " + certificateChainPem + ": already using "
+                + certificateChainPath);
+      }
+      byte[] chain = readPem(certificateChainPem, "client certificate", "CERTIFICATE");
+      privateKey = readPem(privateKeyPem, "client private key", "PRIVATE KEY");
+      certificateChain = chain;
+      certificateChainPath = certificateChainPem;
+      return this;
+    }
+
+    /**
+     * Authenticates to every server with a Flight basic-auth handshake; the bearer token the
+     * server answers with is sent on every later call. The password is never logged.
+     *
+     * @throws IllegalArgumentException if {@code user} is empty or has a {@code :}
+     * @throws IllegalStateException if credentials (basic or bearer) were set before
+     */
+    public Builder basicAuth(String user, String password) {
+      Objects.requireNonNull(user, "user");
+      Objects.requireNonNull(password, "password");
+      if (user.isEmpty() || user.contains(":")) {
+        throw new IllegalArgumentException(
+            "Cannot use basic auth for user '" + user + "': the user must be non-empty and"
+                + " have no ':'");
+      }
+      checkNoCredentials("basic auth for user " + user);
+      this.user = user;
+      this.password = password;
+      return this;
+    }
+
+    /**
+     * Sends {@code Authorization: Bearer <token>} on every call. The token is never logged.
+     *
+     * @throws IllegalArgumentException if {@code token} is empty or has white space
+     * @throws IllegalStateException if credentials (basic or bearer) were set before
+     */
+    public Builder bearerToken(String token) {
+      Objects.requireNonNull(token, "token");
+      if (token.isEmpty() || token.chars().anyMatch(Character::isWhitespace)) {
+        throw new IllegalArgumentException(
+            "Cannot use the bearer token: it is empty or has white space");
+      }
+      checkNoCredentials("a bearer token");
+      this.bearerToken = token;
+      return this;
+    }
+
+    private void checkNoCredentials(String what) {
+      if (user != null) {
+        throw new IllegalStateException(
+            "Cannot use " + what + ": basic auth for user " + user + " is already set");
+      }
+      if (bearerToken != null) {
+        throw new IllegalStateException("Cannot use " + what + ": a bearer token is already set");
+      }
+    }
+
+    private static boolean usesTls(StreamSpec stream) {
+      return stream.endpoints().stream().anyMatch(
+          e -> LocationSchemes.GRPC_TLS.equals(e.location.getUri().getScheme()));
+    }
+
+    static byte[] readPem(Path file, String what, String kind) {
+      byte[] bytes;
+      try {
+        bytes = Files.readAllBytes(file);
+      } catch (IOException e) {
+        throw new IllegalArgumentException(
+            "Cannot read " + what + " from " + file + ": " + e, e);
+      }
+      if (!new String(bytes, StandardCharsets.US_ASCII).contains("-----BEGIN ")
+          || !new String(bytes, StandardCharsets.US_ASCII).contains(kind + "-----")) {
+        throw new IllegalArgumentException(
+            "Cannot read " + what + " from " + file + ": it holds no PEM " + kind + " block");
+      }
+      return bytes;
+    }
+
+    private static void checkPositive(String what, Duration value) {
+      if (value.isNegative() || value.isZero()) {
+        throw new IllegalArgumentException(
+            "Cannot set " + what + " to " + value + ": it must be positive");
+      }
+    }
+
+    /**
+     * Returns a source reading every stream and discovery added, not started. The caller owns
+     * the source and closes it (a pipeline does so for the source it reads).
+     *
+     * @throws IllegalStateException if no stream or discovery was added, or TLS options are set
+     *     but no stream uses {@code grpc+tls} (and there is no discovery, which may find some)
      */
     public FlightSource build() {
-      if (streams.isEmpty()) {
+      if (streams.isEmpty() && discoveries.isEmpty()) {
         throw new IllegalStateException(
-            "Cannot build FlightSource: it has no streams (add one with endpoint(uri, ticket) or"
-                + " stream(id, uri, ticket))");
+            "Cannot build FlightSource: it has no streams (add one with endpoint(uri, ticket),"
+                + " stream(id, uri, ticket), incremental(id, uri, view) or discover(id, uri,"
+                + " descriptor))");
       }
+      if ((trustedCertificates != null || certificateChain != null) && discoveries.isEmpty()
+          && streams.values().stream().noneMatch(FlightSource.Builder::usesTls)) {
+        throw new IllegalStateException(
+            "Cannot build FlightSource: TLS options (trustedCertificates or clientCertificate) are"
+                + " set but no stream uses TLS (use grpc+tls://host:port URIs)");
+      }
+      ReadSettings settings =
+          new ReadSettings(
+              Backoff.of(
+                  initialBackoff != null ? initialBackoff : DEFAULT_INITIAL_BACKOFF,
+                  maxBackoff != null ? maxBackoff : DEFAULT_MAX_BACKOFF),
+              maxReconnectAttempts != null ? maxReconnectAttempts : DEFAULT_RECONNECT_ATTEMPTS,
+              pollInterval != null ? pollInterval : DEFAULT_POLL_INTERVAL,
+              callTimeout != null ? callTimeout : DEFAULT_CALL_TIMEOUT,
+              maxConcurrentStreams != null ? maxConcurrentStreams : Integer.MAX_VALUE,
+              new ClientSecurity(
+                  trustedCertificates, certificateChain, privateKey, user, password, bearerToken));
       return new FlightSource(
-          parentAllocator, Collections.unmodifiableList(new ArrayList<>(streams.values())));
+          parentAllocator,
+          Collections.unmodifiableList(new ArrayList<>(streams.values())),
+          List.copyOf(discoveries.values()),
+          settings);
+    }
+
+    @Override
+    public String toString() {
+      return "FlightSource.Builder[streams=" + streams.keySet() + ", discoveries="
+          + discoveries.keySet() + ", user=" + user + ", bearerToken="
+          + (bearerToken == null ? "none" : "***") + "]";
     }
   }
 }

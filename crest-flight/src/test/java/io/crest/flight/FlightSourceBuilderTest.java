@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import org.apache.arrow.flight.FlightDescriptor;
 import org.apache.arrow.flight.Ticket;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
@@ -72,10 +74,10 @@ class FlightSourceBuilderTest {
     assertThatThrownBy(() -> FlightSource.builder(allocator).endpoint("http://127.0.0.1:1", "o"))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("Cannot use Flight server URI 'http://127.0.0.1:1': scheme http is not"
-            + " supported (use grpc://host:port or grpc+tcp://host:port)");
-    assertThatThrownBy(() -> FlightSource.builder(allocator).endpoint("grpc+tls://h:1", "o"))
+            + " supported (use grpc://host:port, grpc+tcp://host:port or grpc+tls://host:port)");
+    assertThatThrownBy(() -> FlightSource.builder(allocator).endpoint("grpc+unix://h:1", "o"))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageStartingWith("Cannot use Flight server URI 'grpc+tls://h:1': scheme grpc+tls");
+        .hasMessageStartingWith("Cannot use Flight server URI 'grpc+unix://h:1': scheme grpc+unix");
     assertThatThrownBy(() -> FlightSource.builder(allocator).endpoint("localhost:47470", "o"))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageStartingWith("Cannot use Flight server URI 'localhost:47470': scheme localhost");
@@ -177,7 +179,8 @@ class FlightSourceBuilderTest {
     assertThatThrownBy(() -> FlightSource.builder(allocator).build())
         .isInstanceOf(IllegalStateException.class)
         .hasMessage("Cannot build FlightSource: it has no streams (add one with endpoint(uri,"
-            + " ticket) or stream(id, uri, ticket))");
+            + " ticket), stream(id, uri, ticket), incremental(id, uri, view) or discover(id, uri,"
+            + " descriptor))");
   }
 
   @Test
@@ -189,6 +192,94 @@ class FlightSourceBuilderTest {
     builder.endpoint("grpc://127.0.0.1:1", "customers");
 
     assertThat(source.name()).isEqualTo("flight[orders]");
+    source.close();
+  }
+
+  @Test
+  void reconnectBackoff_maxBelowInitial_isRejected() {
+    assertThatThrownBy(() -> FlightSource.builder(allocator)
+            .reconnectBackoff(Duration.ofSeconds(2), Duration.ofSeconds(1)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("Cannot set reconnect backoff PT2S .. PT1S: the initial delay must be positive"
+            + " and the maximum at least the initial delay");
+    assertThatThrownBy(() -> FlightSource.builder(allocator)
+            .reconnectBackoff(Duration.ZERO, Duration.ofSeconds(1)))
+        .isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
+  void reconnectBackoff_setTwice_isRejectedNamingTheFirst() {
+    FlightSource.Builder builder = FlightSource.builder(allocator)
+        .reconnectBackoff(Duration.ofMillis(100), Duration.ofSeconds(30));
+
+    assertThatThrownBy(() -> builder.reconnectBackoff(Duration.ofSeconds(1), Duration.ofMinutes(1)))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessage("Cannot set reconnect backoff to PT1S .. PT1M: already set to PT0.1S .. PT30S");
+  }
+
+  @Test
+  void maxReconnectAttempts_negativeOrTwice_isRejected() {
+    assertThatThrownBy(() -> FlightSource.builder(allocator).maxReconnectAttempts(-1))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("Cannot set max reconnect attempts to -1: it must be 0 or more");
+    FlightSource.Builder builder = FlightSource.builder(allocator).maxReconnectAttempts(3);
+    assertThatThrownBy(() -> builder.maxReconnectAttempts(5))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessage("Cannot set max reconnect attempts to 5: already set to 3");
+  }
+
+  @Test
+  void pollIntervalAndCallTimeout_zeroOrTwice_areRejected() {
+    assertThatThrownBy(() -> FlightSource.builder(allocator).pollInterval(Duration.ZERO))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("Cannot set poll interval to PT0S: it must be positive");
+    assertThatThrownBy(() -> FlightSource.builder(allocator).callTimeout(Duration.ofSeconds(-1)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("Cannot set call timeout to PT-1S: it must be positive");
+    FlightSource.Builder builder =
+        FlightSource.builder(allocator).callTimeout(Duration.ofSeconds(5));
+    assertThatThrownBy(() -> builder.callTimeout(Duration.ofSeconds(9)))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessage("Cannot set call timeout to PT9S: already set to PT5S");
+  }
+
+  @Test
+  void maxConcurrentStreams_zero_isRejected() {
+    assertThatThrownBy(() -> FlightSource.builder(allocator).maxConcurrentStreams(0))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("Cannot set max concurrent streams to 0: it must be at least 1");
+  }
+
+  @Test
+  void discover_idWithSlashOrTwice_isRejected() {
+    FlightDescriptor shop = FlightDescriptor.path("shop");
+    assertThatThrownBy(() -> FlightSource.builder(allocator).discover("a/b", "grpc://h:1", shop))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("Cannot add discovery 'a/b' at grpc://h:1: the id must be non-blank and have"
+            + " no '/'");
+    FlightSource.Builder builder =
+        FlightSource.builder(allocator).discover("eu", "grpc://h:1", shop);
+    assertThatThrownBy(() -> builder.discover("eu", "grpc://h:2", shop))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessage("Cannot add discovery eu at grpc://h:2: discovery id eu is already used at"
+            + " grpc://h:1");
+  }
+
+  @Test
+  void incremental_viewWithLineFeed_isRejected() {
+    assertThatThrownBy(() -> FlightSource.builder(allocator).incremental("o", "grpc://h:1", "a\nb"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("Cannot make an incremental ticket for view 'a\nb'");
+  }
+
+  @Test
+  void name_countsDiscoveriesAsPrefixes() {
+    FlightSource source = FlightSource.builder(allocator)
+        .incremental("orders", "grpc://h:1", "orders")
+        .discover("eu", "grpc://h:2", FlightDescriptor.path("sales"))
+        .build();
+
+    assertThat(source.name()).isEqualTo("flight[eu/*, orders]");
     source.close();
   }
 

@@ -2,6 +2,7 @@ package io.crest.flight;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import io.crest.BatchPolicy;
 import io.crest.Pipeline;
@@ -12,8 +13,10 @@ import io.crest.testing.MemorySink;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
 import java.util.stream.Collectors;
 import java.util.stream.LongStream;
+import org.apache.arrow.flight.CallStatus;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
 import org.junit.jupiter.api.AfterEach;
@@ -84,6 +87,87 @@ class FlightSourcePipelineTest {
                 + " pipeline id)");
     assertThatThrownBy(pipeline::close).isInstanceOf(PipelineFailedException.class);
     assertThat(sink.committedIds()).isEqualTo(ids(0, 12));
+  }
+
+  @Test
+  void pipeline_liveStreamKeptOpen_commitsWhileTheCallIsOpenAndStopsCleanly() throws Exception {
+    CountDownLatch more = new CountDownLatch(1);
+    CountDownLatch end = new CountDownLatch(1);
+    server.serve("orders", TestFlightServer.live(2, 3, 2, more, end));
+    MemorySink sink = new MemorySink();
+    try {
+      // A commit per batch: every batch is committed while the call is still open.
+      Pipeline pipeline = Pipeline.from(
+              FlightSource.builder(allocator).endpoint(server.uri(), "orders").build())
+          .id("orders-to-memory").batch(BatchPolicy.rows(2)).to(sink);
+      pipeline.start();
+      await().atMost(WAIT).until(() -> sink.committedIds().size() == 4);
+      more.countDown();
+      await().atMost(WAIT).until(() -> sink.committedIds().size() == 10);
+
+      pipeline.stop();
+
+      assertThat(pipeline.state()).isEqualTo(Pipeline.State.STOPPED);
+      assertThat(sink.committedIds()).isEqualTo(ids(0, 10));
+      assertThat(lastPositions(sink)).isEqualTo(Map.of("orders", SourcePosition.ofOffset(10)));
+    } finally {
+      end.countDown();
+    }
+  }
+
+  @Test
+  void pipeline_incrementalStreamRestarted_commitsEveryRowOnceWithoutReplaying()
+      throws Exception {
+    TestFlightServer.IncrementalView view = new TestFlightServer.IncrementalView("orders", 3);
+    server.serveIncremental(view.grow(7));
+    MemorySink sink = new MemorySink();
+    try (Pipeline pipeline = incrementalPipeline(sink)) {
+      pipeline.start();
+      await().atMost(WAIT).until(() -> sink.committedIds().size() == 7);
+    }
+    view.grow(5);
+
+    try (Pipeline pipeline = incrementalPipeline(sink)) {
+      pipeline.start();
+      await().atMost(WAIT).until(() -> sink.committedIds().size() == 12);
+    }
+
+    assertThat(sink.committedIds()).isEqualTo(ids(0, 12));
+    assertThat(lastPositions(sink)).isEqualTo(Map.of("orders", SourcePosition.of("12")));
+    // The restarted pipeline asked for what follows the committed position, never from the start.
+    assertThat(view.positionsAsked.stream().filter(String::isEmpty)).hasSize(1);
+    assertThat(view.positionsAsked).contains("7");
+  }
+
+  @Test
+  void pipeline_streamCutTwiceByUnavailable_commitsEveryRowOnce() throws Exception {
+    server.serve("orders", TestFlightServer.firstCalls(
+        2,
+        TestFlightServer.rowsThenError(2, 3, CallStatus.UNAVAILABLE.withDescription("failover")),
+        TestFlightServer.rows(5, 3)));
+    MemorySink sink = new MemorySink();
+    FlightSource source = FlightSource.builder(allocator)
+        .endpoint(server.uri(), "orders")
+        .reconnectBackoff(Duration.ofMillis(1), Duration.ofMillis(5))
+        .build();
+
+    try (Pipeline pipeline =
+        Pipeline.from(source).id("orders-to-memory").batch(BatchPolicy.rows(4)).to(sink)) {
+      pipeline.start();
+      assertThat(pipeline.awaitIdle(WAIT)).isTrue();
+    }
+
+    assertThat(server.calls("orders")).isEqualTo(3);
+    assertThat(sink.committedIds()).isEqualTo(ids(0, 15));
+    assertThat(lastPositions(sink)).isEqualTo(Map.of("orders", SourcePosition.ofOffset(15)));
+  }
+
+  private Pipeline incrementalPipeline(MemorySink sink) {
+    FlightSource source = FlightSource.builder(allocator)
+        .incremental("orders", server.uri(), "orders")
+        .pollInterval(Duration.ofMillis(5))
+        .build();
+    return Pipeline.from(source).id("orders-to-memory").batch(BatchPolicy.rows(1)).to(sink);
   }
 
   private void run(MemorySink sink) throws InterruptedException {

@@ -94,9 +94,9 @@ class FlightSourceTest {
 
     source.start(context);
 
+    waitAtMost().until(() -> context.completions() == 1);
     // One client per server: the two spellings of the first server share one.
     assertThat(sourceAllocator().getChildAllocators()).hasSize(2);
-    waitAtMost().until(() -> context.completions() == 1);
     assertThat(context.failures()).isEmpty();
     assertThat(context.rows("orders")).isEqualTo(expectedRows(0, 10));
     assertThat(context.positions("orders")).containsExactly(5L, 10L);
@@ -239,7 +239,11 @@ class FlightSourceTest {
     try (TestFlightServer gone = TestFlightServer.start(allocator)) {
       uri = gone.uri();
     }
-    FlightSource source = source(FlightSource.builder(allocator).endpoint(uri, "orders"));
+    FlightSource source = source(
+        FlightSource.builder(allocator)
+            .endpoint(uri, "orders")
+            .reconnectBackoff(Duration.ofMillis(1), Duration.ofMillis(4))
+            .maxReconnectAttempts(2));
     CollectingSourceContext context = CollectingSourceContext.create();
 
     source.start(context);
@@ -249,6 +253,8 @@ class FlightSourceTest {
         .isInstanceOfSatisfying(SourceException.class, e -> {
           assertThat(e.getMessage()).startsWith("Cannot read stream orders from " + uri
               + ": UNAVAILABLE");
+          assertThat(e.getMessage()).endsWith("(the server is unreachable or went away; retry"
+              + " later; gave up after 2 reconnect attempts)");
           assertThat(e.status()).contains(FlightStatusCode.UNAVAILABLE.name());
           assertThat(e.stream()).contains("orders");
         });

@@ -219,7 +219,7 @@ public final class IncrementalOrdersServer implements AutoCloseable {
       }
     }
 
-    /** Waits until the view has rows after {@code next} or the deadline passed; returns its size. */
+    /** Waits for rows after {@code next} until the deadline; returns the view's size. */
     private long awaitRowsAfter(long next, long deadline) throws InterruptedException {
       synchronized (lock) {
         while (rows <= next && !closed) {

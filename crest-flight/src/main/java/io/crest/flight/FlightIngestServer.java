@@ -1,0 +1,667 @@
+package io.crest.flight;
+
+import io.crest.errors.SourceException;
+import io.crest.spi.Source;
+import io.crest.spi.SourceBatch;
+import io.crest.spi.SourcePosition;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.regex.Pattern;
+import org.apache.arrow.flight.CallStatus;
+import org.apache.arrow.flight.FlightDescriptor;
+import org.apache.arrow.flight.FlightProducer.CallContext;
+import org.apache.arrow.flight.FlightProducer.StreamListener;
+import org.apache.arrow.flight.FlightRuntimeException;
+import org.apache.arrow.flight.FlightServer;
+import org.apache.arrow.flight.FlightStream;
+import org.apache.arrow.flight.Location;
+import org.apache.arrow.flight.LocationSchemes;
+import org.apache.arrow.flight.NoOpFlightProducer;
+import org.apache.arrow.flight.PutResult;
+import org.apache.arrow.memory.ArrowBuf;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.types.pojo.Schema;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A Flight server embedded in the application that producers push Arrow batches to ({@code
+ * DoPut}); each table it serves is the {@link Source} of a pipeline, and a batch is acknowledged
+ * to its producer only once a commit made it durable.
+ *
+ * <pre>{@code
+ * try (FlightIngestServer server =
+ *         FlightIngestServer.builder(allocator, "grpc+tls://0.0.0.0:47480")
+ *         .table("shop.orders")
+ *         .certificate(Path.of("server.pem"), Path.of("server-key.pem"))
+ *         .user("producer", password)
+ *         .build();
+ *     Pipeline pipeline = Pipeline.from(server.source("shop.orders")).to(sink)) {
+ *   pipeline.start();
+ *   ...
+ * }
+ * }</pre>
+ *
+ * <p>The protocol (see {@code docs/flight-tickets.md}):
+ *
+ * <ul>
+ *   <li>The put's descriptor is the path {@code [<table>]} or {@code [<table>, <producer id>]}. A
+ *       table the server was not built with is {@code NOT_FOUND}; a known table whose pipeline is
+ *       not running (not started yet, restarting, stopped) is {@code UNAVAILABLE}: retry.
+ *   <li>With a producer id, every batch carries as application metadata its sequence number, the
+ *       UTF-8 decimal text of a number from 1, increasing across the producer's puts and
+ *       restarts (gaps allowed). The producer id is the stream id and the sequence the stream's
+ *       position, so they are committed with the rows; a batch whose sequence is at or below what
+ *       the table already has is not written again, only acknowledged. Exactly once.
+ *   <li>Without a producer id, batches are delivered at least once: a put that fails after a
+ *       commit but before its acknowledgement, re-sent, is written twice.
+ *   <li>Every batch is acknowledged by one {@link PutResult}, in batch order, whose metadata is
+ *       the batch's own (its sequence number), sent when a commit covers the batch. An empty batch
+ *       is acknowledged at once. The call completes after the producer ended it and every batch
+ *       was acknowledged. If the pipeline stops or fails first, the call fails with {@code
+ *       UNAVAILABLE}: re-send every batch that has no acknowledgement.
+ *   <li>Back-pressure: when the pipeline's buffer is full the put waits before reading more, and
+ *       Flight's flow control makes the producer's {@code putNext} wait.
+ *   <li>Schema: a table added with {@link Builder#table(String, Schema)} rejects a put of another
+ *       schema with {@code INVALID_ARGUMENT}; otherwise the sink checks the batches, and one it
+ *       rejects fails the pipeline.
+ * </ul>
+ *
+ * <p>Resources: the server borrows the parent allocator, makes a child named {@code
+ * crest-flight-ingest-server} (and one per running table source below it), and listens from
+ * {@link Builder#build} until {@link #close}. Close the pipelines reading its tables first, then
+ * the server. Thread-safe.
+ */
+public final class FlightIngestServer implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(FlightIngestServer.class);
+  private static final String ALLOCATOR_NAME = "crest-flight-ingest-server";
+  private static final Pattern PRODUCER_ID = Pattern.compile("[A-Za-z0-9._:@-]{1,128}");
+
+  private final BufferAllocator allocator;
+  private final FlightServer server;
+  private final String scheme;
+  private final String host;
+  private final List<String> tables;
+  private final Map<String, Schema> schemas;
+
+  private final Object lock = new Object();
+  // Guarded by lock.
+  private final Map<String, IngestSource> current = new TreeMap<>();
+  private boolean closed;
+  private boolean allocatorClosed;
+
+  private FlightIngestServer(Builder builder) {
+    this.tables = List.copyOf(builder.tables);
+    this.schemas = Map.copyOf(builder.schemas);
+    this.scheme = builder.location.getUri().getScheme();
+    this.host = builder.location.getUri().getHost();
+    this.allocator = builder.parentAllocator.newChildAllocator(ALLOCATOR_NAME, 0, Long.MAX_VALUE);
+    try {
+      FlightServer.Builder server =
+          FlightServer.builder(allocator, builder.location, new Producer());
+      if (builder.certificateChain != null) {
+        server.useTls(new ByteArrayInputStream(builder.certificateChain),
+            new ByteArrayInputStream(builder.privateKey));
+      }
+      if (builder.clientCa != null) {
+        server.useMTlsClientVerification(new ByteArrayInputStream(builder.clientCa));
+      }
+      if (!builder.users.isEmpty() || !builder.tokens.isEmpty()) {
+        server.headerAuthenticator(new IngestAuthenticator(builder.users, builder.tokens));
+      }
+      this.server = server.build().start();
+    } catch (IOException | RuntimeException e) {
+      allocator.close();
+      throw new SourceException("Cannot start Flight ingest server at " + builder.uri + ": "
+          + e.getMessage() + " (is the port in use, or are the certificate and key valid PEM?)",
+          null, null, e);
+    }
+    LOG.info("Flight ingest server listening at {} for tables {}", uri(), tables);
+  }
+
+  /**
+   * Starts configuring a server listening at {@code uri} ({@code grpc://host:port} or {@code
+   * grpc+tls://host:port}; port 0 picks a free one) whose buffers come from a child of {@code
+   * parentAllocator}. The caller keeps owning the parent and closes it after the server.
+   *
+   * @throws IllegalArgumentException if {@code uri} is not such a URI
+   */
+  public static Builder builder(BufferAllocator parentAllocator, String uri) {
+    return new Builder(parentAllocator, uri);
+  }
+
+  /** The address producers connect to, with the actual port. */
+  public String uri() {
+    return scheme + "://" + host + ":" + server.getPort();
+  }
+
+  /** The port the server listens on. */
+  public int port() {
+    return server.getPort();
+  }
+
+  /** The tables this server accepts puts for, in the order they were added. */
+  public List<String> tables() {
+    return tables;
+  }
+
+  /**
+   * Returns a new, unstarted source of the puts for {@code table}, for one pipeline run. Puts for
+   * the table are accepted while the source is started, and refused with {@code UNAVAILABLE}
+   * before and after. A restarted pipeline asks for a new source.
+   *
+   * @throws IllegalArgumentException if the server was not built with {@code table}
+   * @throws IllegalStateException if the table already has a source that is not closed, or the
+   *     server is closed
+   */
+  public Source source(String table) {
+    Objects.requireNonNull(table, "table");
+    if (!tables.contains(table)) {
+      throw new IllegalArgumentException("Cannot make a source for table " + table + ": the"
+          + " server was built for tables " + tables + " (add it with table(name))");
+    }
+    synchronized (lock) {
+      if (closed) {
+        throw new IllegalStateException(
+            "Cannot make a source for table " + table + ": the server is closed");
+      }
+      IngestSource existing = current.get(table);
+      if (existing != null) {
+        throw new IllegalStateException("Cannot make a source for table " + table + ": "
+            + existing + " is still open (close the pipeline that reads it first)");
+      }
+      IngestSource source = new IngestSource(this, table);
+      current.put(table, source);
+      return source;
+    }
+  }
+
+  BufferAllocator allocator() {
+    return allocator;
+  }
+
+  /** Forgets {@code source} as its table's source; called when it closes. */
+  void detach(IngestSource source) {
+    synchronized (lock) {
+      current.remove(source.table(), source);
+    }
+  }
+
+  /**
+   * Stops listening, failing the puts still waiting for an acknowledgement, and releases the
+   * server's allocator. Close the pipelines reading this server's tables first. Safe to call
+   * twice.
+   *
+   * @throws IllegalStateException if a pipeline still reads one of the tables; the server then
+   *     stops listening but keeps its allocator open, since the pipeline's batches live in it;
+   *     close it again once the pipeline stopped
+   */
+  @Override
+  public void close() {
+    List<IngestSource> open;
+    boolean first;
+    synchronized (lock) {
+      if (allocatorClosed) {
+        return;
+      }
+      first = !closed;
+      closed = true;
+      open = new ArrayList<>(current.values());
+    }
+    List<String> running = new ArrayList<>();
+    for (IngestSource source : open) {
+      if (source.isStarted()) {
+        running.add(source.table());
+        source.failPuts("Cannot finish the put: the ingest server is closing (re-send every"
+            + " batch without an acknowledgement)");
+      } else {
+        source.close(); // never started: holds nothing
+      }
+    }
+    if (first) {
+      stopListening();
+    }
+    if (!running.isEmpty()) {
+      throw new IllegalStateException("Cannot close FlightIngestServer at " + scheme + "://"
+          + host + " completely: tables " + running + " are still read by pipelines (stop"
+          + " those pipelines, then close the server again to release its allocator)");
+    }
+    synchronized (lock) {
+      allocatorClosed = true;
+    }
+    allocator.close();
+    LOG.info("Flight ingest server at {} closed", scheme + "://" + host);
+  }
+
+  private void stopListening() {
+    boolean interrupted = false;
+    while (true) {
+      try {
+        server.close();
+        break;
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+
+  @Override
+  public String toString() {
+    return "FlightIngestServer[" + uri() + ", tables=" + tables + "]";
+  }
+
+  /** What a put's descriptor names. */
+  private static final class Target {
+    final String table;
+    final String producer;
+
+    Target(String table, String producer) {
+      this.table = table;
+      this.producer = producer;
+    }
+
+    String describe() {
+      return producer == null ? "put to table " + table
+          : "put of producer " + producer + " to table " + table;
+    }
+  }
+
+  private Target target(FlightDescriptor descriptor) {
+    if (descriptor == null || descriptor.isCommand() || descriptor.getPath().isEmpty()
+        || descriptor.getPath().size() > 2) {
+      throw CallStatus.INVALID_ARGUMENT.withDescription("Cannot ingest " + descriptor
+          + ": the descriptor must be the path [table] or [table, producer id]")
+          .toRuntimeException();
+    }
+    List<String> path = descriptor.getPath();
+    String table = path.get(0);
+    if (!tables.contains(table)) {
+      throw CallStatus.NOT_FOUND.withDescription("Cannot ingest into table " + table
+          + ": this server ingests only " + tables).toRuntimeException();
+    }
+    String producer = path.size() == 2 ? path.get(1) : null;
+    if (producer != null && !PRODUCER_ID.matcher(producer).matches()) {
+      throw CallStatus.INVALID_ARGUMENT.withDescription("Cannot ingest into table " + table
+          + ": producer id '" + producer + "' must be 1 to 128 of A-Z a-z 0-9 . _ : @ -")
+          .toRuntimeException();
+    }
+    return new Target(table, producer);
+  }
+
+  private void put(CallContext call, FlightStream input, StreamListener<PutResult> acks) {
+    Target target = target(input.getDescriptor());
+    IngestSource source;
+    synchronized (lock) {
+      source = current.get(target.table);
+    }
+    if (source == null) {
+      throw CallStatus.UNAVAILABLE.withDescription("Cannot ingest into table " + target.table
+          + ": no pipeline is reading it now (retry later)").toRuntimeException();
+    }
+    PutSession session = new PutSession(acks, allocator, target.describe());
+    source.register(session);
+    FlightRuntimeException error;
+    try {
+      error = readAll(input, source, target, session);
+      if (error == null) {
+        error = session.awaitAcknowledged(call);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      error = CallStatus.UNAVAILABLE.withDescription("Cannot finish the " + target.describe()
+          + ": the server is stopping (re-send every batch without an acknowledgement)")
+          .toRuntimeException();
+    } catch (FlightRuntimeException e) {
+      error = e;
+    } catch (RuntimeException e) {
+      LOG.warn("The {} failed", target.describe(), e);
+      error = CallStatus.INTERNAL.withDescription("Cannot finish the " + target.describe()
+          + ": " + e).withCause(e).toRuntimeException();
+    } finally {
+      source.unregister(session);
+    }
+    if (error != null) {
+      LOG.info("The {} ends unacknowledged: {}", target.describe(), error.getMessage());
+    }
+    session.finish(error);
+  }
+
+  /** Reads and emits every batch of a put; returns the failure that stopped it, or null. */
+  private FlightRuntimeException readAll(
+      FlightStream input, IngestSource source, Target target, PutSession session)
+      throws InterruptedException {
+    IngestSource.ProducerStream stream =
+        source.stream(target.producer == null ? IngestSource.ANONYMOUS : target.producer);
+    BatchConverter converter = null;
+    boolean schemaChecked = false;
+    long index = 0;
+    long duplicates = 0;
+    while (input.next()) {
+      FlightRuntimeException failed = session.failure();
+      if (failed != null) {
+        return failed;
+      }
+      if (!input.hasRoot()) {
+        continue;
+      }
+      VectorSchemaRoot root = input.getRoot();
+      byte[] metadata = bytes(input.getLatestMetadata());
+      index++;
+      long sequence = target.producer == null ? 0 : sequence(target, metadata, index);
+      if (root.getRowCount() == 0) {
+        session.expect(stream, Long.MIN_VALUE, metadata); // nothing to make durable
+        continue;
+      }
+      if (!source.enter()) {
+        return CallStatus.UNAVAILABLE.withDescription("Cannot ingest into table " + target.table
+            + ": no pipeline is reading it now (retry later, re-sending every batch without an"
+            + " acknowledgement)").toRuntimeException();
+      }
+      try {
+        stream.emitLock.lockInterruptibly();
+        try {
+          if (target.producer != null && sequence <= stream.lastAccepted) {
+            duplicates++;
+            session.expect(stream, sequence, metadata); // a re-sent batch: acknowledged only
+            continue;
+          }
+          long position = target.producer != null ? sequence : stream.lastAccepted + 1;
+          if (converter == null) {
+            converter = converter(input, root, source, target);
+          }
+          VectorSchemaRoot owned = converter.take(root, 0);
+          if (!schemaChecked) {
+            try {
+              checkSchema(target, owned.getSchema());
+            } catch (RuntimeException e) {
+              owned.close();
+              throw e;
+            }
+            schemaChecked = true;
+          }
+          SourceBatch batch;
+          try {
+            batch = SourceBatch.of(stream.id, owned, SourcePosition.ofOffset(position));
+          } catch (RuntimeException e) {
+            owned.close();
+            throw e;
+          }
+          // Expected before the emit, so that a commit right after it finds the batch.
+          session.expect(stream, position, metadata);
+          if (!source.context().emit(batch)) {
+            return CallStatus.UNAVAILABLE.withDescription("Cannot ingest into table "
+                + target.table + ": its pipeline is stopping (re-send every batch without an"
+                + " acknowledgement)").toRuntimeException();
+          }
+          stream.lastAccepted = position;
+        } finally {
+          stream.emitLock.unlock();
+        }
+      } finally {
+        source.exit();
+      }
+    }
+    if (duplicates > 0) {
+      LOG.info("The {} re-sent {} batches the table already has; they were acknowledged, not"
+          + " written again", target.describe(), duplicates);
+    }
+    return null;
+  }
+
+  private void checkSchema(Target target, Schema actual) {
+    Schema expected = schemas.get(target.table);
+    if (expected == null) {
+      return;
+    }
+    Optional<String> difference = Schemas.firstDifference(expected.getFields(), actual.getFields());
+    if (difference.isPresent()) {
+      throw CallStatus.INVALID_ARGUMENT.withDescription("Cannot ingest the " + target.describe()
+          + ": its schema does not match the table's: " + difference.get()).toRuntimeException();
+    }
+  }
+
+  private static BatchConverter converter(
+      FlightStream input, VectorSchemaRoot root, IngestSource source, Target target) {
+    Optional<String> nested = BatchConverter.nestedDictionaryField(
+        root.getSchema().getFields(), input.getDictionaryProvider());
+    if (nested.isPresent()) {
+      throw CallStatus.INVALID_ARGUMENT.withDescription("Cannot ingest into table "
+          + target.table + ": field " + nested.get() + " is dictionary-encoded inside a nested"
+          + " type (send plain values)").toRuntimeException();
+    }
+    return new BatchConverter(source.allocator(), input.getDictionaryProvider());
+  }
+
+  private static long sequence(Target target, byte[] metadata, long index) {
+    String text = new String(metadata, StandardCharsets.UTF_8);
+    long sequence;
+    try {
+      sequence = Long.parseLong(text);
+    } catch (NumberFormatException e) {
+      sequence = -1;
+    }
+    if (sequence < 1) {
+      throw CallStatus.INVALID_ARGUMENT.withDescription("Cannot ingest batch " + index + " of the "
+          + target.describe() + ": its application metadata '" + text + "' is not a sequence"
+          + " number (a producer with an id numbers its batches 1, 2, ... as UTF-8 decimal text)")
+          .toRuntimeException();
+    }
+    return sequence;
+  }
+
+  private static byte[] bytes(ArrowBuf metadata) {
+    if (metadata == null || metadata.readableBytes() == 0) {
+      return new byte[0];
+    }
+    byte[] bytes = new byte[(int) metadata.readableBytes()];
+    metadata.getBytes(metadata.readerIndex(), bytes);
+    return bytes;
+  }
+
+  private final class Producer extends NoOpFlightProducer {
+    @Override
+    public Runnable acceptPut(
+        CallContext context, FlightStream flightStream, StreamListener<PutResult> ackStream) {
+      return () -> put(context, flightStream, ackStream);
+    }
+  }
+
+  /**
+   * Configures a {@link FlightIngestServer}. Setters check their arguments at once; {@link
+   * #build} checks the whole and starts the server. Not thread-safe. Its {@link #toString} never
+   * shows a secret.
+   */
+  public static final class Builder {
+    private final BufferAllocator parentAllocator;
+    private final String uri;
+    private final Location location;
+    private final List<String> tables = new ArrayList<>();
+    private final Map<String, Schema> schemas = new LinkedHashMap<>();
+    private Path certificatePath;
+    private byte[] certificateChain;
+    private byte[] privateKey;
+    private Path clientCaPath;
+    private byte[] clientCa;
+    private final Map<String, String> users = new LinkedHashMap<>();
+    private final List<String> tokens = new ArrayList<>();
+
+    private Builder(BufferAllocator parentAllocator, String uri) {
+      this.parentAllocator = Objects.requireNonNull(parentAllocator, "parentAllocator");
+      this.uri = Objects.requireNonNull(uri, "uri");
+      this.location = StreamSpec.parseLocation(uri);
+    }
+
+    /**
+     * Accepts puts for {@code table}, the name producers put in their descriptors and the
+     * server's {@link #source} is asked for. Batches of any schema are passed on; the sink checks
+     * them, and one it rejects fails the pipeline (see {@link #table(String, Schema)}).
+     *
+     * @throws IllegalArgumentException if {@code table} is blank
+     * @throws IllegalStateException if the table was added before
+     */
+    public Builder table(String table) {
+      Objects.requireNonNull(table, "table");
+      if (table.isBlank()) {
+        throw new IllegalArgumentException("Cannot add table '" + table + "': the name is blank");
+      }
+      if (tables.contains(table)) {
+        throw new IllegalStateException("Cannot add table " + table + ": it was added before");
+      }
+      tables.add(table);
+      return this;
+    }
+
+    /**
+     * Accepts puts for {@code table} whose batches have exactly {@code schema}'s fields (names,
+     * types, nullability, children; dictionary-encoded fields compared by their value type). A
+     * put with another schema fails with {@code INVALID_ARGUMENT} naming the first difference,
+     * before any of its rows reach the pipeline, so one producer's bad batch cannot stop the
+     * table for every producer.
+     *
+     * @throws IllegalArgumentException if {@code table} is blank or {@code schema} has no field
+     * @throws IllegalStateException if the table was added before
+     */
+    public Builder table(String table, Schema schema) {
+      Objects.requireNonNull(schema, "schema");
+      if (schema.getFields().isEmpty()) {
+        throw new IllegalArgumentException(
+            "Cannot add table " + table + ": the schema has no fields");
+      }
+      table(table);
+      schemas.put(table, schema);
+      return this;
+    }
+
+    /**
+     * Serves TLS with the PEM certificate chain and PEM (PKCS#8) private key; required for a
+     * {@code grpc+tls} URI. Both files are read now; the key is never logged.
+     *
+     * @throws IllegalArgumentException if a file cannot be read or holds no PEM block of its kind
+     * @throws IllegalStateException if a certificate was set before
+     */
+    public Builder certificate(Path certificateChainPem, Path privateKeyPem) {
+      Objects.requireNonNull(certificateChainPem, "certificateChainPem");
+      Objects.requireNonNull(privateKeyPem, "privateKeyPem");
+      if (certificatePath != null) {
+        throw new IllegalStateException("Cannot use certificate " + certificateChainPem
+            + ": already using " + certificatePath);
+      }
+      byte[] chain = FlightSource.Builder.readPem(
+          certificateChainPem, "server certificate", "CERTIFICATE");
+      privateKey = FlightSource.Builder.readPem(privateKeyPem, "server private key", "PRIVATE KEY");
+      certificateChain = chain;
+      certificatePath = certificateChainPem;
+      return this;
+    }
+
+    /**
+     * Requires mutual TLS: a producer must present a certificate signed by one of the PEM
+     * certificates in {@code trustedCaPem}. The file is read now.
+     *
+     * @throws IllegalArgumentException if the file cannot be read or holds no PEM certificate
+     * @throws IllegalStateException if it was set before
+     */
+    public Builder requireClientCertificates(Path trustedCaPem) {
+      Objects.requireNonNull(trustedCaPem, "trustedCaPem");
+      if (clientCaPath != null) {
+        throw new IllegalStateException("Cannot require client certificates signed by "
+            + trustedCaPem + ": already requiring ones signed by " + clientCaPath);
+      }
+      clientCa = FlightSource.Builder.readPem(trustedCaPem, "client CA", "CERTIFICATE");
+      clientCaPath = trustedCaPem;
+      return this;
+    }
+
+    /**
+     * Accepts the basic-auth credentials of {@code user} (a Flight handshake answered with a
+     * bearer token for later calls). Once a user or token is added, every call must
+     * authenticate. The password is never logged.
+     *
+     * @throws IllegalArgumentException if {@code user} is empty or has a {@code :}, or {@code
+     *     password} is empty
+     * @throws IllegalStateException if the user was added before
+     */
+    public Builder user(String user, String password) {
+      Objects.requireNonNull(user, "user");
+      Objects.requireNonNull(password, "password");
+      if (user.isEmpty() || user.contains(":") || password.isEmpty()) {
+        throw new IllegalArgumentException("Cannot add user '" + user + "': the user must be"
+            + " non-empty without ':' and the password non-empty");
+      }
+      if (users.containsKey(user)) {
+        throw new IllegalStateException("Cannot add user " + user + ": it was added before");
+      }
+      users.put(user, password);
+      return this;
+    }
+
+    /**
+     * Accepts calls that send {@code Authorization: Bearer <token>}. Once a user or token is
+     * added, every call must authenticate. The token is never logged.
+     *
+     * @throws IllegalArgumentException if {@code token} is empty or has white space
+     * @throws IllegalStateException if the same token was added before
+     */
+    public Builder bearerToken(String token) {
+      Objects.requireNonNull(token, "token");
+      if (token.isEmpty() || token.chars().anyMatch(Character::isWhitespace)) {
+        throw new IllegalArgumentException(
+            "Cannot accept the bearer token: it is empty or has white space");
+      }
+      if (tokens.contains(token)) {
+        throw new IllegalStateException("Cannot accept the bearer token: it was added before");
+      }
+      tokens.add(token);
+      return this;
+    }
+
+    /**
+     * Starts the server and returns it listening. The caller owns it and closes it.
+     *
+     * @throws IllegalStateException if no table was added, a {@code grpc+tls} URI has no
+     *     certificate, a plaintext URI has one, or client certificates are required without TLS
+     * @throws SourceException if the server cannot listen (for example the port is in use)
+     */
+    public FlightIngestServer build() {
+      if (tables.isEmpty()) {
+        throw new IllegalStateException(
+            "Cannot build FlightIngestServer at " + uri + ": it has no tables (add table(name))");
+      }
+      boolean tls = LocationSchemes.GRPC_TLS.equals(location.getUri().getScheme());
+      if (tls && certificateChain == null) {
+        throw new IllegalStateException("Cannot build FlightIngestServer at " + uri
+            + ": a grpc+tls URI needs certificate(chain, key)");
+      }
+      if (!tls && certificateChain != null) {
+        throw new IllegalStateException("Cannot build FlightIngestServer at " + uri
+            + ": certificate " + certificatePath + " is set but the URI is plaintext (use"
+            + " grpc+tls://)");
+      }
+      if (!tls && clientCa != null) {
+        throw new IllegalStateException("Cannot build FlightIngestServer at " + uri
+            + ": client certificates are required but the URI is plaintext (use grpc+tls://)");
+      }
+      return new FlightIngestServer(this);
+    }
+
+    @Override
+    public String toString() {
+      return "FlightIngestServer.Builder[" + uri + ", tables=" + tables + ", users="
+          + users.keySet() + ", bearerTokens=" + tokens.size() + "]";
+    }
+  }
+}

@@ -1,0 +1,244 @@
+package io.crest.flight;
+
+import io.crest.errors.SourceException;
+import io.crest.spi.Source;
+import io.crest.spi.SourceContext;
+import io.crest.spi.SourcePosition;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+import org.apache.arrow.flight.CallStatus;
+import org.apache.arrow.memory.BufferAllocator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@link Source} of one table of a {@link FlightIngestServer}: the batches producers put for
+ * the table, one stream per producer (its id), positioned by the producer's sequence numbers.
+ * After each commit it acknowledges the puts whose batches the commit made durable.
+ *
+ * <p>Lifecycle as the SPI says: the pipeline starts it (the table then accepts puts), tells it of
+ * commits, and closes it (the table refuses puts again, and puts still waiting for an
+ * acknowledgement fail with {@code UNAVAILABLE} so that their producers re-send). Thread-safe.
+ */
+final class IngestSource implements Source {
+  private static final Logger LOG = LoggerFactory.getLogger(IngestSource.class);
+
+  /** The stream of puts without a producer id. */
+  static final String ANONYMOUS = "~anonymous";
+
+  private enum State {
+    NEW,
+    STARTED,
+    CLOSED
+  }
+
+  /**
+   * One producer's stream: the highest sequence emitted (or resumed from) and the highest
+   * committed. Emission is ordered by {@link #emitLock}; the committed value is read without it,
+   * so that a commit never waits for a producer blocked in emit.
+   */
+  static final class ProducerStream {
+    final String id;
+    final ReentrantLock emitLock = new ReentrantLock();
+    // Guarded by emitLock.
+    long lastAccepted;
+    private final AtomicLong committed;
+
+    ProducerStream(String id, long resumed) {
+      this.id = id;
+      this.lastAccepted = resumed;
+      this.committed = new AtomicLong(resumed);
+    }
+
+    long committed() {
+      return committed.get();
+    }
+  }
+
+  private final FlightIngestServer server;
+  private final String table;
+  private final String name;
+
+  private final Object lock = new Object();
+  // Guarded by lock.
+  private State state = State.NEW;
+  private BufferAllocator allocator;
+  private SourceContext context;
+  private int users;
+
+  private final Map<String, ProducerStream> streams = new ConcurrentHashMap<>();
+  private final Set<PutSession> sessions = ConcurrentHashMap.newKeySet();
+
+  IngestSource(FlightIngestServer server, String table) {
+    this.server = server;
+    this.table = table;
+    this.name = "flight-ingest[" + table + "]";
+  }
+
+  @Override
+  public String name() {
+    return name;
+  }
+
+  String table() {
+    return table;
+  }
+
+  /**
+   * Opens the table to puts, resuming every producer at its committed sequence.
+   *
+   * @throws IllegalStateException if started or closed before
+   * @throws SourceException if a resume position is not a sequence number
+   */
+  @Override
+  public void start(SourceContext context) {
+    Objects.requireNonNull(context, "context");
+    synchronized (lock) {
+      if (state != State.NEW) {
+        throw new IllegalStateException("Cannot start source " + name + ": it is "
+            + (state == State.STARTED ? "started already" : "closed")
+            + " (a source starts once; ask the server for a new one)");
+      }
+      for (Map.Entry<String, SourcePosition> entry : context.resumePositions().entrySet()) {
+        long sequence;
+        try {
+          sequence = entry.getValue().asOffset();
+        } catch (IllegalArgumentException e) {
+          throw new SourceException("Cannot resume producer " + entry.getKey() + " of table "
+              + table + " at position '" + entry.getValue() + "': it is not a sequence number"
+              + " (it was not recorded by a Flight ingest source)", entry.getKey(), null, e);
+        }
+        streams.put(entry.getKey(), new ProducerStream(entry.getKey(), sequence));
+      }
+      allocator = server.allocator().newChildAllocator(
+          "crest-flight-ingest-" + table, 0, Long.MAX_VALUE);
+      this.context = context;
+      state = State.STARTED;
+    }
+    LOG.info("Table {} accepts puts, resuming producers at {}", table,
+        new TreeMap<>(context.resumePositions()));
+  }
+
+  /** The stream of {@code producer}, made at its first put. */
+  ProducerStream stream(String producer) {
+    return streams.computeIfAbsent(producer, id -> new ProducerStream(id, 0));
+  }
+
+  /**
+   * Lets a put thread use the source's allocator and context until {@link #exit}.
+   *
+   * @return {@code false} if the source is not started or is closing
+   */
+  boolean enter() {
+    synchronized (lock) {
+      if (state != State.STARTED) {
+        return false;
+      }
+      users++;
+      return true;
+    }
+  }
+
+  void exit() {
+    synchronized (lock) {
+      users--;
+      lock.notifyAll();
+    }
+  }
+
+  /** Valid between {@link #enter} and {@link #exit}. */
+  BufferAllocator allocator() {
+    return allocator;
+  }
+
+  /** Valid between {@link #enter} and {@link #exit}. */
+  SourceContext context() {
+    return context;
+  }
+
+  void register(PutSession session) {
+    sessions.add(session);
+  }
+
+  void unregister(PutSession session) {
+    sessions.remove(session);
+  }
+
+  /** Raises each producer's committed sequence, then acknowledges what became due. */
+  @Override
+  public void committed(Map<String, SourcePosition> positions) {
+    for (Map.Entry<String, SourcePosition> entry : positions.entrySet()) {
+      ProducerStream stream = streams.get(entry.getKey());
+      if (stream != null) {
+        long sequence = entry.getValue().asOffset();
+        stream.committed.accumulateAndGet(sequence, Math::max);
+      }
+    }
+    for (PutSession session : sessions) {
+      session.acknowledgeDue();
+    }
+  }
+
+  /**
+   * Closes the table to puts, fails the puts still waiting for an acknowledgement, waits for put
+   * threads to leave the pipeline's context, and closes the allocator. Safe to call twice.
+   *
+   * @throws IllegalStateException if the allocator still holds memory (a leak)
+   */
+  @Override
+  public void close() {
+    boolean wasStarted;
+    synchronized (lock) {
+      if (state == State.CLOSED) {
+        return;
+      }
+      wasStarted = state == State.STARTED;
+      state = State.CLOSED;
+    }
+    server.detach(this);
+    failPuts("The pipeline reading table " + table + " stopped before committing these batches"
+        + " (re-send every batch without an acknowledgement)");
+    if (!wasStarted) {
+      return;
+    }
+    boolean interrupted = false;
+    synchronized (lock) {
+      while (users > 0) {
+        try {
+          lock.wait();
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+    allocator.close();
+    LOG.info("Table {} refuses puts: its source closed", table);
+  }
+
+  /** Fails the puts waiting for an acknowledgement with {@code UNAVAILABLE} and {@code reason}. */
+  void failPuts(String reason) {
+    for (PutSession session : sessions) {
+      session.fail(CallStatus.UNAVAILABLE.withDescription(reason).toRuntimeException());
+    }
+  }
+
+  /** Whether the pipeline started the source and has not closed it. */
+  boolean isStarted() {
+    synchronized (lock) {
+      return state == State.STARTED;
+    }
+  }
+
+  @Override
+  public String toString() {
+    return name;
+  }
+}

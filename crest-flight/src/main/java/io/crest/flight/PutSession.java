@@ -1,0 +1,141 @@
+package io.crest.flight;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import org.apache.arrow.flight.CallStatus;
+import org.apache.arrow.flight.FlightProducer.CallContext;
+import org.apache.arrow.flight.FlightProducer.StreamListener;
+import org.apache.arrow.flight.FlightRuntimeException;
+import org.apache.arrow.flight.PutResult;
+import org.apache.arrow.memory.ArrowBuf;
+import org.apache.arrow.memory.BufferAllocator;
+
+/**
+ * One {@code DoPut} call of the ingest server: the batches it sent that wait for a commit, and the
+ * acknowledgements sent back, in batch order, once a commit covers them.
+ *
+ * <p>Thread-safe: the put's thread adds batches and waits; the pipeline's committer thread (via
+ * {@link IngestSource#committed}) sends acknowledgements; a closing source fails the session. Every
+ * use of the ack stream holds this object's monitor, so gRPC never sees two threads at once.
+ */
+final class PutSession {
+  private static final long CANCEL_CHECK_MILLIS = 100;
+
+  /** A batch waiting for its acknowledgement. */
+  private static final class Pending {
+    final IngestSource.ProducerStream stream;
+    final long position;
+    final byte[] ack;
+
+    Pending(IngestSource.ProducerStream stream, long position, byte[] ack) {
+      this.stream = stream;
+      this.position = position;
+      this.ack = ack;
+    }
+  }
+
+  private final StreamListener<PutResult> acks;
+  private final BufferAllocator allocator;
+  private final String description;
+
+  // Guarded by this.
+  private final Deque<Pending> pending = new ArrayDeque<>();
+  private FlightRuntimeException failure;
+  private long acknowledged;
+
+  /**
+   * Creates a session.
+   *
+   * @param allocator where acknowledgement metadata is allocated, for the moment it is sent
+   * @param description the put, for messages: table and producer
+   */
+  PutSession(StreamListener<PutResult> acks, BufferAllocator allocator, String description) {
+    this.acks = acks;
+    this.allocator = allocator;
+    this.description = description;
+  }
+
+  /**
+   * Registers a batch that must be acknowledged with {@code ack} as metadata once its stream's
+   * committed position reaches {@code position}, and acknowledges what is due already.
+   */
+  synchronized void expect(IngestSource.ProducerStream stream, long position, byte[] ack) {
+    pending.addLast(new Pending(stream, position, ack));
+    acknowledgeDue();
+  }
+
+  /** Sends the acknowledgements that commits made due, in order. Called after each commit. */
+  synchronized void acknowledgeDue() {
+    while (failure == null && !pending.isEmpty()
+        && pending.peekFirst().stream.committed() >= pending.peekFirst().position) {
+      Pending head = pending.removeFirst();
+      ArrowBuf metadata = null;
+      if (head.ack.length > 0) {
+        metadata = allocator.buffer(head.ack.length);
+        metadata.writeBytes(head.ack);
+      }
+      try (PutResult result = PutResult.metadata(metadata)) {
+        acks.onNext(result);
+        acknowledged++;
+      } catch (RuntimeException e) {
+        failure = CallStatus.CANCELLED.withDescription("Cannot acknowledge " + description
+            + ": the call is gone (" + e.getMessage() + ")").toRuntimeException();
+      }
+    }
+    notifyAll();
+  }
+
+  /** Fails the session: its unacknowledged batches will not be acknowledged. First one wins. */
+  synchronized void fail(FlightRuntimeException error) {
+    if (failure == null) {
+      failure = error;
+    }
+    notifyAll();
+  }
+
+  synchronized FlightRuntimeException failure() {
+    return failure;
+  }
+
+  /**
+   * Waits until every batch is acknowledged, the session failed, or the client cancelled the
+   * call.
+   *
+   * @return the failure, or {@code null} when every batch was acknowledged
+   */
+  synchronized FlightRuntimeException awaitAcknowledged(CallContext call)
+      throws InterruptedException {
+    while (failure == null && !pending.isEmpty()) {
+      if (call.isCancelled()) {
+        failure = CallStatus.CANCELLED
+            .withDescription("The producer cancelled " + description).toRuntimeException();
+        break;
+      }
+      wait(CANCEL_CHECK_MILLIS);
+    }
+    return failure;
+  }
+
+  /** Ends the call: completed if every batch was acknowledged, else with the failure. */
+  synchronized void finish(FlightRuntimeException error) {
+    if (error == null && failure == null) {
+      acks.onCompleted();
+    } else {
+      acks.onError(error != null ? error : failure);
+    }
+  }
+
+  synchronized long acknowledged() {
+    return acknowledged;
+  }
+
+  static byte[] utf8(String text) {
+    return text.getBytes(StandardCharsets.UTF_8);
+  }
+
+  @Override
+  public String toString() {
+    return description;
+  }
+}
