@@ -4,6 +4,7 @@ import io.crest.spi.Sink;
 import io.crest.spi.SinkContext;
 import io.crest.spi.SinkWriter;
 import io.crest.CommitStrategy;
+import io.crest.errors.CrestException;
 import io.crest.SchemaEvolutionPolicy;
 import io.crest.iceberg.internal.TableLayouts;
 import java.nio.file.Path;
@@ -82,9 +83,24 @@ public final class IcebergSink implements Sink {
   @Override
   public SinkWriter open(SinkContext context) {
     Objects.requireNonNull(context, "context");
-    Catalog catalog = catalogFactory.get();
+    Catalog catalog;
+    try {
+      catalog = catalogFactory.get();
+    } catch (RuntimeException e) {
+      // Never the properties in the message: they may hold credentials.
+      throw new CrestException(
+          "Cannot open catalog " + catalogDescription + " for table " + table + ": "
+              + e.getMessage() + " (check the catalog uri and credentials)", e);
+    }
     try {
       return new IcebergSinkWriter(catalog, ownsCatalog, table, settings, context);
+    } catch (org.apache.iceberg.exceptions.RESTException e) { // 401, 403, 503 and the like
+      if (ownsCatalog) {
+        IcebergCatalogs.closeQuietly(catalog);
+      }
+      throw new CrestException(
+          "Cannot read table " + table + " in catalog " + catalogDescription + ": "
+              + e.getMessage() + " (check the catalog uri and credentials)", e);
     } catch (RuntimeException e) {
       if (ownsCatalog) {
         IcebergCatalogs.closeQuietly(catalog);

@@ -511,8 +511,10 @@ final class IcebergSinkWriter implements SinkWriter {
           throw new PipelineFencedException(
               "Cannot commit " + c.fileCount + " files to table " + tableName + ": pipeline "
                   + pipelineId + " was fenced, commit " + fence.foundCommitId + " of another copy"
-                  + " of this pipeline landed after commit " + lastCommitId + " that this copy"
-                  + " continued from (stop this copy: only one copy of a pipeline id may run)", e);
+                  + " of this pipeline landed "
+                  + (lastCommitId == null ? "before this copy's first commit"
+                      : "after commit " + lastCommitId + " that this copy continued from")
+                  + " (stop this copy: only one copy of a pipeline id may run)", e);
         }
         throw new CommitFailedException(
             "Cannot commit " + c.fileCount + " files to table " + tableName + " ("
@@ -698,7 +700,8 @@ final class IcebergSinkWriter implements SinkWriter {
     public String errorMessage() {
       return alreadyCommitted
           ? "commit " + commitId + " of pipeline " + pipelineId + " is already in the table"
-          : "pipeline " + pipelineId + " committed " + foundCommitId + " after " + lastCommitId;
+          : "pipeline " + pipelineId + " committed " + foundCommitId
+              + (lastCommitId == null ? " before this copy's first commit" : " after " + lastCommitId);
     }
   }
 

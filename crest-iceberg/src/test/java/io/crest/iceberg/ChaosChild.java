@@ -17,6 +17,9 @@ public final class ChaosChild {
   /** Printed once the pipeline runs, so kills can target the ingesting phase. */
   static final String STARTED = "CHAOS CHILD STARTED";
 
+  /** Printed after each commit of this run. */
+  static final String COMMITTED = "CHAOS CHILD COMMITTED";
+
   private ChaosChild() {}
 
   public static void main(String[] args) throws Exception {
@@ -31,6 +34,13 @@ public final class ChaosChild {
           Pipeline.from(source.build())
               .id("chaos")
               .batch(BatchPolicy.rows(1_500).orEvery(Duration.ofMillis(150)))
+              .listener(new io.crest.PipelineListener() {
+                @Override
+                public void onCommit(io.crest.CommitEvent event) {
+                  System.out.println(COMMITTED + " " + event.rows());
+                  System.out.flush();
+                }
+              })
               .to(IcebergSink.builder().localWarehouse(warehouse).table("chaos.events").build())) {
         p.start();
         System.out.println(STARTED);

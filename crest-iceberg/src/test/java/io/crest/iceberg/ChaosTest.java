@@ -30,7 +30,8 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <p>The pipeline runs in a child JVM ({@link ChaosChild}) against Flight views served from this
  * JVM that grow while the kills happen, and a SQLite JDBC catalog in a temporary directory. The
- * kill delays come from a seeded random generator (0 to 2 s after the child reports that its pipeline runs), printed with the result. Run more kills with
+ * kill delays come from a seeded random generator (0 to 2 s after the child reports that its pipeline runs, or 0 to 1 s
+ * after its first commit), printed with the result. Run more kills with
  * {@code mvn -pl crest-iceberg -am verify -Pchaos -Dtest=ChaosTest -Dsurefire.failIfNoSpecifiedTests=false}
  * (100 kills) or {@code -Dcrest.chaos.kills=N}; another seed with {@code -Dcrest.chaos.seed=S}.
  */
@@ -58,12 +59,15 @@ class ChaosTest {
       int finishedEarly = 0;
       for (int run = 0; run < kills; run++) {
         Process child = startChild(warehouse, server.uri(), run);
-        // Kill at a random instant of the ingesting phase, not during JVM start-up.
+        // Kill at a random instant of the ingesting phase, not during JVM start-up: half of the
+        // runs count from the moment the pipeline runs, half from its first commit (so kills also
+        // land between and during later commits even on a slow machine).
         Path log = log(run);
+        String marker = random.nextBoolean() ? ChaosChild.STARTED : ChaosChild.COMMITTED;
         await().atMost(Duration.ofMinutes(1)).pollInterval(Duration.ofMillis(10))
             .until(() -> !child.isAlive()
-                || Files.exists(log) && Files.readString(log).contains(ChaosChild.STARTED));
-        long delayMs = random.nextInt(2_000);
+                || Files.exists(log) && Files.readString(log).contains(marker));
+        long delayMs = random.nextInt(marker.equals(ChaosChild.STARTED) ? 2_000 : 1_000);
         if (child.waitFor(delayMs, TimeUnit.MILLISECONDS)) {
           assertThat(child.exitValue()).as("child run %d exit; its log ends:%n%s", run, tail(run))
               .isZero();
