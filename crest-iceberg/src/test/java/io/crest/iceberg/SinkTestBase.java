@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
@@ -39,16 +40,35 @@ abstract class SinkTestBase {
   OpenCatalog catalog;
   private final AtomicInteger runs = new AtomicInteger();
 
+  private RestCatalogServer restServer;
+
+  /**
+   * Whether the tests of this class talk to Iceberg's REST catalog server (a separate process on
+   * loopback, one per test) instead of the SQLite JDBC catalog. REST variants override it.
+   */
+  boolean overRest() {
+    return false;
+  }
+
   @BeforeEach
-  void openWarehouse() {
+  void openWarehouse() throws IOException {
     allocator = new RootAllocator();
-    catalog = new OpenCatalog(
-        IcebergCatalogs.open(IcebergCatalogs.DEFAULT_NAME, IcebergCatalogs.localWarehouse(warehouse)));
+    Map<String, String> props;
+    if (overRest()) {
+      restServer = RestCatalogServer.start(warehouse.resolve("rest-server"));
+      props = restServer.catalogProperties();
+    } else {
+      props = IcebergCatalogs.localWarehouse(warehouse);
+    }
+    catalog = new OpenCatalog(IcebergCatalogs.open(IcebergCatalogs.DEFAULT_NAME, props));
   }
 
   @AfterEach
   void closeWarehouse() throws IOException {
     catalog.close();
+    if (restServer != null) {
+      restServer.close();
+    }
     allocator.close(); // a leaked buffer fails the test
   }
 
