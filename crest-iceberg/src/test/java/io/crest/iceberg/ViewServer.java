@@ -65,11 +65,20 @@ final class ViewServer implements AutoCloseable {
   private final int batchRows;
 
   ViewServer(BufferAllocator allocator, int batchRows) throws IOException {
+    this(allocator, batchRows, 0);
+  }
+
+  /** A server on {@code port} (0 picks a free one), for tests that restart a server in place. */
+  ViewServer(BufferAllocator allocator, int batchRows, int port) throws IOException {
     this.batchRows = batchRows;
     this.server =
-        FlightServer.builder(allocator, Location.forGrpcInsecure("127.0.0.1", 0), new Producer(allocator))
+        FlightServer.builder(allocator, Location.forGrpcInsecure("127.0.0.1", port), new Producer(allocator))
             .build()
             .start();
+  }
+
+  int port() {
+    return server.getPort();
   }
 
   /** Serves (or grows) view {@code name} with {@code rows} rows whose ids start at {@code base}. */
