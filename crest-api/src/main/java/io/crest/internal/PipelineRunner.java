@@ -636,6 +636,12 @@ public final class PipelineRunner implements Pipeline {
     }
 
     @Override
+    public void checkSchema(org.apache.arrow.vector.types.pojo.Schema schema) {
+      Objects.requireNonNull(schema, "schema");
+      sinkWriter.checkSchema(schema);
+    }
+
+    @Override
     public boolean isStopping() {
       return queue.isClosedToProducers();
     }

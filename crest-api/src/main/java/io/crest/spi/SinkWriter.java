@@ -40,6 +40,16 @@ public interface SinkWriter extends AutoCloseable {
   void write(SourceBatch batch);
 
   /**
+   * Checks, without writing or changing anything, whether batches of {@code schema} could be
+   * written (under the sink's schema evolution policy, for sinks that have one). Unlike the other
+   * methods it may be called from any thread, concurrently with {@link #write}. The default
+   * accepts every schema.
+   *
+   * @throws io.crest.errors.ValidationException if such batches would be rejected
+   */
+  default void checkSchema(org.apache.arrow.vector.types.pojo.Schema schema) {}
+
+  /**
    * Closes every file written since the last call and returns them, with {@code positions}, as
    * one unit to commit. Returns {@code null} when nothing was written since the last call.
    *

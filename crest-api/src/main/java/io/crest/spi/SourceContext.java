@@ -43,6 +43,16 @@ public interface SourceContext {
    */
   void fail(Throwable error);
 
+  /**
+   * Asks the sink whether batches of {@code schema} could be written, before any is emitted, so a
+   * source that serves several producers can turn one away without stopping the pipeline. Checks
+   * only; changes nothing. Safe to call from any thread.
+   *
+   * @throws io.crest.errors.ValidationException naming the table, columns and policy, if the sink
+   *     would reject such batches
+   */
+  default void checkSchema(org.apache.arrow.vector.types.pojo.Schema schema) {}
+
   /** Whether the pipeline is stopping, so that readers can end without waiting to emit. */
   boolean isStopping();
 }

@@ -72,9 +72,11 @@ import org.slf4j.LoggerFactory;
  *       UNAVAILABLE}: re-send every batch that has no acknowledgement.
  *   <li>Back-pressure: when the pipeline's buffer is full the put waits before reading more, and
  *       Flight's flow control makes the producer's {@code putNext} wait.
- *   <li>Schema: a table added with {@link Builder#table(String, Schema)} rejects a put of another
- *       schema with {@code INVALID_ARGUMENT}; otherwise the sink checks the batches, and one it
- *       rejects fails the pipeline.
+ *   <li>Schema: before any row of a put is accepted, its schema is checked against the table by
+ *       the sink under the table's evolution policy ({@code SourceContext.checkSchema}), and a
+ *       table added with {@link Builder#table(String, Schema)} also requires exactly that schema;
+ *       a put that fails either check ends with {@code INVALID_ARGUMENT} naming the difference,
+ *       while other producers go on.
  * </ul>
  *
  * <p>Resources: the server borrows the parent allocator, makes a child named {@code
@@ -386,7 +388,7 @@ public final class FlightIngestServer implements AutoCloseable {
           VectorSchemaRoot owned = converter.take(root, 0);
           if (!schemaChecked) {
             try {
-              checkSchema(target, owned.getSchema());
+              checkSchema(target, owned.getSchema(), source);
             } catch (RuntimeException e) {
               owned.close();
               throw e;
@@ -422,15 +424,22 @@ public final class FlightIngestServer implements AutoCloseable {
     return null;
   }
 
-  private void checkSchema(Target target, Schema actual) {
+  private void checkSchema(Target target, Schema actual, IngestSource source) {
     Schema expected = schemas.get(target.table);
-    if (expected == null) {
-      return;
+    if (expected != null) {
+      Optional<String> difference =
+          Schemas.firstDifference(expected.getFields(), actual.getFields());
+      if (difference.isPresent()) {
+        throw CallStatus.INVALID_ARGUMENT.withDescription("Cannot ingest the " + target.describe()
+            + ": its schema does not match the table's: " + difference.get()).toRuntimeException();
+      }
     }
-    Optional<String> difference = Schemas.firstDifference(expected.getFields(), actual.getFields());
-    if (difference.isPresent()) {
+    try {
+      // The table's own evolution policy, asked before any row of this put is accepted.
+      source.context().checkSchema(actual);
+    } catch (io.crest.errors.ValidationException e) {
       throw CallStatus.INVALID_ARGUMENT.withDescription("Cannot ingest the " + target.describe()
-          + ": its schema does not match the table's: " + difference.get()).toRuntimeException();
+          + ": " + e.getMessage()).toRuntimeException();
     }
   }
 

@@ -246,6 +246,19 @@ final class IcebergSinkWriter implements SinkWriter {
     }
   }
 
+  @Override
+  public void checkSchema(Schema arrowSchema) {
+    Table t = table; // volatile: this may run on any thread
+    if (t == null) {
+      List<Field> fields = arrowSchema.getFields().stream()
+          .filter(f -> !ignoredColumns.contains(f.getName())).toList();
+      ArrowSchemas.toIceberg(new Schema(fields), tableName); // the table would be made from it
+      return;
+    }
+    SchemaReconciler.check(
+        arrowSchema, t.schema(), ignoredColumns, settings.evolution(), tableName);
+  }
+
   private static boolean isDelete(VarCharVector ops, int row) {
     if (ops.isNull(row)) {
       return false;

@@ -201,6 +201,20 @@ public final class SchemaReconciler {
     }
   }
 
+  /**
+   * Checks {@code batch} against {@code table} under {@code policy} without changing anything.
+   *
+   * @throws ValidationException if the policy refuses a difference or a type is incompatible
+   */
+  public static void check(
+      org.apache.arrow.vector.types.pojo.Schema batch,
+      Schema table,
+      Set<String> ignored,
+      SchemaEvolutionPolicy policy,
+      String tableName) {
+    check(diff(batch, table, ignored, tableName), policy, tableName);
+  }
+
   /** The changes to apply; throws if any is refused. */
   private static List<Change> check(
       List<Change> changes, SchemaEvolutionPolicy policy, String tableName) {
