@@ -21,7 +21,6 @@ import io.crest.spi.Source;
 import io.crest.spi.SourceBatch;
 import io.crest.spi.SourceContext;
 import io.crest.spi.SourcePosition;
-import java.lang.System.Logger.Level;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Collections;
@@ -35,6 +34,8 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The engine behind {@link Pipeline}: source readers hand batches to a byte-bounded queue; one
@@ -48,7 +49,7 @@ import java.util.function.LongSupplier;
  * aborted and the pipeline fails.
  */
 public final class PipelineRunner implements Pipeline {
-  private static final System.Logger LOG = System.getLogger(PipelineRunner.class.getName());
+  private static final Logger LOG = LoggerFactory.getLogger(PipelineRunner.class);
 
   /** Control items that travel through the queues in order with the data. */
   private enum Control {
@@ -159,7 +160,7 @@ public final class PipelineRunner implements Pipeline {
       sinkWriter = sink.open(instance.map(context::withSourceInstance).orElse(context));
       CommittedState restored = sinkWriter.restoredState();
       checkSourceInstance(restored, instance);
-      LOG.log(Level.INFO, "Pipeline {0}: {1} -> {2}, resuming from {3}, batch {4}, buffer {5}",
+      LOG.info("Pipeline {}: {} -> {}, resuming from {}, batch {}, buffer {}",
           id, source.name(), sink.name(), restored, policy, bufferLimit);
       Map<String, SourcePosition> positions = new TreeMap<>(restored.positions());
       writerThread = new Thread(() -> writeLoop(positions), "crest-" + id + "-writer");
@@ -188,7 +189,7 @@ public final class PipelineRunner implements Pipeline {
               + "; start a new pipeline id to ingest the new data from its beginning)");
     }
     if (recorded.isPresent() && instance.isEmpty()) {
-      LOG.log(Level.WARNING, "Pipeline {0}: the last commit recorded source instance {1} but the "
+      LOG.warn("Pipeline {}: the last commit recorded source instance {} but the "
           + "source reports none now; resuming without the check", id, recorded.get());
     }
   }
@@ -308,7 +309,7 @@ public final class PipelineRunner implements Pipeline {
         state = failure == null ? State.STOPPED : State.FAILED;
         lock.notifyAll();
       }
-      LOG.log(Level.INFO, "Pipeline {0} stopped: {1}", id, stats());
+      LOG.info("Pipeline {} stopped: {}", id, stats());
     }
   }
 
@@ -404,7 +405,7 @@ public final class PipelineRunner implements Pipeline {
       }
       Path file = deadLetters.write(batch, e.getMessage());
       deadLettered.incrementAndGet();
-      LOG.log(Level.WARNING, "Pipeline {0}: {1} rejected by {2}, written to {3}: {4}",
+      LOG.warn("Pipeline {}: {} rejected by {}, written to {}: {}",
           id, where, sink.name(), file, e.getMessage());
       DeadLetterEvent event = new DeadLetterEvent(
           id, batch.stream(), batch.positionAfter(), batch.rowCount(), file, e.getMessage());
@@ -528,25 +529,25 @@ public final class PipelineRunner implements Pipeline {
       failure = error;
       lock.notifyAll();
     }
-    LOG.log(Level.ERROR, "Pipeline " + id + " failed", error);
+    LOG.error("Pipeline " + id + " failed", error);
     queue.closeToProducers();
     for (PipelineListener listener : listeners) {
       try {
         listener.onFailure(error);
       } catch (RuntimeException e) {
-        LOG.log(Level.WARNING, "Listener " + listener + " failed on a failure", e);
+        LOG.warn("Listener " + listener + " failed on a failure", e);
       }
     }
   }
 
   private void recordSecondary(String kind, String what, RuntimeException e) {
     errors.incrementAndGet();
-    LOG.log(Level.WARNING, "Pipeline " + id + " could not " + what, e);
+    LOG.warn("Pipeline " + id + " could not " + what, e);
     for (PipelineListener listener : listeners) {
       try {
         listener.onError(kind, e);
       } catch (RuntimeException le) {
-        LOG.log(Level.WARNING, "Listener " + listener + " failed on an error", le);
+        LOG.warn("Listener " + listener + " failed on an error", le);
       }
     }
   }
