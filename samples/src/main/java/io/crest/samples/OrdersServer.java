@@ -155,8 +155,13 @@ public final class OrdersServer implements AutoCloseable {
             continue;
           }
           int n = (int) Math.min(batchRows, ready - sent);
-          if (backpressure.waitForListener(30_000) != BackpressureStrategy.WaitResult.READY) {
-            return; // the client went away or stalled; the call ends
+          // Short waits, so a client that went away is noticed at once and its call ends.
+          BackpressureStrategy.WaitResult wait = backpressure.waitForListener(100);
+          while (wait == BackpressureStrategy.WaitResult.TIMEOUT && !listener.isCancelled()) {
+            wait = backpressure.waitForListener(100);
+          }
+          if (wait != BackpressureStrategy.WaitResult.READY) {
+            return; // the client went away
           }
           fill(root, sent, n);
           listener.putNext();

@@ -1,0 +1,389 @@
+package io.crest.samples.ingestor;
+
+import io.crest.CommitEvent;
+import io.crest.DeadLetterEvent;
+import io.crest.Pipeline;
+import io.crest.PipelineListener;
+import io.crest.PipelineStats;
+import io.crest.errors.PipelineFailedException;
+import io.crest.flight.FlightSource;
+import io.crest.iceberg.IcebergSink;
+import io.crest.micrometer.CrestMetrics;
+import io.crest.samples.ingestor.IngestorConfig.PipelineConfig;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
+import io.micrometer.core.instrument.logging.LoggingMeterRegistry;
+import io.micrometer.core.instrument.logging.LoggingRegistryConfig;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.memory.RootAllocator;
+
+/**
+ * A command-line ingestor: pipelines from Arrow Flight servers to Iceberg tables, described by
+ * one YAML file (see {@code samples/config/orders.yaml}).
+ *
+ * <pre>
+ * Ingestor check -config orders.yaml   validate the file, then reach every Flight server and the catalog
+ * Ingestor run -config orders.yaml     run the pipelines until their sources end or SIGTERM
+ * </pre>
+ *
+ * <p>Exit codes:
+ *
+ * <ul>
+ *   <li>{@value #EXIT_OK}: {@code check} found nothing wrong; {@code run} ended with every
+ *       source complete and everything committed.
+ *   <li>{@value #EXIT_FAILED}: {@code run}: a pipeline could not start or failed (the others were
+ *       stopped gracefully); the error is printed. A restart resumes after the last commit.
+ *   <li>{@value #EXIT_USAGE}: bad command line.
+ *   <li>{@value #EXIT_INVALID_CONFIG}: the file cannot be read or is invalid; every problem is
+ *       printed with its YAML path.
+ *   <li>{@value #EXIT_UNREACHABLE}: {@code check}: a Flight server, stream or the catalog did
+ *       not answer as configured.
+ * </ul>
+ *
+ * <p>{@code run} stopped by SIGTERM or SIGINT (Ctrl-C) drains, flushes and commits everything it
+ * received, then exits with {@value #EXIT_OK}, or {@value #EXIT_FAILED} if a pipeline failed.
+ * A second signal exits at once with {@value #EXIT_FAILED}. (In a JVM where the signals cannot
+ * be handled, a shutdown hook drains instead and the status is 143.)
+ *
+ * <p>{@code run} prints a line per commit, and every {@code metrics.logEvery} the pipelines'
+ * Micrometer meters ({@link CrestMetrics}) through Micrometer's {@code LoggingMeterRegistry}.
+ * Secrets (passwords, tokens, catalog property values) are never printed, and problems quote the
+ * file's own text, not the environment variables substituted into it.
+ *
+ * <p>Embedding and tests: {@link #execute}, {@link #check} and {@link #run} return the exit code
+ * instead of exiting; {@link #run} stops when its {@link StopSignal} is requested. An instance is
+ * stateless between calls and may be used from one thread at a time.
+ */
+public final class Ingestor {
+  /** Success. */
+  public static final int EXIT_OK = 0;
+  /** A pipeline failed or could not start. */
+  public static final int EXIT_FAILED = 1;
+  /** Bad command line. */
+  public static final int EXIT_USAGE = 2;
+  /** The configuration file is unreadable or invalid. */
+  public static final int EXIT_INVALID_CONFIG = 3;
+  /** {@code check}: something configured did not answer. */
+  public static final int EXIT_UNREACHABLE = 4;
+
+  private static final String USAGE =
+      "usage: ingestor (check | run) -config <file.yaml>\n"
+          + "  check  validate the file, then reach every Flight server, stream and the catalog\n"
+          + "  run    run the pipelines until their sources end or SIGTERM (drains and commits)";
+  private static final Duration POLL = Duration.ofMillis(200);
+
+  private final Map<String, String> env;
+  private final PrintStream out;
+  private final PrintStream err;
+  private final MeterRegistry extraRegistry;
+
+  /**
+   * An ingestor reading variables from {@code env} and printing to {@code out} (progress) and
+   * {@code err} (problems). It does not close the streams.
+   */
+  public Ingestor(Map<String, String> env, PrintStream out, PrintStream err) {
+    this(env, out, err, null);
+  }
+
+  /** As above, also registering the pipelines' meters in {@code registry} (for tests). */
+  Ingestor(Map<String, String> env, PrintStream out, PrintStream err, MeterRegistry registry) {
+    this.env = Map.copyOf(Objects.requireNonNull(env, "env"));
+    this.out = Objects.requireNonNull(out, "out");
+    this.err = Objects.requireNonNull(err, "err");
+    this.extraRegistry = registry;
+  }
+
+  /**
+   * Runs {@code check -config <file>} or {@code run -config <file>} and exits with its code.
+   * SIGTERM and SIGINT (Ctrl-C) ask {@code run} to stop gracefully; a second one exits at once
+   * (nothing is lost: a restart resumes after the last commit).
+   */
+  public static void main(String[] args) {
+    StopSignal stop = new StopSignal();
+    AtomicInteger exitCode = new AtomicInteger(EXIT_OK);
+    // Handle the signals ourselves rather than drain in a shutdown hook: once the JVM shuts
+    // down, Iceberg's shared worker pool (an exiting executor with a shutdown hook of its own)
+    // rejects the manifest writes of the final commit with RejectedExecutionException.
+    boolean handled = Signals.handle("TERM", () -> onSignal(stop, "SIGTERM"))
+        & Signals.handle("INT", () -> onSignal(stop, "SIGINT"));
+    // Where the signals cannot be handled, or on System.exit from elsewhere: stop in the hook.
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      if (stop.isFinished()) {
+        return; // a normal exit
+      }
+      stop.request();
+      try {
+        stop.awaitFinished(Duration.ofDays(365));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+      if (exitCode.get() != EXIT_OK) {
+        Runtime.getRuntime().halt(exitCode.get()); // the JVM would report 143 (SIGTERM)
+      }
+    }, "crest-ingestor-shutdown"));
+    if (!handled) {
+      System.err.println("warn cannot handle SIGTERM and SIGINT in this JVM; stopping in a"
+          + " shutdown hook instead, where the last commit may fail");
+    }
+    int code;
+    try {
+      code = new Ingestor(System.getenv(), System.out, System.err).execute(List.of(args), stop);
+    } catch (RuntimeException | Error e) {
+      // A bug or a broken installation: exit rather than leave the pipelines' threads running.
+      System.err.println("Cannot run ingestor " + String.join(" ", args) + ": " + e);
+      e.printStackTrace();
+      code = EXIT_FAILED;
+    }
+    exitCode.set(code);
+    stop.finish();
+    System.out.flush();
+    System.exit(code);
+  }
+
+  private static void onSignal(StopSignal stop, String signal) {
+    if (stop.isRequested()) {
+      System.err.println(signal + " again: exiting without waiting for the commit (a restart"
+          + " resumes after the last commit)");
+      Runtime.getRuntime().halt(EXIT_FAILED);
+    }
+    System.out.println(signal + " received");
+    stop.request();
+  }
+
+  /**
+   * Runs a command line: {@code check -config <file>} or {@code run -config <file>}.
+   *
+   * @return the exit code (see the class comment)
+   */
+  public int execute(List<String> args, StopSignal stop) {
+    Objects.requireNonNull(stop, "stop");
+    if (args.size() != 3 || !args.get(1).equals("-config")
+        || !(args.get(0).equals("check") || args.get(0).equals("run"))) {
+      err.println("Cannot run ingestor " + String.join(" ", args) + ": unknown command line");
+      err.println(USAGE);
+      return EXIT_USAGE;
+    }
+    Path config = Path.of(args.get(2));
+    return args.get(0).equals("check") ? check(config) : run(config, stop);
+  }
+
+  /**
+   * Validates {@code config}, then connects to every Flight server (reading each stream's schema
+   * or flight info) and to the catalog (listing its namespaces). Prints what works to {@code out}
+   * and each problem, with its YAML path, to {@code err}.
+   *
+   * @return {@value #EXIT_OK}, {@value #EXIT_INVALID_CONFIG} or {@value #EXIT_UNREACHABLE}
+   */
+  public int check(Path config) {
+    IngestorConfig c = read(config);
+    if (c == null) {
+      return EXIT_INVALID_CONFIG;
+    }
+    out.println("ok   " + config + ": valid, " + c.pipelines().size() + " pipeline(s), "
+        + c.servers().size() + " server(s)");
+    List<String> problems;
+    try (BufferAllocator root = new RootAllocator()) {
+      problems = Connectivity.check(c, root, out);
+    }
+    if (!problems.isEmpty()) {
+      err.println("Cannot use ingestor config " + config + ": " + problems.size()
+          + (problems.size() == 1 ? " problem" : " problems"));
+      problems.forEach(p -> err.println("  " + p));
+      return EXIT_UNREACHABLE;
+    }
+    out.println("ok   everything answers");
+    return EXIT_OK;
+  }
+
+  /**
+   * Starts every pipeline of {@code config} and runs until all sources are complete (exit 0), a
+   * pipeline fails (the others are stopped gracefully; exit 1), or {@code stop} is requested:
+   * then every pipeline stops reading, writes and commits what it received, and closes (exit 0
+   * unless one failed). Prints a line per commit.
+   *
+   * @return the exit code (see the class comment)
+   */
+  public int run(Path config, StopSignal stop) {
+    Objects.requireNonNull(stop, "stop");
+    IngestorConfig c = read(config);
+    if (c == null) {
+      return EXIT_INVALID_CONFIG;
+    }
+    CompositeMeterRegistry registry = new CompositeMeterRegistry();
+    if (extraRegistry != null) {
+      registry.add(extraRegistry);
+    }
+    LoggingMeterRegistry logging = c.metricsLogEvery().map(this::loggingRegistry).orElse(null);
+    if (logging != null) {
+      registry.add(logging);
+    }
+    int code;
+    try (BufferAllocator root = new RootAllocator()) {
+      code = runPipelines(c, root, registry, stop);
+    } catch (IllegalStateException e) {
+      // The allocator found memory still held at close: a bug, but the commits are done.
+      err.println("Cannot close the ingestor's allocator: " + e.getMessage());
+      code = EXIT_FAILED;
+    } finally {
+      if (extraRegistry != null) {
+        registry.remove(extraRegistry); // the caller's: closing the composite would close it
+      }
+      registry.close(); // closes the logging registry too, which publishes once more
+    }
+    return code;
+  }
+
+  private int runPipelines(IngestorConfig c, BufferAllocator root, MeterRegistry registry,
+      StopSignal stop) {
+    Map<String, Pipeline> pipelines = new LinkedHashMap<>();
+    int code = EXIT_OK;
+    try {
+      for (PipelineConfig p : c.pipelines()) {
+        IcebergSink sink = Pipelines.sink(p, c.catalog());
+        FlightSource source = Pipelines.source(p, c.flight(), root);
+        Pipeline.Builder b = Pipeline.from(source).id(p.id()).batch(p.batch());
+        p.bufferLimit().ifPresent(b::bufferLimit);
+        p.deadLetter().ifPresent(b::deadLetter);
+        Pipeline pipeline = b
+            .listener(new Progress(p.id(), out, err))
+            .listener(CrestMetrics.builder(registry).pipeline(p.id()).table(sink.name()).build())
+            .to(sink);
+        pipelines.put(p.id(), pipeline);
+        out.println("start " + p.id() + ": " + source.name() + " -> " + sink.name() + ", "
+            + p.batch() + ", " + p.commit().name() + ", schema " + p.evolution().name());
+        pipeline.start();
+      }
+      out.println("running " + pipelines.size() + " pipeline(s); stop with SIGTERM or Ctrl-C");
+      code = supervise(pipelines, stop);
+    } catch (RuntimeException e) {
+      err.println("Cannot start pipelines: " + e.getMessage());
+      code = EXIT_FAILED;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      err.println("Cannot wait for the pipelines: interrupted; stopping them");
+      code = EXIT_FAILED;
+    }
+    for (Pipeline p : pipelines.values()) {
+      try {
+        p.stop();
+      } catch (PipelineFailedException e) {
+        if (code == EXIT_OK) {
+          err.println("pipeline " + p.id() + " failed: " + rootMessage(e));
+        }
+        code = EXIT_FAILED;
+      } catch (RuntimeException e) {
+        err.println("Cannot stop pipeline " + p.id() + ": " + e.getMessage());
+        code = EXIT_FAILED;
+      }
+      PipelineStats s = p.stats();
+      out.printf(Locale.ROOT, "done  %s: %s, %,d rows in %,d commits, %,d files, %.1f MiB%n",
+          p.id(), p.state(), s.rowsCommitted(), s.commits(), s.filesCommitted(),
+          s.bytesCommitted() / 1048576.0);
+    }
+    return code;
+  }
+
+  /** Waits for the end: all idle, one failed, or a stop request. */
+  private int supervise(Map<String, Pipeline> pipelines, StopSignal stop)
+      throws InterruptedException {
+    while (true) {
+      if (stop.awaitRequest(POLL)) {
+        out.println("stop requested: draining, flushing and committing");
+        return EXIT_OK;
+      }
+      boolean allIdle = true;
+      for (Pipeline p : pipelines.values()) {
+        try {
+          allIdle &= p.awaitIdle(Duration.ZERO);
+        } catch (PipelineFailedException e) {
+          err.println("pipeline " + p.id() + " failed: " + rootMessage(e)
+              + "; stopping the others");
+          return EXIT_FAILED;
+        }
+      }
+      if (allIdle) {
+        out.println("every source is complete and committed");
+        return EXIT_OK;
+      }
+    }
+  }
+
+  private static String rootMessage(PipelineFailedException e) {
+    return e.getCause() != null ? e.getCause().getMessage() : e.getMessage();
+  }
+
+  private IngestorConfig read(Path config) {
+    try {
+      return new ConfigReader(env).read(config);
+    } catch (ConfigException e) {
+      err.println(e.getMessage());
+      return null;
+    }
+  }
+
+  private LoggingMeterRegistry loggingRegistry(Duration every) {
+    LoggingRegistryConfig config = new LoggingRegistryConfig() {
+      @Override
+      public String get(String key) {
+        return null;
+      }
+
+      @Override
+      public Duration step() {
+        return every;
+      }
+    };
+    return LoggingMeterRegistry.builder(config).loggingSink(line -> out.println("meter " + line))
+        .build();
+  }
+
+  /** Prints a line per commit and dead letter, and the failure. */
+  private static final class Progress implements PipelineListener {
+    private final String id;
+    private final PrintStream out;
+    private final PrintStream err;
+    private final AtomicLong total = new AtomicLong();
+
+    Progress(String id, PrintStream out, PrintStream err) {
+      this.id = id;
+      this.out = out;
+      this.err = err;
+    }
+
+    @Override
+    public void onCommit(CommitEvent e) {
+      long sum = total.addAndGet(e.rows());
+      out.printf(Locale.ROOT,
+          "commit %s: %s, +%,d rows (%,d total), %d file(s), %.1f MiB, %d ms%n",
+          id, e.reference(), e.rows(), sum, e.files(), e.bytes() / 1048576.0,
+          e.latency().toMillis());
+    }
+
+    @Override
+    public void onDeadLetter(DeadLetterEvent e) {
+      err.printf(Locale.ROOT, "dead-letter %s: %,d rows of stream %s up to %s to %s: %s%n",
+          id, e.rows(), e.stream(), e.positionAfter(), e.file(), e.reason());
+    }
+
+    @Override
+    public void onFailure(Throwable error) {
+      err.println("failed " + id + ": " + error.getMessage());
+    }
+
+    @Override
+    public String toString() {
+      return "progress of " + id;
+    }
+  }
+}

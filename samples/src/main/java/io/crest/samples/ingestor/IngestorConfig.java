@@ -1,0 +1,135 @@
+package io.crest.samples.ingestor;
+
+import io.crest.BatchPolicy;
+import io.crest.CommitStrategy;
+import io.crest.DataSize;
+import io.crest.SchemaEvolutionPolicy;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * An ingestor configuration, valid as far as it can be checked without connecting, as {@link
+ * ConfigReader} makes it from the YAML file. Every value has its environment variables
+ * substituted and its relative paths resolved against the file's directory. Immutable.
+ *
+ * <p>Records here hold secrets (passwords, tokens, catalog properties): their {@code toString}
+ * does not show them.
+ */
+record IngestorConfig(
+    Map<String, Server> servers,
+    FlightSettings flight,
+    Catalog catalog,
+    List<PipelineConfig> pipelines,
+    Optional<Duration> metricsLogEvery) {
+
+  /** A Flight server, {@code servers.<name>} in the file. */
+  record Server(
+      String name,
+      String uri,
+      Optional<String> basicUser,
+      Optional<String> basicPassword,
+      Optional<String> bearerToken,
+      Optional<Path> trustedCertificates,
+      Optional<Path> clientCertificateChain,
+      Optional<Path> clientPrivateKey) {
+
+    /** The YAML path of the server. */
+    String path() {
+      return "servers." + name;
+    }
+
+    /** Whether two servers can be read by one Flight source (same credentials and TLS files). */
+    boolean sameSecurity(Server other) {
+      return basicUser.equals(other.basicUser)
+          && basicPassword.equals(other.basicPassword)
+          && bearerToken.equals(other.bearerToken)
+          && trustedCertificates.equals(other.trustedCertificates)
+          && clientCertificateChain.equals(other.clientCertificateChain)
+          && clientPrivateKey.equals(other.clientPrivateKey);
+    }
+
+    @Override
+    public String toString() {
+      return "Server[" + name + " at " + uri + (basicUser.isPresent() ? ", basic auth" : "")
+          + (bearerToken.isPresent() ? ", bearer token" : "") + "]";
+    }
+  }
+
+  /** Read settings of every Flight source, {@code flight} in the file; empty = the default. */
+  record FlightSettings(
+      Optional<Integer> reconnectAttempts,
+      Optional<Duration> reconnectInitial,
+      Optional<Duration> reconnectMax,
+      Optional<Duration> pollInterval,
+      Optional<Duration> callTimeout,
+      Optional<Integer> maxConcurrentStreams) {
+
+    /** The call timeout the checks use. */
+    Duration checkTimeout() {
+      return callTimeout.orElse(Duration.ofSeconds(10));
+    }
+  }
+
+  /** The catalog: the embedded local warehouse, or Iceberg catalog properties. */
+  record Catalog(String name, Optional<Path> warehouse, Map<String, String> properties) {
+    @Override
+    public String toString() {
+      return "Catalog[" + name + ", "
+          + warehouse.map(w -> "local warehouse " + w)
+              .orElse("type " + properties.getOrDefault("type",
+                  properties.getOrDefault("catalog-impl", "?")))
+          + "]";
+    }
+  }
+
+  /** What a stream reads: a replayed ticket, an incremental view, or a discovery. */
+  enum StreamKind {
+    TICKET,
+    INCREMENTAL,
+    DISCOVER
+  }
+
+  /**
+   * One stream of a pipeline, {@code pipelines[i].streams[j]} in the file.
+   *
+   * @param id the stream id (for a discovery, the prefix of its streams' ids)
+   * @param target the ticket text, the view, or the descriptor path (joined with '/')
+   * @param discoverPath the descriptor path of a discovery, else empty
+   * @param discoverCommand the descriptor command of a discovery, else null
+   */
+  record StreamConfig(
+      String path,
+      Server server,
+      StreamKind kind,
+      String id,
+      String target,
+      List<String> discoverPath,
+      String discoverCommand) {}
+
+  /** One pipeline, {@code pipelines[i]} in the file. */
+  record PipelineConfig(
+      String path,
+      String id,
+      String table,
+      List<StreamConfig> streams,
+      BatchPolicy batch,
+      Optional<DataSize> bufferLimit,
+      Optional<String> codec,
+      List<String> partitionBy,
+      List<String> sortBy,
+      Optional<Integer> formatVersion,
+      Map<String, String> tableProperties,
+      SchemaEvolutionPolicy evolution,
+      CommitStrategy commit,
+      Optional<String> branch,
+      Optional<Path> deadLetter) {
+
+    PipelineConfig {
+      Objects.requireNonNull(id, "id");
+    }
+  }
+}

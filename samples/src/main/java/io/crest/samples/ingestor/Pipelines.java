@@ -1,0 +1,94 @@
+package io.crest.samples.ingestor;
+
+import io.crest.flight.FlightSource;
+import io.crest.iceberg.IcebergCatalogs;
+import io.crest.iceberg.IcebergSink;
+import io.crest.samples.ingestor.IngestorConfig.Catalog;
+import io.crest.samples.ingestor.IngestorConfig.FlightSettings;
+import io.crest.samples.ingestor.IngestorConfig.PipelineConfig;
+import io.crest.samples.ingestor.IngestorConfig.Server;
+import io.crest.samples.ingestor.IngestorConfig.StreamConfig;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import org.apache.arrow.flight.FlightDescriptor;
+import org.apache.arrow.flight.Ticket;
+import org.apache.arrow.memory.BufferAllocator;
+
+/** Turns a pipeline's configuration into Crest's source and sink. Stateless. */
+final class Pipelines {
+  private Pipelines() {}
+
+  /** The catalog properties: the given ones, or those of the local warehouse. */
+  static Map<String, String> catalogProperties(Catalog catalog) {
+    return catalog.warehouse().map(IcebergCatalogs::localWarehouse).orElse(catalog.properties());
+  }
+
+  /**
+   * The pipeline's sink, with its own catalog (opened and closed by each pipeline run).
+   *
+   * @throws IllegalArgumentException or IllegalStateException from the sink's builder
+   */
+  static IcebergSink sink(PipelineConfig p, Catalog catalog) {
+    IcebergSink.Builder b = IcebergSink.builder()
+        .catalog(catalog.name(), catalogProperties(catalog))
+        .table(p.table())
+        .schemaEvolution(p.evolution())
+        .commitStrategy(p.commit());
+    p.codec().ifPresent(c -> b.tableProperty(ConfigReader.CODEC_PROPERTY, c));
+    p.tableProperties().forEach(b::tableProperty);
+    if (!p.partitionBy().isEmpty()) {
+      b.partitionBy(p.partitionBy().toArray(new String[0]));
+    }
+    if (!p.sortBy().isEmpty()) {
+      b.sortBy(p.sortBy().toArray(new String[0]));
+    }
+    p.formatVersion().ifPresent(b::formatVersion);
+    p.branch().ifPresent(b::branch);
+    return b.build();
+  }
+
+  /**
+   * The pipeline's Flight source, not started, allocating below {@code allocator}. The caller
+   * (or the pipeline it is given to) closes it.
+   *
+   * @throws IllegalArgumentException or IllegalStateException from the source's builder
+   */
+  static FlightSource source(PipelineConfig p, FlightSettings f, BufferAllocator allocator) {
+    FlightSource.Builder b = FlightSource.builder(allocator);
+    for (StreamConfig s : p.streams()) {
+      String uri = s.server().uri();
+      switch (s.kind()) {
+        case TICKET:
+          b.stream(s.id(), uri, new Ticket(s.target().getBytes(StandardCharsets.UTF_8)));
+          break;
+        case INCREMENTAL:
+          b.incremental(s.id(), uri, s.target());
+          break;
+        default:
+          b.discover(s.id(), uri, descriptor(s));
+      }
+    }
+    Server security = p.streams().get(0).server();
+    security.basicUser().ifPresent(u -> b.basicAuth(u, security.basicPassword().orElse("")));
+    security.bearerToken().ifPresent(b::bearerToken);
+    security.trustedCertificates().ifPresent(b::trustedCertificates);
+    if (security.clientCertificateChain().isPresent()) {
+      b.clientCertificate(security.clientCertificateChain().get(),
+          security.clientPrivateKey().orElseThrow());
+    }
+    f.reconnectAttempts().ifPresent(b::maxReconnectAttempts);
+    if (f.reconnectInitial().isPresent() && f.reconnectMax().isPresent()) {
+      b.reconnectBackoff(f.reconnectInitial().get(), f.reconnectMax().get());
+    }
+    f.pollInterval().ifPresent(b::pollInterval);
+    f.callTimeout().ifPresent(b::callTimeout);
+    f.maxConcurrentStreams().ifPresent(b::maxConcurrentStreams);
+    return b.build();
+  }
+
+  static FlightDescriptor descriptor(StreamConfig s) {
+    return s.discoverCommand() != null
+        ? FlightDescriptor.command(s.discoverCommand().getBytes(StandardCharsets.UTF_8))
+        : FlightDescriptor.path(s.discoverPath());
+  }
+}

@@ -1,0 +1,323 @@
+package io.crest.samples.ingestor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.crest.BatchPolicy;
+import io.crest.CommitStrategy;
+import io.crest.DataSize;
+import io.crest.samples.ingestor.IngestorConfig.PipelineConfig;
+import io.crest.samples.ingestor.IngestorConfig.StreamKind;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.assertj.core.api.InstanceOfAssertFactories;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The YAML format and its problem messages; nothing here connects anywhere. */
+class ConfigReaderTest {
+  private static final String SERVERS = """
+      servers:
+        orders: {uri: "grpc://127.0.0.1:47470"}
+      catalog: {warehouse: wh}
+      """;
+
+  @TempDir Path dir;
+
+  private Path write(String yaml) throws IOException {
+    Path file = dir.resolve("ingestor.yaml");
+    Files.writeString(file, yaml);
+    return file;
+  }
+
+  private IngestorConfig read(String yaml, Map<String, String> env) throws IOException {
+    return new ConfigReader(env).read(write(yaml));
+  }
+
+  private List<String> problems(String yaml, Map<String, String> env) throws IOException {
+    Path file = write(yaml);
+    ConfigException e = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class,
+        () -> new ConfigReader(env).read(file));
+    return e.problems();
+  }
+
+  @Test
+  void fullPipeline_isReadWithEveryOption() throws IOException {
+    IngestorConfig c = read(SERVERS + """
+        flight:
+          reconnectAttempts: 3
+          reconnectBackoff: {initial: 50ms, max: 2s}
+          callTimeout: PT10S
+        pipelines:
+          - id: orders
+            table: shop.orders
+            streams:
+              - {server: orders, ticket: orders_mv}
+              - {server: orders, incremental: customers_mv, id: customers}
+              - {server: orders, discover: [sales, eu], id: eu}
+            batch: {rows: 1000, bytes: 64MiB, interval: 5s}
+            bufferLimit: 32MiB
+            codec: zstd
+            partitionBy: ["day(event_time)", "bucket(16, customer)"]
+            sortBy: [customer]
+            formatVersion: 2
+            tableProperties: {write.target-file-size-bytes: 134217728}
+            evolution: widen
+            commit: {strategy: upsert, keys: [order_id, event_time], op: op}
+            branch: audit
+            deadLetter: dead
+        metrics: {logEvery: 1m}
+        """, Map.of());
+
+    PipelineConfig p = c.pipelines().get(0);
+    assertThat(p.batch()).isEqualTo(
+        BatchPolicy.rows(1000).orBytes(DataSize.mib(64)).orEvery(Duration.ofSeconds(5)));
+    assertThat(p.bufferLimit()).contains(DataSize.mib(32));
+    assertThat(p.streams()).extracting(s -> s.kind() + " " + s.id() + " " + s.target())
+        .containsExactly("TICKET orders_mv orders_mv", "INCREMENTAL customers customers_mv",
+            "DISCOVER eu sales/eu");
+    assertThat(p.streams().get(2).kind()).isEqualTo(StreamKind.DISCOVER);
+    assertThat(p.codec()).contains("zstd");
+    assertThat(p.partitionBy()).containsExactly("day(event_time)", "bucket(16, customer)");
+    assertThat(p.tableProperties())
+        .containsExactly(Map.entry("write.target-file-size-bytes", "134217728"));
+    assertThat(p.evolution().name()).isEqualTo("widen");
+    assertThat(p.commit().mode()).isEqualTo(CommitStrategy.Mode.UPSERT);
+    assertThat(p.commit().keyColumns()).containsExactly("order_id", "event_time");
+    assertThat(p.commit().opColumn()).contains("op");
+    assertThat(p.deadLetter()).contains(dir.resolve("dead"));
+    assertThat(c.catalog().warehouse()).contains(dir.resolve("wh"));
+    assertThat(c.flight().reconnectAttempts()).contains(3);
+    assertThat(c.flight().callTimeout()).contains(Duration.ofSeconds(10));
+    assertThat(c.metricsLogEvery()).contains(Duration.ofMinutes(1));
+  }
+
+  @Test
+  void unknownKey_isReportedWithItsPathAndTheAllowedKeys() throws IOException {
+    List<String> problems = problems(SERVERS + """
+        pipelines:
+          - id: orders
+            table: shop.orders
+            streams: [{server: orders, ticket: orders_mv}]
+            batch: {rowz: 1000}
+        """, Map.of());
+
+    assertThat(problems).containsExactly(
+        "pipelines[0].batch.rowz: unknown key (allowed: rows, bytes, interval)",
+        "pipelines[0].batch: sets none of rows, bytes, interval (set at least one, or leave"
+            + " batch out for the default)");
+  }
+
+  @Test
+  void wrongTypes_areReportedWithTheirPaths() throws IOException {
+    List<String> problems = problems(SERVERS + """
+        pipelines:
+          - id: orders
+            table: shop.orders
+            streams: orders_mv
+            batch: {rows: lots, bytes: 12 parsecs, interval: true}
+            partitionBy: day(event_time)
+        """, Map.of());
+
+    assertThat(problems).containsExactlyInAnyOrder(
+        "pipelines[0].streams: expected a list, got \"orders_mv\"",
+        "pipelines[0].batch.rows: expected a whole number, got \"lots\"",
+        "pipelines[0].batch.bytes: expected a size such as 64MiB, 512KiB or 1GiB,"
+            + " got \"12 parsecs\"",
+        "pipelines[0].batch.interval: expected a duration such as 500ms, 5s, 2m, 1h or PT5S,"
+            + " got boolean true",
+        "pipelines[0].partitionBy: expected a list of text, got \"day(event_time)\"");
+  }
+
+  @Test
+  void everyProblem_isReportedAtOnce_inTheExceptionMessage() throws IOException {
+    Path file = write("""
+        servers:
+          orders: {uri: "http://127.0.0.1:47470", token: x}
+        catalog: {warehouse: wh, properties: {type: rest}}
+        pipelines:
+          - id: orders
+            table: orders
+            streams: [{server: order, ticket: orders_mv}]
+            evolution: adColumns
+            commit: {strategy: upsert}
+        metricz: {}
+        """);
+
+    assertThatThrownBy(() -> new ConfigReader(Map.of()).read(file))
+        .isInstanceOf(ConfigException.class)
+        .hasMessage("Cannot use ingestor config " + file + ": 8 problems\n"
+            + "  metricz: unknown key (allowed: servers, flight, catalog, pipelines, metrics)\n"
+            + "  servers.orders.token: unknown key (allowed: uri, basicAuth, bearerToken,"
+            + " trustedCertificates, clientCertificate)\n"
+            + "  servers.orders.uri: expected grpc://host:port, grpc+tcp://host:port or"
+            + " grpc+tls://host:port, got \"http://127.0.0.1:47470\"\n"
+            + "  catalog: sets both warehouse and properties (choose one)\n"
+            + "  pipelines[0].table: Cannot use table 'orders': name it with its namespace, as"
+            + " namespace.table\n"
+            + "  pipelines[0].streams[0].server: unknown server \"order\" (defined: orders)\n"
+            + "  pipelines[0].evolution: unknown value \"adColumns\" (allowed: strict, addColumns,"
+            + " widen, full)\n"
+            + "  pipelines[0].commit.keys: missing (upsert needs the key columns, such as"
+            + " [order_id])");
+  }
+
+  @Test
+  void missingEnvironmentVariable_isReportedWithPathAndName() throws IOException {
+    List<String> problems = problems("""
+        servers:
+          orders:
+            uri: grpc://127.0.0.1:${ORDERS_PORT}
+            basicAuth: {user: crest, password: "${ORDERS_PASSWORD}"}
+        catalog: {warehouse: "${WAREHOUSE:-wh}"}
+        pipelines:
+          - id: orders
+            table: shop.orders
+            streams: [{server: orders, ticket: orders_mv}]
+        """, Map.of("ORDERS_PORT", "47470"));
+
+    assertThat(problems).containsExactly(
+        "servers.orders.basicAuth.password: environment variable ORDERS_PASSWORD is not set"
+            + " (set it, or give a default as ${ORDERS_PASSWORD:-value})");
+  }
+
+  @Test
+  void environmentVariables_areSubstitutedEverywhere_withDefaultsAndEscapes() throws IOException {
+    IngestorConfig c = read("""
+        servers:
+          orders:
+            uri: grpc://${HOST:-127.0.0.1}:${ORDERS_PORT}
+            bearerToken: "${TOKEN}"
+        catalog:
+          properties: {type: rest, uri: "http://catalog:8181", credential: "$${NOT_A_VAR}"}
+        pipelines:
+          - id: orders
+            table: shop.orders
+            streams: [{server: orders, ticket: "${VIEW}"}]
+            batch: {rows: "${ROWS}"}
+        """, Map.of("ORDERS_PORT", "47471", "TOKEN", "t0ken", "VIEW", "orders_mv", "ROWS", "500"));
+
+    IngestorConfig.Server server = c.servers().get("orders");
+    assertThat(server.uri()).isEqualTo("grpc://127.0.0.1:47471");
+    assertThat(server.bearerToken()).contains("t0ken");
+    assertThat(server.toString()).doesNotContain("t0ken");
+    assertThat(c.catalog().properties()).containsEntry("credential", "${NOT_A_VAR}");
+    assertThat(c.pipelines().get(0).streams().get(0).target()).isEqualTo("orders_mv");
+    assertThat(c.pipelines().get(0).batch().maxRows()).hasValue(500);
+  }
+
+  @Test
+  void problems_neverShowTheValueOfAVariable() throws IOException {
+    List<String> problems = problems(SERVERS.replace("{uri: \"grpc://127.0.0.1:47470\"}",
+        "{uri: \"grpc://127.0.0.1:47470\", bearerToken: \"${TOKEN}\"}") + """
+        pipelines:
+          - id: orders
+            table: shop.orders
+            streams: [{server: orders, ticket: orders_mv}]
+            batch: {rows: "${ROWS}"}
+        """, Map.of("TOKEN", "very secret", "ROWS", "s3cr3t"));
+
+    assertThat(problems).containsExactly(
+        "pipelines[0].batch.rows: expected a whole number, but \"${ROWS}\" is not one");
+    assertThat(String.join("\n", problems)).doesNotContain("s3cr3t");
+  }
+
+  @Test
+  void builderChecks_areReportedAtThePipelinePath_withoutTheSecret() throws IOException {
+    List<String> problems = problems(SERVERS.replace("{uri: \"grpc://127.0.0.1:47470\"}",
+        "{uri: \"grpc://127.0.0.1:47470\", bearerToken: \"${TOKEN}\"}") + """
+        pipelines:
+          - id: orders
+            table: shop.orders
+            streams: [{server: orders, ticket: orders_mv}]
+            partitionBy: ["bucket(x)"]
+        """, Map.of("TOKEN", "very secret"));
+
+    assertThat(problems).hasSize(1);
+    assertThat(problems.get(0)).startsWith("pipelines[0].partitionBy[0]: Cannot ");
+    assertThat(read(SERVERS.replace("{uri: \"grpc://127.0.0.1:47470\"}",
+        "{uri: \"grpc://127.0.0.1:47470\", bearerToken: \"${TOKEN}\"}") + """
+        pipelines:
+          - id: orders
+            table: shop.orders
+            streams: [{server: orders, ticket: orders_mv}]
+        """, Map.of("TOKEN", "t0ken")).pipelines()).hasSize(1);
+    List<String> tokenProblems = problems(SERVERS.replace("{uri: \"grpc://127.0.0.1:47470\"}",
+        "{uri: \"grpc://127.0.0.1:47470\", bearerToken: \"${TOKEN}\"}") + """
+        pipelines:
+          - id: orders
+            table: shop.orders
+            streams: [{server: orders, ticket: orders_mv}]
+        """, Map.of("TOKEN", "very secret"));
+    assertThat(tokenProblems).containsExactly(
+        "pipelines[0]: Cannot use the bearer token: it is empty or has white space");
+  }
+
+  @Test
+  void duplicateIds_andSecuritySplitAcrossServers_areRejected() throws IOException {
+    List<String> problems = problems("""
+        servers:
+          a: {uri: "grpc://127.0.0.1:1"}
+          b: {uri: "grpc://127.0.0.1:2", bearerToken: t}
+        catalog: {warehouse: wh}
+        pipelines:
+          - id: orders
+            table: shop.orders
+            streams:
+              - {server: a, ticket: orders_mv}
+              - {server: b, ticket: orders_mv}
+          - id: orders
+            table: shop.orders2
+            streams: [{server: a, ticket: x, incremental: y}]
+        """, Map.of());
+
+    assertThat(problems).containsExactly(
+        "pipelines[0].streams[1].server: server b has other credentials or TLS files than server"
+            + " a (a pipeline reads all its streams with one set; put these streams in another"
+            + " pipeline)",
+        "pipelines[0].streams[1].id: stream id \"orders_mv\" is already used by"
+            + " pipelines[0].streams[0] (give one of them another id)",
+        "pipelines[1].id: pipeline id \"orders\" is already used by pipelines[0] (each pipeline"
+            + " needs its own id)",
+        "pipelines[1].streams[0]: sets more than one of ticket, incremental, discover,"
+            + " discoverCommand (set exactly one)");
+  }
+
+  @Test
+  void invalidYaml_isReportedWithLineAndColumn() throws IOException {
+    List<String> problems = problems("servers:\n  orders: {uri: [\n", Map.of());
+
+    assertThat(problems).singleElement(InstanceOfAssertFactories.STRING)
+        .startsWith("line ").contains("not valid YAML");
+  }
+
+  @Test
+  void duplicateKey_isReported() throws IOException {
+    List<String> problems = problems(SERVERS + "catalog: {warehouse: other}\n", Map.of());
+
+    assertThat(problems).singleElement(InstanceOfAssertFactories.STRING)
+        .contains("not valid YAML: Duplicate field 'catalog'");
+  }
+
+  @Test
+  void missingFile_isReported() {
+    Path file = dir.resolve("nope.yaml");
+    assertThatThrownBy(() -> new ConfigReader(Map.of()).read(file))
+        .isInstanceOf(ConfigException.class)
+        .hasMessage("Cannot use ingestor config " + file + ": 1 problem\n  (file): no such file");
+  }
+
+  @Test
+  void sampleConfig_isValid() {
+    IngestorConfig c = new ConfigReader(Map.of()).read(Path.of("config/orders.yaml"));
+
+    assertThat(c.servers().get("orders").uri()).isEqualTo("grpc://127.0.0.1:47470");
+    assertThat(c.pipelines()).extracting(PipelineConfig::id).containsExactly("orders-ingest");
+    assertThat(c.catalog().warehouse())
+        .contains(Path.of("target/ingestor-warehouse").toAbsolutePath());
+  }
+}
