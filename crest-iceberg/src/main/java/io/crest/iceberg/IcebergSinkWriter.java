@@ -126,6 +126,14 @@ final class IcebergSinkWriter implements SinkWriter {
 
   // Committer thread: the id of this pipeline's newest commit, which the next commit must follow.
   private String lastCommitId;
+  // Manifest work of our commits runs here, not in Iceberg's shared pool, which a JVM shutdown
+  // hook of Iceberg's own shuts down: a pipeline stopped from a shutdown hook can still commit.
+  private final java.util.concurrent.ExecutorService commitPool =
+      java.util.concurrent.Executors.newFixedThreadPool(2, r -> {
+        Thread t = new Thread(r, "crest-commit-manifests");
+        t.setDaemon(true);
+        return t;
+      });
 
   // Writer thread.
   private Schema converterArrowSchema;
@@ -150,6 +158,11 @@ final class IcebergSinkWriter implements SinkWriter {
       TableIdentifier identifier,
       SinkSettings settings,
       SinkContext context) {
+    // Initialise Iceberg's thread pools now: their class registers a JVM shutdown hook when first
+    // used, which fails if that first use is a commit made while the JVM shuts down (a pipeline
+    // stopped from a shutdown hook).
+    org.apache.iceberg.util.ThreadPools.getWorkerPool();
+    org.apache.iceberg.util.ThreadPools.getDeleteWorkerPool();
     this.catalog = catalog;
     this.ownsCatalog = ownsCatalog;
     this.identifier = identifier;
@@ -161,6 +174,9 @@ final class IcebergSinkWriter implements SinkWriter {
     this.pipelineId = context.pipelineId();
     this.sourceInstance = context.sourceInstance().orElse(null);
     this.table = catalog.tableExists(identifier) ? catalog.loadTable(identifier) : null;
+    if (table != null) {
+      prepareForShutdownCommits(table);
+    }
     this.restored =
         table == null ? CommittedState.empty() : findState(table, settings.branch(), pipelineId);
     this.lastCommitId = restored.commitId().orElse(null);
@@ -471,8 +487,20 @@ final class IcebergSinkWriter implements SinkWriter {
     } catch (AlreadyExistsException e) {
       t = catalog.loadTable(identifier);
     }
+    prepareForShutdownCommits(t);
     table = t;
     return t;
+  }
+
+  /**
+   * Makes the table's FileIO create its bulk-delete pool now. Like Iceberg's shared pools it
+   * registers a JVM shutdown hook when first used, which fails if that first use is the clean-up
+   * after a commit made while the JVM shuts down (a pipeline stopped from a shutdown hook).
+   */
+  private static void prepareForShutdownCommits(Table t) {
+    if (t.io() instanceof org.apache.iceberg.io.SupportsBulkOperations) {
+      ((org.apache.iceberg.io.SupportsBulkOperations) t.io()).deleteFiles(List.of());
+    }
   }
 
   private static boolean needsFormatV3(org.apache.iceberg.Schema schema) {
@@ -610,6 +638,8 @@ final class IcebergSinkWriter implements SinkWriter {
       if (settings.branch() != null) {
         op.toBranch(settings.branch());
       }
+      op.scanManifestsWith(commitPool);
+      op.writeManifestsWith(commitPool, 2);
       op.commit();
     }
     tx.updateProperties()
@@ -752,6 +782,7 @@ final class IcebergSinkWriter implements SinkWriter {
       failure = new CrestException(
           "Cannot discard the uncommitted files of table " + tableName + ": " + e.getMessage(), e);
     }
+    commitPool.shutdown();
     if (ownsCatalog) {
       IOException e = IcebergCatalogs.closeQuietly(catalog);
       if (e != null) {
