@@ -56,7 +56,7 @@ public final class ColumnStats {
     return path;
   }
 
-  /** Values in the column, nulls included (for a repeated column, one per element or empty list). */
+  /** Values in the column, nulls included (in a repeated column: per element or empty list). */
   public long valueCount() {
     return valueCount;
   }
@@ -76,7 +76,7 @@ public final class ColumnStats {
     return sizeInBytes;
   }
 
-  /** The smallest value (see the class comment for the encoding), empty when all are null or NaN. */
+  /** The smallest value (encoded as the class comment says); empty when all are null or NaN. */
   public Optional<ByteBuffer> lowerBound() {
     return Optional.ofNullable(lowerBound).map(ByteBuffer::duplicate);
   }

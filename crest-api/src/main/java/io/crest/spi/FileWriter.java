@@ -51,7 +51,7 @@ public interface FileWriter extends AutoCloseable {
    */
   long openFileBytes();
 
-  /** Releases buffers and closes the open file's stream without finishing it. Safe to call twice. */
+  /** Releases buffers and closes the open file's stream, unfinished. Safe to call twice. */
   @Override
   void close();
 }

@@ -1,0 +1,157 @@
+package io.crest.iceberg.internal;
+
+import io.crest.spi.FileOutput;
+import io.crest.spi.FileWriter;
+import io.crest.spi.WrittenFile;
+import io.crest.writer.FileWriters;
+import java.io.OutputStream;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.iceberg.DataFile;
+import org.apache.iceberg.DataFiles;
+import org.apache.iceberg.FileFormat;
+import org.apache.iceberg.MetricsConfig;
+import org.apache.iceberg.PartitionSpec;
+import org.apache.iceberg.Schema;
+import org.apache.iceberg.Table;
+import org.apache.iceberg.encryption.EncryptedOutputFile;
+import org.apache.iceberg.io.FileIO;
+import org.apache.iceberg.io.OutputFileFactory;
+
+/**
+ * Writes Arrow batches into an Iceberg table's data files with Crest's columnar Parquet writer,
+ * for the sink's hot path: columns are matched to the table schema by name, files are named by
+ * Iceberg's {@link OutputFileFactory} and rolled at {@code write.target-file-size-bytes}, and the
+ * finished files come back as {@link DataFile}s with metrics that honour the table's metrics
+ * config. Writes unpartitioned data only (one writer per partition can later sit behind the same
+ * API).
+ *
+ * <p>Lifecycle: {@link #open}, then {@link #write} batches, {@link #complete()} whenever a commit
+ * is due (the writer stays usable), {@link #close()} once, which deletes the files of an
+ * incomplete file that was never returned by {@link #complete()}.
+ *
+ * <p>Not thread-safe: one writer thread. The caller keeps owning every batch it passes.
+ */
+public final class ArrowDataWriter implements AutoCloseable {
+  private final Schema schema;
+  private final PartitionSpec spec;
+  private final FileIO io;
+  private final MetricsConfig metricsConfig;
+  private final String tableName;
+  private final FileWriter writer;
+  private final Set<String> unreturned = new LinkedHashSet<>();
+  private boolean closed;
+
+  private ArrowDataWriter(Table table, int partitionId, long taskId) {
+    this.schema = table.schema();
+    this.spec = table.spec();
+    this.io = table.io();
+    this.tableName = table.name();
+    if (!spec.isUnpartitioned()) {
+      throw new IllegalArgumentException("Cannot write table " + tableName
+          + " with the columnar writer: it is partitioned by " + spec
+          + " (use the generic writer until partitioned writes are supported)");
+    }
+    this.metricsConfig = MetricsConfig.forTable(table);
+    OutputFileFactory files = OutputFileFactory.builderFor(table, partitionId, taskId)
+        .format(FileFormat.PARQUET)
+        .operationId(UUID.randomUUID().toString())
+        .build();
+    this.writer = ParquetWriterSettings.apply(
+            FileWriters.parquet(IcebergArrowSchema.toArrow(schema, tableName),
+                () -> output(files.newOutputFile())),
+            table.properties(), tableName)
+        .build();
+  }
+
+  /**
+   * Opens a writer for the current schema, spec and properties of {@code table}. Reopen it after
+   * the table's schema changes.
+   *
+   * @param partitionId and {@code taskId} become part of the file names, as in Iceberg's writers
+   * @throws IllegalArgumentException if the table is partitioned, has a column type the
+   *     columnar writer cannot write, or has a malformed or unsupported {@code write.parquet.*}
+   *     property; the message names the table and what to change
+   */
+  public static ArrowDataWriter open(Table table, int partitionId, long taskId) {
+    return new ArrowDataWriter(table, partitionId, taskId);
+  }
+
+  private FileOutput output(EncryptedOutputFile file) {
+    org.apache.iceberg.io.OutputFile out = file.encryptingOutputFile();
+    String location = out.location();
+    unreturned.add(location);
+    return new FileOutput() {
+      @Override
+      public String location() {
+        return location;
+      }
+
+      @Override
+      public OutputStream create() {
+        return out.create();
+      }
+    };
+  }
+
+  /**
+   * Encodes the rows of {@code batch}, matched to the table's columns by name.
+   *
+   * @throws io.crest.errors.ValidationException if the batch does not fit the table (unknown
+   *     column, incompatible type, null in a required column); discard the writer then
+   */
+  public void write(VectorSchemaRoot batch) {
+    writer.write(batch);
+  }
+
+  /** The bytes of the open file so far (written and buffered); 0 when none is open. */
+  public long openFileBytes() {
+    return writer.openFileBytes();
+  }
+
+  /** Finishes the open file and returns every file finished since the last call. */
+  public List<DataFile> complete() {
+    List<DataFile> result = new ArrayList<>();
+    for (WrittenFile f : writer.finish()) {
+      unreturned.remove(f.location());
+      result.add(DataFiles.builder(spec)
+          .withPath(f.location())
+          .withFormat(FileFormat.PARQUET)
+          .withFileSizeInBytes(f.sizeInBytes())
+          .withMetrics(IcebergFileMetrics.of(f, schema, metricsConfig))
+          .withSplitOffsets(f.splitOffsets())
+          .build());
+    }
+    return result;
+  }
+
+  /**
+   * Releases the writer and deletes every file it started but never returned from {@link
+   * #complete()}. Safe to call twice.
+   */
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    try {
+      writer.close();
+    } finally {
+      // files finished but not yet taken are also discarded: complete() never returned them
+      for (String location : unreturned) {
+        io.deleteFile(location);
+      }
+      unreturned.clear();
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "ArrowDataWriter[" + tableName + "]";
+  }
+}

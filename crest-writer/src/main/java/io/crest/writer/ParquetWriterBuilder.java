@@ -1,0 +1,168 @@
+package io.crest.writer;
+
+import static java.util.Objects.requireNonNull;
+
+import io.crest.DataSize;
+import io.crest.spi.FileOutputFactory;
+import io.crest.spi.FileWriter;
+import io.crest.writer.internal.ParquetColumnarWriter;
+import io.crest.writer.internal.Settings;
+import org.apache.arrow.vector.types.pojo.Schema;
+
+/**
+ * Configures Crest's columnar Parquet writer; get one from {@link FileWriters#parquet}. Defaults
+ * follow Iceberg's {@code write.parquet.*} defaults: 512 MiB files, 128 MiB row groups, 1 MiB
+ * pages of at most 20,000 rows, 2 MiB dictionaries, zstd at level 3.
+ *
+ * <p>Each setter may be called once; {@link #build()} checks the whole. Not thread-safe; the
+ * writers it builds are independent of it.
+ */
+public final class ParquetWriterBuilder {
+  private final Schema schema;
+  private final FileOutputFactory outputs;
+  private String target = "parquet files";
+  private DataSize targetFileSize;
+  private DataSize rowGroupSize;
+  private DataSize pageSize;
+  private Integer pageRowLimit;
+  private DataSize dictionarySize;
+  private boolean withoutDictionary;
+  private ParquetCodec codec;
+  private Integer level;
+
+  ParquetWriterBuilder(Schema schema, FileOutputFactory outputs) {
+    this.schema = requireNonNull(schema, "schema");
+    this.outputs = requireNonNull(outputs, "outputs");
+  }
+
+  /** Names what the files are for (for example a table) in error messages. */
+  public ParquetWriterBuilder target(String name) {
+    this.target = requireNonNull(name, "name");
+    return this;
+  }
+
+  /**
+   * Starts a new file once the open one reaches {@code size} ({@code
+   * write.target-file-size-bytes}).
+   */
+  public ParquetWriterBuilder targetFileSize(DataSize size) {
+    this.targetFileSize = once(this.targetFileSize, positive(size, "targetFileSize"),
+        "targetFileSize");
+    return this;
+  }
+
+  /** Buffers row groups up to this size ({@code write.parquet.row-group-size-bytes}). */
+  public ParquetWriterBuilder rowGroupSize(DataSize size) {
+    this.rowGroupSize = once(this.rowGroupSize, positive(size, "rowGroupSize"), "rowGroupSize");
+    return this;
+  }
+
+  /** Ends pages at about this size ({@code write.parquet.page-size-bytes}). */
+  public ParquetWriterBuilder pageSize(DataSize size) {
+    this.pageSize = once(this.pageSize, positive(size, "pageSize"), "pageSize");
+    return this;
+  }
+
+  /** Ends pages after this many rows ({@code write.parquet.page-row-limit}). */
+  public ParquetWriterBuilder pageRowLimit(int rows) {
+    if (rows <= 0) {
+      throw new IllegalArgumentException(
+          "Cannot set pageRowLimit to " + rows + ": it must be positive");
+    }
+    this.pageRowLimit = once(this.pageRowLimit, rows, "pageRowLimit");
+    return this;
+  }
+
+  /**
+   * Lets a column's dictionary grow to this size before the column falls back to plain encoding
+   * ({@code write.parquet.dict-size-bytes}).
+   */
+  public ParquetWriterBuilder dictionarySize(DataSize size) {
+    this.dictionarySize = once(this.dictionarySize, positive(size, "dictionarySize"),
+        "dictionarySize");
+    return this;
+  }
+
+  /** Writes every column plainly, with no dictionary. */
+  public ParquetWriterBuilder withoutDictionary() {
+    this.withoutDictionary = true;
+    return this;
+  }
+
+  /** Compresses pages with {@code codec} ({@code write.parquet.compression-codec}). */
+  public ParquetWriterBuilder codec(ParquetCodec codec) {
+    this.codec = once(this.codec, requireNonNull(codec, "codec"), "codec");
+    return this;
+  }
+
+  /**
+   * Sets the codec's level ({@code write.parquet.compression-level}): 1 to 22 for zstd, 0 to 9
+   * for gzip; other codecs have none.
+   */
+  public ParquetWriterBuilder compressionLevel(int level) {
+    this.level = once(this.level, level, "compressionLevel");
+    return this;
+  }
+
+  /**
+   * Builds a writer.
+   *
+   * @throws IllegalStateException if the settings conflict: a level for a codec without levels or
+   *     out of its range, a dictionary size together with {@link #withoutDictionary()}
+   * @throws IllegalArgumentException if a field of the schema cannot be written to Parquet
+   */
+  public FileWriter build() {
+    ParquetCodec c = codec == null ? ParquetCodec.ZSTD : codec;
+    int lvl = Integer.MIN_VALUE;
+    if (level != null) {
+      switch (c) {
+        case ZSTD:
+          if (level < 1 || level > 22) {
+            throw new IllegalStateException("Cannot build Parquet writer: zstd level " + level
+                + " is outside 1..22");
+          }
+          break;
+        case GZIP:
+          if (level < 0 || level > 9) {
+            throw new IllegalStateException("Cannot build Parquet writer: gzip level " + level
+                + " is outside 0..9");
+          }
+          break;
+        default:
+          throw new IllegalStateException("Cannot build Parquet writer: codec " + c
+              + " has no compression level, but level " + level + " was set (drop the level)");
+      }
+      lvl = level;
+    }
+    if (withoutDictionary && dictionarySize != null) {
+      throw new IllegalStateException("Cannot build Parquet writer: dictionarySize "
+          + dictionarySize + " was set together with withoutDictionary() (pick one)");
+    }
+    long dict = withoutDictionary ? 0
+        : dictionarySize == null ? 2L << 20 : dictionarySize.toBytes();
+    Settings settings = new Settings(
+        targetFileSize == null ? 512L << 20 : targetFileSize.toBytes(),
+        rowGroupSize == null ? 128L << 20 : rowGroupSize.toBytes(),
+        pageSize == null ? 1L << 20 : pageSize.toBytes(),
+        pageRowLimit == null ? 20_000 : pageRowLimit,
+        dict, c, lvl, target);
+    return new ParquetColumnarWriter(schema, outputs, settings);
+  }
+
+  private static DataSize positive(DataSize size, String name) {
+    requireNonNull(size, name);
+    if (size.toBytes() <= 0) {
+      throw new IllegalArgumentException("Cannot set " + name + " to " + size
+          + ": it must be positive");
+    }
+    return size;
+  }
+
+  private static <T> T once(T previous, T value, String name) {
+    if (previous != null) {
+      throw new IllegalStateException("Cannot set " + name + " to " + value
+          + ": it was already set to " + previous);
+    }
+    return value;
+  }
+}
