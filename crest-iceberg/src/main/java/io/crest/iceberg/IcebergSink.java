@@ -61,6 +61,7 @@ public final class IcebergSink implements Sink {
             b.branch,
             b.maxOpenFiles,
             b.clustered,
+            b.genericWriter,
             b.retry);
   }
 
@@ -139,6 +140,7 @@ public final class IcebergSink implements Sink {
     private int maxOpenFiles = DEFAULT_MAX_OPEN_FILES;
     private boolean maxOpenFilesSet;
     private boolean clustered;
+    private boolean genericWriter;
     private boolean attemptsSet;
     private boolean backoffSet;
 
@@ -425,6 +427,17 @@ public final class IcebergSink implements Sink {
      */
     public Builder clustered() {
       clustered = true;
+      return this;
+    }
+
+    /**
+     * Writes through Iceberg's generic row writer (Arrow rows to Iceberg records to Parquet)
+     * instead of Crest's columnar writer, which encodes Parquet straight from Arrow buffers and is
+     * the default for unpartitioned tables written by append and overwrite strategies (partitioned
+     * tables and upserts use the generic writer either way, for now).
+     */
+    public Builder genericWriter() {
+      genericWriter = true;
       return this;
     }
 

@@ -7,6 +7,7 @@ import io.crest.errors.CommitStateUnknownException;
 import io.crest.errors.CrestException;
 import io.crest.errors.PipelineFencedException;
 import io.crest.errors.ValidationException;
+import io.crest.iceberg.internal.ArrowDataWriter;
 import io.crest.iceberg.internal.ArrowRecords;
 import io.crest.iceberg.internal.ArrowSchemas;
 import io.crest.iceberg.internal.SchemaReconciler;
@@ -143,6 +144,8 @@ final class IcebergSinkWriter implements SinkWriter {
   private Record[] rowBuffer = new Record[0];
   private boolean[] deleteBuffer = new boolean[0];
   private PartitioningWriter<Record, DataWriteResult> dataWriter;
+  private ArrowDataWriter columnar;
+  private boolean columnarUnsupported;
   private UpsertWriter upsertWriter;
   private int writerSchemaId = -1;
   private PartitionSpec writerSpec;
@@ -198,6 +201,29 @@ final class IcebergSinkWriter implements SinkWriter {
         || !arrowSchema.equals(converterArrowSchema)
         || converterSchemaId != t.schema().schemaId()) {
       prepareConverter(t, arrowSchema);
+    }
+    if (useColumnar(t)) {
+      if (writerSchemaId != t.schema().schemaId()) {
+        rollWriter();
+      }
+      if (columnar == null) {
+        openColumnar(t);
+      }
+      if (columnar != null) {
+        // The columnar writer encodes straight from the vectors; check what it would find half-way
+        // first, so a rejected batch leaves nothing behind (it may then be dead-lettered).
+        checkRequiredColumns(root, t.schema());
+        try {
+          columnar.write(root);
+        } catch (RuntimeException e) {
+          // Rejected half-way: the open file holds part of this batch next to the good batches
+          // of this flush, so the batch cannot be set aside; the pipeline stops and nothing of
+          // the flush is committed.
+          throw new CrestException("Cannot write batch to table " + tableName + ": "
+              + e.getMessage() + " (the flush is discarded; a restart reads it again)", e);
+        }
+        return;
+      }
     }
     int rows = root.getRowCount();
     // Convert every row before writing any, so a rejected batch leaves nothing in the open files
@@ -281,6 +307,43 @@ final class IcebergSinkWriter implements SinkWriter {
     }
     String op = new String(ops.get(row), StandardCharsets.UTF_8).trim().toLowerCase(Locale.ROOT);
     return op.equals("delete") || op.equals("d") || op.equals("-d");
+  }
+
+  private boolean useColumnar(Table t) {
+    return !settings.genericWriter() && !upsert && !columnarUnsupported
+        && t.spec().isUnpartitioned()
+        && FileFormat.PARQUET.name().equalsIgnoreCase(t.properties().getOrDefault(
+            TableProperties.DEFAULT_FILE_FORMAT, TableProperties.DEFAULT_FILE_FORMAT_DEFAULT));
+  }
+
+  private void openColumnar(Table t) {
+    try {
+      columnar = ArrowDataWriter.open(t, 1, TASK_IDS.incrementAndGet());
+      writerSchemaId = t.schema().schemaId();
+    } catch (IllegalArgumentException e) {
+      // A codec, type or setting the columnar writer does not handle: Iceberg's writer does.
+      columnarUnsupported = true;
+      LOG.warn("Writing {} through Iceberg's generic writer: {}", tableName, e.getMessage());
+    }
+  }
+
+  /** Rejects a batch with a null in a required top-level column, naming the first such row. */
+  private void checkRequiredColumns(VectorSchemaRoot root, org.apache.iceberg.Schema schema) {
+    for (Types.NestedField column : schema.columns()) {
+      if (!column.isRequired()) {
+        continue;
+      }
+      FieldVector vector = root.getVector(column.name());
+      if (vector != null && vector.getNullCount() > 0) {
+        int row = 0;
+        while (!vector.isNull(row)) {
+          row++;
+        }
+        throw new ValidationException(String.format(
+            "Cannot write batch to table %s: column '%s' is required but row %d is null",
+            tableName, column.name(), row));
+      }
+    }
   }
 
   /** Reconciles the batch schema with the table's, then builds the converter for the pair. */
@@ -404,6 +467,16 @@ final class IcebergSinkWriter implements SinkWriter {
    * equality deletes must not meet rows written after them.
    */
   private void rollWriter() {
+    if (columnar != null) {
+      ArrowDataWriter w = columnar;
+      columnar = null;
+      List<DataFile> files = w.complete();
+      w.close();
+      if (pendingGroups.isEmpty()) {
+        pendingGroups.add(new FileGroup(new ArrayList<>(), new ArrayList<>()));
+      }
+      pendingGroups.get(0).data.addAll(files);
+    }
     if (dataWriter != null) {
       PartitioningWriter<Record, DataWriteResult> w = dataWriter;
       dataWriter = null;
@@ -773,6 +846,11 @@ final class IcebergSinkWriter implements SinkWriter {
     closed = true;
     CrestException failure = null;
     try {
+      if (columnar != null) {
+        ArrowDataWriter w = columnar;
+        columnar = null;
+        w.close(); // deletes the files it never returned
+      }
       if (dataWriter != null || upsertWriter != null || !pendingGroups.isEmpty()) {
         rollWriter();
         deleteFiles(table, pendingGroups); // written but never prepared: nobody references them

@@ -16,4 +16,5 @@ record SinkSettings(
     String branch,
     int maxOpenFiles,
     boolean clustered,
+    boolean genericWriter,
     CommitRetry retry) {}

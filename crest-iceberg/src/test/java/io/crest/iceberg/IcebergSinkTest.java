@@ -210,6 +210,44 @@ class IcebergSinkTest {
     }
   }
 
+  private static String createdBy(Table table) throws IOException {
+    org.apache.iceberg.DataFile file = table.currentSnapshot().addedDataFiles(table.io()).iterator().next();
+    try (org.apache.parquet.hadoop.ParquetFileReader reader = org.apache.parquet.hadoop.ParquetFileReader.open(
+        org.apache.parquet.hadoop.util.HadoopInputFile.fromPath(
+            new org.apache.hadoop.fs.Path(file.location()), new org.apache.hadoop.conf.Configuration()))) {
+      return reader.getFooter().getFileMetaData().getCreatedBy();
+    }
+  }
+
+  @Test
+  void columnarWriter_isTheDefault_andTheGenericWriterStaysSelectable_withTheSameRows()
+      throws Exception {
+    try (Pipeline p = Pipeline.from(new GeneratedSource(allocator, 100).stream("s", 0, 500))
+        .id("columnar").to(sink())) {
+      p.start();
+      assertThat(p.awaitIdle(WAIT)).isTrue();
+    }
+    try (OpenCatalog c = catalog()) {
+      assertThat(createdBy(c.loadTable(TABLE))).startsWith("crest");
+    }
+    IcebergSink generic = IcebergSink.builder().localWarehouse(warehouse).table("db.events")
+        .genericWriter().build();
+    try (Pipeline p = Pipeline.from(new GeneratedSource(allocator, 100).stream("s", 1_000, 500))
+        .id("generic").to(generic)) {
+      p.start();
+      assertThat(p.awaitIdle(WAIT)).isTrue();
+    }
+    try (OpenCatalog c = catalog()) {
+      Table t = c.loadTable(TABLE);
+      assertThat(createdBy(t)).startsWith("parquet-mr");
+      List<String> rows = new ArrayList<>();
+      try (CloseableIterable<Record> records = IcebergGenerics.read(t).build()) {
+        records.forEach(r -> rows.add(r.getField("id") + "/" + r.getField("name")));
+      }
+      assertThat(rows).hasSize(1_000).contains("0/name-0", "499/name-499", "1000/name-1000");
+    }
+  }
+
   @Test
   void catalogInstance_isUsed_andLeftOpenForItsOwner() throws Exception {
     InMemoryCatalog catalog = new InMemoryCatalog();
