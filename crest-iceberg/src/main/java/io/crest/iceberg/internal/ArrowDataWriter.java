@@ -17,6 +17,7 @@ import org.apache.iceberg.FileFormat;
 import org.apache.iceberg.MetricsConfig;
 import org.apache.iceberg.PartitionSpec;
 import org.apache.iceberg.Schema;
+import org.apache.iceberg.StructLike;
 import org.apache.iceberg.Table;
 import org.apache.iceberg.encryption.EncryptedOutputFile;
 import org.apache.iceberg.io.FileIO;
@@ -27,8 +28,8 @@ import org.apache.iceberg.io.OutputFileFactory;
  * for the sink's hot path: columns are matched to the table schema by name, files are named by
  * Iceberg's {@link OutputFileFactory} and rolled at {@code write.target-file-size-bytes}, and the
  * finished files come back as {@link DataFile}s with metrics that honour the table's metrics
- * config. Writes unpartitioned data only (one writer per partition can later sit behind the same
- * API).
+ * config. One writer writes one partition of one spec: the table's unpartitioned data, or the
+ * rows of one partition tuple.
  *
  * <p>Lifecycle: {@link #open}, then {@link #write} batches, {@link #complete()} whenever a commit
  * is due (the writer stays usable), {@link #close()} once, which deletes the files of an
@@ -39,6 +40,7 @@ import org.apache.iceberg.io.OutputFileFactory;
 public final class ArrowDataWriter implements AutoCloseable {
   private final Schema schema;
   private final PartitionSpec spec;
+  private final StructLike partition;
   private final FileIO io;
   private final MetricsConfig metricsConfig;
   private final String tableName;
@@ -46,31 +48,31 @@ public final class ArrowDataWriter implements AutoCloseable {
   private final Set<String> unreturned = new LinkedHashSet<>();
   private boolean closed;
 
-  private ArrowDataWriter(Table table, int partitionId, long taskId) {
+  private ArrowDataWriter(Table table, PartitionSpec spec, StructLike partition,
+      OutputFileFactory files) {
     this.schema = table.schema();
-    this.spec = table.spec();
+    this.spec = spec;
+    this.partition = partition;
     this.io = table.io();
     this.tableName = table.name();
-    if (!spec.isUnpartitioned()) {
+    if (spec.isPartitioned() && partition == null) {
       throw new IllegalArgumentException("Cannot write table " + tableName
-          + " with the columnar writer: it is partitioned by " + spec
-          + " (use the generic writer until partitioned writes are supported)");
+          + " with one columnar writer: it is partitioned by " + spec
+          + ", so a writer needs the partition it writes");
     }
     this.metricsConfig = MetricsConfig.forTable(table);
-    OutputFileFactory files = OutputFileFactory.builderFor(table, partitionId, taskId)
-        .format(FileFormat.PARQUET)
-        .operationId(UUID.randomUUID().toString())
-        .build();
     this.writer = ParquetWriterSettings.apply(
             FileWriters.parquet(IcebergArrowSchema.toArrow(schema, tableName),
-                () -> output(files.newOutputFile())),
+                () -> output(spec.isPartitioned()
+                    ? files.newOutputFile(spec, partition)
+                    : files.newOutputFile())),
             table.properties(), tableName)
         .build();
   }
 
   /**
-   * Opens a writer for the current schema, spec and properties of {@code table}. Reopen it after
-   * the table's schema changes.
+   * Opens a writer for the current schema, spec and properties of an unpartitioned {@code table}.
+   * Reopen it after the table's schema changes.
    *
    * @param partitionId and {@code taskId} become part of the file names, as in Iceberg's writers
    * @throws IllegalArgumentException if the table is partitioned, has a column type the
@@ -78,7 +80,30 @@ public final class ArrowDataWriter implements AutoCloseable {
    *     property; the message names the table and what to change
    */
   public static ArrowDataWriter open(Table table, int partitionId, long taskId) {
-    return new ArrowDataWriter(table, partitionId, taskId);
+    return new ArrowDataWriter(table, table.spec(), null, fileFactory(table, partitionId, taskId));
+  }
+
+  /**
+   * Opens a writer for the rows of one partition of {@code spec} (one of the table's specs), in
+   * the table's current schema, with files named by {@code files}.
+   *
+   * @param partition the partition tuple of {@code spec} every written row belongs to, which the
+   *     writer keeps (pass a copy no one changes); ignored for an unpartitioned spec
+   * @throws IllegalArgumentException as {@link #open(Table, int, long)}, except that partitioned
+   *     specs are accepted
+   */
+  public static ArrowDataWriter open(
+      Table table, PartitionSpec spec, StructLike partition, OutputFileFactory files) {
+    return new ArrowDataWriter(
+        table, spec, spec.isPartitioned() ? partition : null, files);
+  }
+
+  /** The file factory the writers of one task share, as Iceberg's writers name their files. */
+  public static OutputFileFactory fileFactory(Table table, int partitionId, long taskId) {
+    return OutputFileFactory.builderFor(table, partitionId, taskId)
+        .format(FileFormat.PARQUET)
+        .operationId(UUID.randomUUID().toString())
+        .build();
   }
 
   private FileOutput output(EncryptedOutputFile file) {
@@ -119,6 +144,7 @@ public final class ArrowDataWriter implements AutoCloseable {
     for (WrittenFile f : writer.finish()) {
       unreturned.remove(f.location());
       result.add(DataFiles.builder(spec)
+          .withPartition(partition)
           .withPath(f.location())
           .withFormat(FileFormat.PARQUET)
           .withFileSizeInBytes(f.sizeInBytes())
