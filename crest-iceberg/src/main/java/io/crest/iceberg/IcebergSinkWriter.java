@@ -7,7 +7,8 @@ import io.crest.errors.CommitStateUnknownException;
 import io.crest.errors.CrestException;
 import io.crest.errors.PipelineFencedException;
 import io.crest.errors.ValidationException;
-import io.crest.iceberg.internal.ArrowDataWriter;
+import io.crest.iceberg.internal.ArrowPartitioner;
+import io.crest.iceberg.internal.ArrowTableWriter;
 import io.crest.iceberg.internal.ArrowRecords;
 import io.crest.iceberg.internal.ArrowSchemas;
 import io.crest.iceberg.internal.SchemaReconciler;
@@ -144,7 +145,7 @@ final class IcebergSinkWriter implements SinkWriter {
   private Record[] rowBuffer = new Record[0];
   private boolean[] deleteBuffer = new boolean[0];
   private PartitioningWriter<Record, DataWriteResult> dataWriter;
-  private ArrowDataWriter columnar;
+  private ArrowTableWriter columnar;
   private boolean columnarUnsupported;
   private UpsertWriter upsertWriter;
   private int writerSchemaId = -1;
@@ -203,18 +204,21 @@ final class IcebergSinkWriter implements SinkWriter {
       prepareConverter(t, arrowSchema);
     }
     if (useColumnar(t)) {
-      if (writerSchemaId != t.schema().schemaId()) {
+      if (writerSchemaId != t.schema().schemaId()
+          || (columnar != null && columnar.specId() != t.spec().specId())) {
         rollWriter();
       }
       if (columnar == null) {
-        openColumnar(t);
+        openColumnar(t, arrowSchema);
       }
       if (columnar != null) {
         // The columnar writer encodes straight from the vectors; check what it would find half-way
         // first, so a rejected batch leaves nothing behind (it may then be dead-lettered).
         checkRequiredColumns(root, t.schema());
         try {
-          columnar.write(root);
+          columnar.write(root, converter);
+        } catch (CrestException e) {
+          throw e;
         } catch (RuntimeException e) {
           // Rejected half-way: the open file holds part of this batch next to the good batches
           // of this flush, so the batch cannot be set aside; the pipeline stops and nothing of
@@ -311,17 +315,20 @@ final class IcebergSinkWriter implements SinkWriter {
 
   private boolean useColumnar(Table t) {
     return !settings.genericWriter() && !upsert && !columnarUnsupported
-        && t.spec().isUnpartitioned()
         && FileFormat.PARQUET.name().equalsIgnoreCase(t.properties().getOrDefault(
             TableProperties.DEFAULT_FILE_FORMAT, TableProperties.DEFAULT_FILE_FORMAT_DEFAULT));
   }
 
-  private void openColumnar(Table t) {
+  private void openColumnar(Table t, Schema arrowSchema) {
     try {
-      columnar = ArrowDataWriter.open(t, 1, TASK_IDS.incrementAndGet());
+      ArrowPartitioner partitioner = t.spec().isUnpartitioned()
+          ? null : ArrowPartitioner.create(t.schema(), t.spec(), arrowSchema);
+      columnar = ArrowTableWriter.open(t, partitioner, settings.maxOpenFiles(),
+          settings.clustered(), TASK_IDS.incrementAndGet());
       writerSchemaId = t.schema().schemaId();
     } catch (IllegalArgumentException e) {
-      // A codec, type or setting the columnar writer does not handle: Iceberg's writer does.
+      // A codec, type, setting or partition transform the columnar writer does not handle:
+      // Iceberg's writer does.
       columnarUnsupported = true;
       LOG.warn("Writing {} through Iceberg's generic writer: {}", tableName, e.getMessage());
     }
@@ -368,6 +375,16 @@ final class IcebergSinkWriter implements SinkWriter {
             "Cannot write batch to table " + tableName + ": strategy " + strategy.name()
                 + " needs op column '" + op + "' as an Arrow Utf8 (string) column, but the batch "
                 + (opOrdinal < 0 ? "has no such column" : "has it as " + fields.get(opOrdinal).getType()));
+      }
+    }
+    if (columnar != null && t.spec().isPartitioned()) {
+      try {
+        ArrowPartitioner.create(t.schema(), t.spec(), arrowSchema);
+      } catch (IllegalArgumentException e) {
+        rollWriter();
+        columnarUnsupported = true;
+        LOG.warn("Writing {} through Iceberg's generic writer from now on: {}", tableName,
+            e.getMessage());
       }
     }
     converter = ArrowRecords.converter(t.schema(), arrowSchema, tableName, ignoredColumns);
@@ -468,7 +485,7 @@ final class IcebergSinkWriter implements SinkWriter {
    */
   private void rollWriter() {
     if (columnar != null) {
-      ArrowDataWriter w = columnar;
+      ArrowTableWriter w = columnar;
       columnar = null;
       List<DataFile> files = w.complete();
       w.close();
@@ -847,7 +864,7 @@ final class IcebergSinkWriter implements SinkWriter {
     CrestException failure = null;
     try {
       if (columnar != null) {
-        ArrowDataWriter w = columnar;
+        ArrowTableWriter w = columnar;
         columnar = null;
         w.close(); // deletes the files it never returned
       }

@@ -116,6 +116,63 @@ class PartitioningTest extends SinkTestBase {
     assertThat(rows(t, Expressions.equal("region", "us"))).hasSize(20);
   }
 
+  /** Partition path to the sorted ids of its rows, over every data file of the table. */
+  private static java.util.Map<String, List<Long>> idsByPartition(Table table) throws Exception {
+    java.util.Map<String, List<Long>> ids = new java.util.TreeMap<>();
+    try (CloseableIterable<FileScanTask> tasks = table.newScan().planFiles()) {
+      for (FileScanTask task : tasks) {
+        String path = table.specs().get(task.file().specId()).partitionToPath(task.file().partition());
+        try (CloseableIterable<org.apache.iceberg.data.Record> records =
+            org.apache.iceberg.parquet.Parquet.read(table.io().newInputFile(task.file().location()))
+                .project(table.schema())
+                .createReaderFunc(s -> org.apache.iceberg.data.parquet.GenericParquetReaders
+                    .buildReader(table.schema(), s))
+                .build()) {
+          for (org.apache.iceberg.data.Record r : records) {
+            ids.computeIfAbsent(path, k -> new ArrayList<>()).add((Long) r.getField("id"));
+          }
+        }
+      }
+    }
+    ids.values().forEach(l -> l.sort(null));
+    return ids;
+  }
+
+  @Test
+  void columnarWriter_fansPartitionedBatchesOut_exactlyAsIcebergsWriterDoes() throws Exception {
+    String[] fields = {"region", "bucket(4, customer)", "truncate(1, customer)", "hour(at)",
+        "truncate(10, id)"};
+    write(sink().partitionBy(fields).build(), events(0, 400), events(400, 400));
+    assertThat(createdBy(table())).containsExactly("crest");
+    java.util.Map<String, List<Long>> columnar = idsByPartition(table());
+    int columnarFiles = allFiles(table());
+    catalog.catalog().dropTable(TABLE, true);
+
+    write(sink().partitionBy(fields).genericWriter().build(), events(0, 400), events(400, 400));
+    assertThat(createdBy(table())).containsExactly("parquet-mr");
+    java.util.Map<String, List<Long>> generic = idsByPartition(table());
+
+    assertThat(columnar).hasSizeGreaterThan(100).isEqualTo(generic);
+    assertThat(columnarFiles).isEqualTo(allFiles(table())); // one file per partition, both ways
+    assertThat(columnar.values().stream().mapToInt(List::size).sum()).isEqualTo(800);
+  }
+
+  @Test
+  void partitionTransformsNotEvaluatedOnVectors_fallBackToIcebergsWriter() throws Exception {
+    Schema withDecimal = new Schema(List.of(
+        io.crest.iceberg.internal.ArrowTestData.field("id", false, new ArrowType.Int(64, true)),
+        io.crest.iceberg.internal.ArrowTestData.field("amount", false, new ArrowType.Decimal(9, 2, 128))));
+    List<List<?>> columns = List.of(new ArrayList<>(), new ArrayList<>());
+    for (long id = 0; id < 40; id++) {
+      ((List<Object>) columns.get(0)).add(id);
+      ((List<Object>) columns.get(1)).add(java.math.BigDecimal.valueOf(id * 37, 2));
+    }
+    write(sink().partitionBy("bucket(3, amount)").build(), batch(allocator, withDecimal, columns));
+    assertThat(createdBy(table())).containsExactly("parquet-mr");
+    assertThat(rows()).hasSize(40);
+    assertThat(allFiles(table())).isEqualTo(3);
+  }
+
   @Test
   void maxOpenFiles_capsOpenFiles_byClosingThemEarly_withoutLosingRows() throws Exception {
     write(sink().partitionBy("id").maxOpenFiles(3).build(), events(0, 30), events(0, 30));
@@ -130,6 +187,7 @@ class PartitioningTest extends SinkTestBase {
     }
     assertThat(ids).containsExactlyInAnyOrderElementsOf(expected);
     assertThat(allFiles(table())).isEqualTo(60); // rows of one id arrive 30 rows apart: never open together
+    assertThat(createdBy(table())).containsExactly("crest");
     catalog.catalog().dropTable(TABLE, true);
     write(sink().partitionBy("id").build(), events(0, 30), events(0, 30));
     assertThat(allFiles(table())).isEqualTo(30);
@@ -148,6 +206,7 @@ class PartitioningTest extends SinkTestBase {
       days.add(T0.plusHours(7L * id).toLocalDate());
     }
     assertThat(paths).hasSize(days.size()); // one file per day touched
+    assertThat(createdBy(table())).containsExactly("crest");
 
     catalog.catalog().dropTable(TABLE, true);
     Throwable cause = failure(sink().partitionBy("region").clustered().build(), events(0, 8));

@@ -117,6 +117,23 @@ abstract class SinkTestBase {
     return rows(table(), null);
   }
 
+  /** The Parquet {@code created_by} of every data file of the table's current snapshot. */
+  static java.util.Set<String> createdBy(Table table) throws IOException {
+    java.util.Set<String> writers = new java.util.TreeSet<>();
+    try (CloseableIterable<org.apache.iceberg.FileScanTask> tasks = table.newScan().planFiles()) {
+      for (org.apache.iceberg.FileScanTask task : tasks) {
+        try (org.apache.parquet.hadoop.ParquetFileReader reader =
+            org.apache.parquet.hadoop.ParquetFileReader.open(
+                org.apache.parquet.hadoop.util.HadoopInputFile.fromPath(
+                    new org.apache.hadoop.fs.Path(task.file().location()),
+                    new org.apache.hadoop.conf.Configuration()))) {
+          writers.add(reader.getFooter().getFileMetaData().getCreatedBy().split(" ")[0]);
+        }
+      }
+    }
+    return writers;
+  }
+
   static List<Record> rows(Table table, Expression filter) throws IOException {
     List<Record> out = new ArrayList<>();
     IcebergGenerics.ScanBuilder scan = IcebergGenerics.read(table);

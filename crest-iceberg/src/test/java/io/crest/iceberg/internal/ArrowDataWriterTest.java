@@ -501,7 +501,7 @@ class ArrowDataWriterTest {
   }
 
   @Test
-  void partitionedTable_isRejectedWhenOpening() {
+  void partitionedTable_needsThePartitionAWriterWrites() {
     org.apache.arrow.vector.types.pojo.Schema arrow =
         new org.apache.arrow.vector.types.pojo.Schema(fields());
     Schema schema = ArrowSchemas.toIceberg(arrow, TABLE);
@@ -513,7 +513,8 @@ class ArrowDataWriterTest {
     assertThatThrownBy(() -> ArrowDataWriter.open(table, 1, 1))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageStartingWith("Cannot write table " + table.name()
-            + " with the columnar writer: it is partitioned by");
+            + " with one columnar writer: it is partitioned by")
+        .hasMessageContaining("needs the partition it writes");
   }
 
 }
