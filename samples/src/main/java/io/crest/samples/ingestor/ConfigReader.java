@@ -15,6 +15,7 @@ import io.crest.iceberg.IcebergSink;
 import io.crest.samples.ingestor.IngestorConfig.Catalog;
 import io.crest.samples.ingestor.IngestorConfig.FlightSettings;
 import io.crest.samples.ingestor.IngestorConfig.PipelineConfig;
+import io.crest.samples.ingestor.IngestorConfig.Prometheus;
 import io.crest.samples.ingestor.IngestorConfig.Server;
 import io.crest.samples.ingestor.IngestorConfig.StreamConfig;
 import io.crest.samples.ingestor.IngestorConfig.StreamKind;
@@ -62,7 +63,11 @@ final class ConfigReader {
       "discoverCommand", "id");
   static final List<String> BATCH_KEYS = List.of("rows", "bytes", "interval");
   static final List<String> COMMIT_KEYS = List.of("strategy", "keys", "op");
-  static final List<String> METRICS_KEYS = List.of("logEvery");
+  static final List<String> METRICS_KEYS = List.of("logEvery", "prometheus");
+  static final List<String> PROMETHEUS_KEYS = List.of("host", "port", "path");
+  static final String PROMETHEUS_HOST = "127.0.0.1";
+  static final int PROMETHEUS_PORT = 9464;
+  static final String PROMETHEUS_PATH = "/metrics";
   static final List<String> CODECS = List.of("uncompressed", "snappy", "gzip", "zstd");
   static final List<String> EVOLUTIONS = List.of("strict", "addColumns", "widen", "full");
   static final List<String> STRATEGIES = List.of("append", "overwritePartitions", "upsert");
@@ -70,6 +75,8 @@ final class ConfigReader {
 
   private static final Pattern VARIABLE =
       Pattern.compile("\\$\\$\\{|\\$\\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?}");
+  /** An absolute URL path without query, fragment or white space. */
+  private static final Pattern HTTP_PATH = Pattern.compile("/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*");
   private static final Pattern DURATION =
       Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)", Pattern.CASE_INSENSITIVE);
   private static final YAMLMapper YAML = YAMLMapper.builder()
@@ -130,15 +137,52 @@ final class ConfigReader {
     Catalog catalog = catalog(root.get("catalog"));
     List<PipelineConfig> pipelines = pipelines(root.get("pipelines"), servers);
     Optional<Duration> logEvery = Optional.empty();
+    Optional<Prometheus> prometheus = Optional.empty();
     ObjectNode metrics = object(root.get("metrics"), "metrics", "a mapping");
     if (metrics != null) {
       keys(metrics, "metrics", METRICS_KEYS);
       logEvery = Optional.ofNullable(duration(metrics, "logEvery", "metrics"));
+      prometheus = Optional.ofNullable(prometheus(metrics.get("prometheus")));
     }
     if (servers == null || catalog == null || pipelines == null || !problems.isEmpty()) {
       return null;
     }
-    return new IngestorConfig(servers, flight, catalog, pipelines, logEvery);
+    return new IngestorConfig(servers, flight, catalog, pipelines, logEvery, prometheus);
+  }
+
+  /** {@code metrics.prometheus}: null when absent or invalid. */
+  private Prometheus prometheus(JsonNode node) {
+    String path = Prometheus.PATH;
+    if (node != null && node.isNull()) {
+      problem(path, "empty (a mapping such as {port: " + PROMETHEUS_PORT + "}, or leave it out)");
+      return null;
+    }
+    ObjectNode p = object(node, path, "a mapping with port, host and path, such as {port: "
+        + PROMETHEUS_PORT + "}");
+    if (p == null) {
+      return null;
+    }
+    keys(p, path, PROMETHEUS_KEYS);
+    String host = optionalText(p, "host", path);
+    if (host != null && (host.isBlank() || !host.strip().equals(host) || host.contains(" "))) {
+      problem(path + ".host", "expected a host name or IP address such as 127.0.0.1 or 0.0.0.0,"
+          + " got " + describe(p.get("host")));
+      host = null;
+    }
+    Long port = whole(p, "port", path, 0, 65_535);
+    String httpPath = optionalText(p, "path", path);
+    if (httpPath != null && !HTTP_PATH.matcher(httpPath).matches()) {
+      problem(path + ".path", "expected a URL path such as /metrics (starting with '/', without"
+          + " '?', '#' or white space), got " + describe(p.get("path")));
+      httpPath = null;
+    }
+    if (p.hasNonNull("port") && port == null || p.hasNonNull("host") && host == null
+        || p.hasNonNull("path") && httpPath == null) {
+      return null;
+    }
+    return new Prometheus(host == null ? PROMETHEUS_HOST : host,
+        port == null ? PROMETHEUS_PORT : port.intValue(),
+        httpPath == null ? PROMETHEUS_PATH : httpPath);
   }
 
   // ------------------------------------------------------------------------------- sections

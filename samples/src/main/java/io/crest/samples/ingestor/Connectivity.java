@@ -41,7 +41,8 @@ import org.apache.iceberg.catalog.TableIdentifier;
 
 /**
  * The checks of {@code ingestor check} that need the network: every Flight server answers and
- * serves each configured stream, and the catalog lists its namespaces. Each problem comes back
+ * serves each configured stream, the catalog lists its namespaces, and the Prometheus endpoint's
+ * address can be bound. Each problem comes back
  * with the YAML path it is about; what works is printed. Stateless.
  */
 final class Connectivity {
@@ -61,6 +62,15 @@ final class Connectivity {
     byServer.forEach((server, streams) ->
         checkServer(server, streams, allocator, timeoutMillis, problems, out));
     checkCatalog(config, problems, out);
+    config.prometheus().ifPresent(p -> {
+      String problem = PrometheusEndpoint.checkListen(p);
+      if (problem == null) {
+        out.println("ok   " + IngestorConfig.Prometheus.PATH + ": " + p.host() + ":" + p.port()
+            + " can be listened on");
+      } else {
+        problems.add(IngestorConfig.Prometheus.PATH + ": " + problem);
+      }
+    });
     return problems;
   }
 

@@ -14,6 +14,9 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 import io.micrometer.core.instrument.logging.LoggingMeterRegistry;
 import io.micrometer.core.instrument.logging.LoggingRegistryConfig;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -56,7 +59,11 @@ import org.apache.arrow.memory.RootAllocator;
  * be handled, a shutdown hook drains instead and the status is 143.)
  *
  * <p>{@code run} prints a line per commit, and every {@code metrics.logEvery} the pipelines'
- * Micrometer meters ({@link CrestMetrics}) through Micrometer's {@code LoggingMeterRegistry}.
+ * Micrometer meters ({@link CrestMetrics}) through Micrometer's {@code LoggingMeterRegistry}. With
+ * {@code metrics.prometheus} it also serves them for Prometheus to scrape, at the URL it prints
+ * ({@code metrics http://127.0.0.1:9464/metrics}), from before the first pipeline starts until
+ * the last one has stopped (after its final commit). {@code check} makes sure that address can
+ * be bound.
  * Secrets (passwords, tokens, catalog property values) are never printed, and problems quote the
  * file's own text, not the environment variables substituted into it.
  *
@@ -228,14 +235,29 @@ public final class Ingestor {
     if (logging != null) {
       registry.add(logging);
     }
+    PrometheusEndpoint endpoint = null;
     int code;
     try (BufferAllocator root = new RootAllocator()) {
+      if (c.prometheus().isPresent()) {
+        PrometheusMeterRegistry prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        registry.add(prometheus);
+        endpoint = PrometheusEndpoint.start(c.prometheus().get(), prometheus);
+        out.println("metrics " + endpoint.uri() + " (Prometheus; served until every pipeline"
+            + " has stopped)");
+      }
       code = runPipelines(c, root, registry, stop);
+    } catch (IOException e) {
+      err.println(IngestorConfig.Prometheus.PATH + ": " + e.getMessage());
+      code = EXIT_FAILED;
     } catch (IllegalStateException e) {
       // The allocator found memory still held at close: a bug, but the commits are done.
       err.println("Cannot close the ingestor's allocator: " + e.getMessage());
       code = EXIT_FAILED;
     } finally {
+      // After the final commits, so that a last scrape sees them.
+      if (endpoint != null) {
+        endpoint.close();
+      }
       if (extraRegistry != null) {
         registry.remove(extraRegistry); // the caller's: closing the composite would close it
       }

@@ -24,7 +24,20 @@ record IngestorConfig(
     FlightSettings flight,
     Catalog catalog,
     List<PipelineConfig> pipelines,
-    Optional<Duration> metricsLogEvery) {
+    Optional<Duration> metricsLogEvery,
+    Optional<Prometheus> prometheus) {
+
+  /**
+   * The Prometheus scrape endpoint, {@code metrics.prometheus} in the file.
+   *
+   * @param host the address to listen on, a host name or IP address
+   * @param port the port, 0 for an ephemeral one
+   * @param httpPath the URL path served, starting with '/'
+   */
+  record Prometheus(String host, int port, String httpPath) {
+    /** The YAML path of the endpoint. */
+    static final String PATH = "metrics.prometheus";
+  }
 
   /** A Flight server, {@code servers.<name>} in the file. */
   record Server(

@@ -7,6 +7,7 @@ import io.crest.BatchPolicy;
 import io.crest.CommitStrategy;
 import io.crest.DataSize;
 import io.crest.samples.ingestor.IngestorConfig.PipelineConfig;
+import io.crest.samples.ingestor.IngestorConfig.Prometheus;
 import io.crest.samples.ingestor.IngestorConfig.StreamKind;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -70,8 +71,8 @@ class ConfigReaderTest {
             commit: {strategy: upsert, keys: [order_id, event_time], op: op}
             branch: audit
             deadLetter: dead
-        metrics: {logEvery: 1m}
-        """, Map.of());
+        metrics: {logEvery: 1m, prometheus: {host: 0.0.0.0, port: "${PORT}", path: /crest/m}}
+        """, Map.of("PORT", "9100"));
 
     PipelineConfig p = c.pipelines().get(0);
     assertThat(p.batch()).isEqualTo(
@@ -94,6 +95,55 @@ class ConfigReaderTest {
     assertThat(c.flight().reconnectAttempts()).contains(3);
     assertThat(c.flight().callTimeout()).contains(Duration.ofSeconds(10));
     assertThat(c.metricsLogEvery()).contains(Duration.ofMinutes(1));
+    assertThat(c.prometheus()).contains(new Prometheus("0.0.0.0", 9100, "/crest/m"));
+  }
+
+  private static final String PIPELINE = """
+      pipelines:
+        - id: orders
+          table: shop.orders
+          streams: [{server: orders, ticket: orders_mv}]
+      """;
+
+  @Test
+  void prometheus_emptyMapping_servesOnLoopback9464Metrics_andIsOffWithoutIt() throws IOException {
+    assertThat(read(SERVERS + PIPELINE + "metrics: {prometheus: {}}\n", Map.of()).prometheus())
+        .contains(new Prometheus("127.0.0.1", 9464, "/metrics"));
+    IngestorConfig logOnly = read(SERVERS + PIPELINE + "metrics: {logEvery: 5s}\n", Map.of());
+    assertThat(logOnly.prometheus()).isEmpty();
+    assertThat(logOnly.metricsLogEvery()).contains(Duration.ofSeconds(5));
+  }
+
+  @Test
+  void prometheus_badKeysAndValues_areReportedWithTheirPaths() throws IOException {
+    assertThat(problems(SERVERS + PIPELINE + """
+        metrics:
+          prometheus: {hots: 0.0.0.0, port: 70000, path: metrics}
+          promethus: {}
+        """, Map.of())).containsExactly(
+        "metrics.promethus: unknown key (allowed: logEvery, prometheus)",
+        "metrics.prometheus.hots: unknown key (allowed: host, port, path)",
+        "metrics.prometheus.port: 70000 is out of range (0 to 65535)",
+        "metrics.prometheus.path: expected a URL path such as /metrics (starting with '/',"
+            + " without '?', '#' or white space), got \"metrics\"");
+    assertThat(problems(SERVERS + PIPELINE + """
+        metrics:
+          prometheus: {host: " ", port: nine, path: "/metrics?x=1"}
+        """, Map.of())).containsExactly(
+        "metrics.prometheus.host: expected a host name or IP address such as 127.0.0.1 or"
+            + " 0.0.0.0, got \" \"",
+        "metrics.prometheus.port: expected a whole number, got \"nine\"",
+        "metrics.prometheus.path: expected a URL path such as /metrics (starting with '/',"
+            + " without '?', '#' or white space), got \"/metrics?x=1\"");
+    assertThat(problems(SERVERS + PIPELINE + "metrics: {prometheus: 9464}\n", Map.of()))
+        .containsExactly("metrics.prometheus: expected a mapping with port, host and path, such"
+            + " as {port: 9464}, got number 9464");
+    assertThat(problems(SERVERS + PIPELINE + "metrics:\n  prometheus:\n", Map.of()))
+        .containsExactly("metrics.prometheus: empty (a mapping such as {port: 9464}, or leave it"
+            + " out)");
+    assertThat(problems(SERVERS + PIPELINE + "metrics: {prometheus: {port: \"${PORT}\"}}\n",
+        Map.of())).containsExactly("metrics.prometheus.port: environment variable PORT is not"
+            + " set (set it, or give a default as ${PORT:-value})");
   }
 
   @Test
@@ -319,5 +369,7 @@ class ConfigReaderTest {
     assertThat(c.pipelines()).extracting(PipelineConfig::id).containsExactly("orders-ingest");
     assertThat(c.catalog().warehouse())
         .contains(Path.of("target/ingestor-warehouse").toAbsolutePath());
+    assertThat(c.metricsLogEvery()).contains(Duration.ofSeconds(30));
+    assertThat(c.prometheus()).contains(new Prometheus("127.0.0.1", 9464, "/metrics"));
   }
 }

@@ -5,12 +5,18 @@ import static org.awaitility.Awaitility.await;
 
 import io.crest.samples.OrdersServer;
 import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
 import org.apache.iceberg.Snapshot;
@@ -60,12 +66,20 @@ class IngestorSigtermTest {
           Ingestor.class.getName(), "run", "-config", IngestorTest.SAMPLE.toString());
       pb.environment().putAll(Map.of("ORDERS_PORT", IngestorTest.port(server),
           "CREST_WAREHOUSE", warehouse.toString(), "BATCH_INTERVAL", "1s",
-          "METRICS_EVERY", "1h"));
+          "METRICS_EVERY", "1h", "METRICS_PORT", "0"));
       // A file, not a pipe: Process.destroy() closes the pipes, and the child's last lines matter.
       pb.redirectErrorStream(true).redirectOutput(log.toFile());
       child = pb.start();
 
       await().atMost(WAIT).until(() -> output(log).contains("commit orders-ingest: "));
+      Matcher url = Pattern.compile("metrics (http://\\S+) ").matcher(output(log));
+      assertThat(url.find()).as(() -> output(log)).isTrue();
+      HttpResponse<String> scrape = HttpClient.newHttpClient().send(
+          HttpRequest.newBuilder(URI.create(url.group(1))).timeout(WAIT).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertThat(scrape.statusCode()).isEqualTo(200);
+      assertThat(scrape.body()).containsPattern("\ncrest_batches_committed_total\\{pipeline="
+          + "\"orders-ingest\",table=\"shop.orders\"} [1-9]");
       child.destroy(); // SIGTERM
 
       assertThat(child.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS)).as(() -> output(log))

@@ -86,18 +86,20 @@ class IngestorTest {
     try (OrdersServer server = new OrdersServer(allocator, 0, 50_000, 1_000_000, 5_000)) {
       Ingestor ingestor = ingestor(Map.of("ORDERS_PORT", port(server),
           "CREST_WAREHOUSE", warehouse.toString(), "BATCH_INTERVAL", "1s",
-          "METRICS_EVERY", "1h"));
+          "METRICS_EVERY", "1h", "METRICS_PORT", "0"));
 
       assertThat(ingestor.check(SAMPLE)).as(err()).isEqualTo(Ingestor.EXIT_OK);
       assertThat(out()).contains(
           "ok   pipelines[0].streams[0]: ticket \"orders_mv\" on grpc://127.0.0.1:" + port(server),
           "ok   pipelines[0].table: shop.orders does not exist yet",
+          "ok   metrics.prometheus: 127.0.0.1:0 can be listened on",
           "ok   everything answers");
 
       assertThat(ingestor.run(SAMPLE, new StopSignal())).as(err()).isEqualTo(Ingestor.EXIT_OK);
     }
 
-    assertThat(out()).contains("start orders-ingest: flight[orders_mv] -> shop.orders",
+    assertThat(out()).contains("metrics http://127.0.0.1:",
+        "start orders-ingest: flight[orders_mv] -> shop.orders",
         "commit orders-ingest: snapshot ", "every source is complete and committed",
         "done  orders-ingest: STOPPED, 50,000 rows");
     assertThat(err()).isEmpty();
@@ -167,7 +169,7 @@ class IngestorTest {
       port = socket.getLocalPort(); // nothing listens there once it is closed
     }
     Ingestor ingestor = ingestor(Map.of("ORDERS_PORT", Integer.toString(port),
-        "CREST_WAREHOUSE", dir.resolve("warehouse").toString()));
+        "CREST_WAREHOUSE", dir.resolve("warehouse").toString(), "METRICS_PORT", "0"));
 
     assertThat(ingestor.check(SAMPLE)).isEqualTo(Ingestor.EXIT_UNREACHABLE);
 
@@ -185,7 +187,7 @@ class IngestorTest {
         "ticket: returns_mv"));
     try (OrdersServer server = new OrdersServer(allocator, 0, 1_000, 1_000_000, 1_000)) {
       Ingestor ingestor = ingestor(Map.of("ORDERS_PORT", port(server),
-          "CREST_WAREHOUSE", dir.resolve("warehouse").toString()));
+          "CREST_WAREHOUSE", dir.resolve("warehouse").toString(), "METRICS_PORT", "0"));
 
       assertThat(ingestor.check(config)).isEqualTo(Ingestor.EXIT_UNREACHABLE);
     }
@@ -207,7 +209,7 @@ class IngestorTest {
         "properties: {type: rest, uri: \"http://127.0.0.1:" + port + "\"}"));
     try (OrdersServer server = new OrdersServer(allocator, 0, 1_000, 1_000_000, 1_000)) {
       Ingestor ingestor = ingestor(Map.of("ORDERS_PORT", port(server),
-          "CREST_WAREHOUSE", dir.resolve("warehouse").toString()));
+          "CREST_WAREHOUSE", dir.resolve("warehouse").toString(), "METRICS_PORT", "0"));
 
       assertThat(ingestor.check(config)).isEqualTo(Ingestor.EXIT_UNREACHABLE);
     }
