@@ -1,0 +1,245 @@
+package io.crest.iceberg;
+
+import static io.crest.iceberg.TableMaintenanceTest.dataFiles;
+import static io.crest.iceberg.internal.ArrowTestData.batch;
+import static io.crest.iceberg.internal.ArrowTestData.columns;
+import static io.crest.iceberg.internal.ArrowTestData.field;
+import static io.crest.iceberg.internal.ArrowTestData.listOf;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.crest.CommitStrategy;
+import io.crest.iceberg.internal.ArrowTestData;
+import java.math.BigDecimal;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.types.DateUnit;
+import org.apache.arrow.vector.types.FloatingPointPrecision;
+import org.apache.arrow.vector.types.TimeUnit;
+import org.apache.arrow.vector.types.pojo.ArrowType;
+import org.apache.arrow.vector.types.pojo.Schema;
+import org.apache.iceberg.FileScanTask;
+import org.apache.iceberg.Table;
+import org.apache.iceberg.arrow.ArrowAllocation;
+import org.apache.iceberg.data.Record;
+import org.apache.iceberg.io.CloseableIterable;
+import org.apache.iceberg.types.Types;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Compaction through Iceberg's vectorized Arrow reader and Crest's columnar writer: every column
+ * type the sink writes and that reader reads, partitions of old and new specs, and the generic
+ * fallback for files with deletes. Rows are compared through Iceberg's own generic reader.
+ */
+class ArrowCompactionTest extends SinkTestBase {
+  private static final Schema ALL_TYPES = new Schema(List.of(
+      field("id", false, new ArrowType.Int(64, true)),
+      field("region", false, ArrowType.Utf8.INSTANCE),
+      field("i", true, new ArrowType.Int(32, true)),
+      field("l", true, new ArrowType.Int(64, true)),
+      field("d", true, new ArrowType.FloatingPoint(FloatingPointPrecision.DOUBLE)),
+      field("f", true, new ArrowType.FloatingPoint(FloatingPointPrecision.SINGLE)),
+      field("s", true, ArrowType.Utf8.INSTANCE),
+      field("b", true, ArrowType.Bool.INSTANCE),
+      field("day", true, new ArrowType.Date(DateUnit.DAY)),
+      field("ts", true, new ArrowType.Timestamp(TimeUnit.MICROSECOND, null)),
+      field("tstz", true, new ArrowType.Timestamp(TimeUnit.MICROSECOND, "UTC")),
+      field("dec", true, new ArrowType.Decimal(12, 3, 128)),
+      field("bin", true, ArrowType.Binary.INSTANCE)));
+
+  /** Rows {@code first..first+n}: low-cardinality columns (dictionary-encoded) and nulls. */
+  private VectorSchemaRoot allTypes(long first, int n) {
+    List<Object[]> rows = new ArrayList<>();
+    for (long id = first; id < first + n; id++) {
+      boolean nulls = id % 7 == 3;
+      rows.add(new Object[] {
+          id,
+          id % 2 == 0 ? "eu" : "us",
+          nulls ? null : (int) (id % 3),
+          nulls ? null : id * 1_000_003L,
+          nulls ? null : id / 4.0,
+          nulls ? null : (float) (id % 5) / 2,
+          nulls ? null : id % 4 == 0 ? "same" : "text-" + id,
+          nulls ? null : id % 3 == 0,
+          nulls ? null : (int) (19_000 + id % 10),
+          nulls ? null : 1_700_000_000_000_000L + id,
+          nulls ? null : 1_600_000_000_000_000L + id % 2,
+          nulls ? null : BigDecimal.valueOf(id * 1_001L + 5, 3),
+          nulls ? null : new byte[] {(byte) id, 1, 2}});
+    }
+    return batch(allocator, ALL_TYPES, columns(rows.toArray(new Object[0][])));
+  }
+
+  @AfterEach
+  void icebergArrowAllocatorIsEmpty() {
+    assertThat(ArrowAllocation.rootAllocator().getAllocatedMemory())
+        .as("bytes left allocated in Iceberg's Arrow root allocator")
+        .isZero();
+  }
+
+  private static Map<Integer, Integer> filesBySpec(Table t) throws Exception {
+    Map<Integer, Integer> specs = new TreeMap<>();
+    try (CloseableIterable<FileScanTask> tasks = t.newScan().planFiles()) {
+      for (FileScanTask task : tasks) {
+        specs.merge(task.file().specId(), 1, Integer::sum);
+      }
+    }
+    return specs;
+  }
+
+  /** Every row as its list of values, in a form that compares by value (binary as a buffer). */
+  private static List<List<Object>> values(Collection<Record> records) {
+    return records.stream().map(r -> {
+      List<Object> row = new ArrayList<>();
+      for (int i = 0; i < r.size(); i++) {
+        Object v = r.get(i);
+        row.add(v instanceof byte[] ? ByteBuffer.wrap((byte[]) v) : v);
+      }
+      return row;
+    }).collect(Collectors.toList());
+  }
+
+  @Test
+  void compaction_ofEveryColumnType_readsWithArrow_andKeepsEveryValue() throws Exception {
+    IcebergSink sink = sink().build();
+    for (int commit = 0; commit < 10; commit++) {
+      write(sink, allTypes(commit * 30L, 30));
+    }
+    Table t = table();
+    List<List<Object>> before = values(rows());
+    assertThat(before).hasSize(300);
+    assertThat(t.schema().findType("tstz")).isEqualTo(Types.TimestampType.withZone());
+    assertThat(t.schema().findType("ts")).isEqualTo(Types.TimestampType.withoutZone());
+    assertThat(t.schema().findType("dec")).isEqualTo(Types.DecimalType.of(12, 3));
+    assertThat(dataFiles(t)).isEqualTo(10);
+
+    TableMaintenance.CompactionResult result = TableMaintenance.of(t).compact(5);
+
+    t.refresh();
+    assertThat(result.partitionsRewritten()).isEqualTo(1);
+    assertThat(result.partitionsViaArrow()).isEqualTo(1);
+    assertThat(result.partitionsViaGeneric()).isZero();
+    assertThat(result.dataFilesViaArrow()).isEqualTo(10);
+    assertThat(result.rows()).isEqualTo(300);
+    assertThat(dataFiles(t)).isEqualTo(1);
+    assertThat(values(rows())).containsExactlyInAnyOrderElementsOf(before);
+    assertThat(t.currentSnapshot().summary()).containsEntry("crest.maintenance", "compaction");
+  }
+
+  @Test
+  void compaction_ofOldAndNewSpecs_keepsEachPartitionInItsOwnSpec() throws Exception {
+    IcebergSink sink = sink().build();
+    for (int commit = 0; commit < 4; commit++) {
+      write(sink, allTypes(commit * 10L, 10));
+    }
+    table().updateSpec().addField("region").commit();
+    for (int commit = 4; commit < 10; commit++) {
+      write(sink, allTypes(commit * 10L, 10));
+    }
+    Table t = table();
+    List<List<Object>> before = values(rows());
+    assertThat(filesBySpec(t)).containsEntry(0, 4).containsEntry(1, 12);
+
+    TableMaintenance.CompactionResult result = TableMaintenance.of(t).compact(3);
+
+    t.refresh();
+    // the unpartitioned files of spec 0, and the eu and us partitions of spec 1
+    assertThat(result.partitionsRewritten()).isEqualTo(3);
+    assertThat(result.partitionsViaArrow()).isEqualTo(3);
+    assertThat(result.dataFilesViaArrow()).isEqualTo(16);
+    assertThat(filesBySpec(t)).isEqualTo(Map.of(0, 1, 1, 2));
+    try (CloseableIterable<FileScanTask> tasks = t.newScan().planFiles()) {
+      for (FileScanTask task : tasks) {
+        if (task.file().specId() == 1) {
+          String region = task.file().partition().get(0, String.class);
+          assertThat(values(rows(t, org.apache.iceberg.expressions.Expressions.equal(
+              "region", region)))).allSatisfy(row -> assertThat(row.get(1)).isEqualTo(region));
+        }
+      }
+    }
+    assertThat(values(rows())).containsExactlyInAnyOrderElementsOf(before);
+  }
+
+  @Test
+  void compaction_withDeleteFiles_takesTheGenericPath_andAppliesThem() throws Exception {
+    IcebergSink sink = sink().partitionBy("region")
+        .commitStrategy(CommitStrategy.upsert("id", "region")).build();
+    for (int commit = 0; commit < 8; commit++) {
+      write(sink, allTypes(commit * 5L % 20, 10));
+    }
+    Table t = table();
+    List<List<Object>> before = values(rows());
+    assertThat(before).hasSize(25); // ids 0 to 24, several upserted
+
+    TableMaintenance.CompactionResult result = TableMaintenance.of(t).compact(3);
+
+    t.refresh();
+    assertThat(result.partitionsRewritten()).isEqualTo(2);
+    assertThat(result.partitionsViaGeneric()).isEqualTo(2);
+    assertThat(result.partitionsViaArrow()).isZero();
+    assertThat(result.deleteFilesRemoved()).isPositive();
+    assertThat(result.rows()).isEqualTo(25);
+    assertThat(dataFiles(t)).isEqualTo(2);
+    assertThat(values(rows())).containsExactlyInAnyOrderElementsOf(before);
+
+    // Without deletes left, the next compaction of new small files reads with Arrow again.
+    IcebergSink appends = sink().build();
+    for (int commit = 0; commit < 3; commit++) {
+      write(appends, allTypes(100 + commit * 2L, 2));
+    }
+    TableMaintenance.CompactionResult next = TableMaintenance.of(table()).compact(3);
+    assertThat(next.partitionsViaArrow()).isEqualTo(2);
+    assertThat(next.partitionsViaGeneric()).isZero();
+    assertThat(rows()).hasSize(31);
+  }
+
+  @Test
+  void compaction_afterAnAddedColumn_fillsItWithNulls() throws Exception {
+    IcebergSink sink = sink().build();
+    for (int commit = 0; commit < 3; commit++) {
+      write(sink, allTypes(commit * 10L, 10));
+    }
+    table().updateSchema().addColumn("extra", Types.LongType.get()).commit();
+    Table t = table();
+    List<List<Object>> before = values(rows());
+
+    TableMaintenance.CompactionResult result = TableMaintenance.of(t).compact(2);
+
+    t.refresh();
+    assertThat(result.partitionsRewritten()).isEqualTo(1);
+    assertThat(result.partitionsViaArrow()).isEqualTo(1);
+    assertThat(dataFiles(t)).isEqualTo(1);
+    assertThat(values(rows())).containsExactlyInAnyOrderElementsOf(before)
+        .allSatisfy(row -> assertThat(row.get(row.size() - 1)).isNull());
+  }
+
+  @Test
+  void compaction_ofAColumnTypeTheArrowReaderCannotRead_takesTheGenericPath() throws Exception {
+    Schema withList = new Schema(List.of(field("id", false, new ArrowType.Int(64, true)),
+        listOf("tags", true, field("element", true, ArrowType.Utf8.INSTANCE))));
+    IcebergSink sink = sink().build();
+    for (int commit = 0; commit < 3; commit++) {
+      write(sink, batch(allocator, withList, columns(
+          new Object[] {commit * 2L, ArrowTestData.values("a", null)},
+          new Object[] {commit * 2L + 1, null})));
+    }
+    Table t = table();
+    List<List<Object>> before = values(rows());
+
+    TableMaintenance.CompactionResult result = TableMaintenance.of(t).compact(2);
+
+    t.refresh();
+    assertThat(result.partitionsRewritten()).isEqualTo(1);
+    assertThat(result.partitionsViaGeneric()).isEqualTo(1);
+    assertThat(result.dataFilesViaGeneric()).isEqualTo(3);
+    assertThat(result.partitionsViaArrow()).isZero();
+    assertThat(dataFiles(t)).isEqualTo(1);
+    assertThat(values(rows())).hasSize(6).containsExactlyInAnyOrderElementsOf(before);
+  }
+}
