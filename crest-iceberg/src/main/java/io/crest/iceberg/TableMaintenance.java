@@ -97,7 +97,7 @@ public final class TableMaintenance {
    *     files (a delete, another compaction) made the rewrite invalid; the next run retries them
    * @param partitionsViaArrow of the partitions rewritten, those read with Iceberg's vectorized
    *     Arrow reader and written with Crest's columnar writer; the others took the generic path
-   *     (Iceberg's record readers, which apply delete files, and its record writer)
+   *     (Iceberg's record readers, which also apply equality deletes, and its record writer)
    * @param dataFilesViaArrow of the data files removed, those read with the Arrow reader
    */
   public record CompactionResult(
@@ -123,11 +123,12 @@ public final class TableMaintenance {
    * partition.
    *
    * <p>A partition is read with Iceberg's vectorized Arrow reader and written with Crest's
-   * columnar Parquet writer when it can be: Parquet files, no delete file to apply, and only
-   * columns of the types that reader reads (boolean, int, long, float, double, string, binary,
-   * date, time, timestamp, decimal). Any other partition takes the generic path: Iceberg's record
-   * readers, which apply position and equality deletes, and its record writer. Which path each
-   * partition took, and why, is logged at INFO and counted in the {@link CompactionResult}.
+   * columnar Parquet writer when it can be: Parquet files, no equality delete file to apply
+   * (position deletes and deletion vectors are applied as a row filter), and only columns of the
+   * types that reader reads (boolean, int, long, float, double, string, binary, date, time,
+   * timestamp, decimal). Any other partition takes the generic path: Iceberg's record readers,
+   * which apply equality deletes too, and its record writer. Which path each partition took, and
+   * why, is logged at INFO and counted in the {@link CompactionResult}.
    *
    * @throws IllegalArgumentException if {@code minInputFiles} is below 2
    */
@@ -216,7 +217,7 @@ public final class TableMaintenance {
         written = r.dataFiles();
         rows = r.rows();
       } catch (UnsupportedOperationException e) {
-        generic = "Iceberg's Arrow reader cannot read it: " + e.getMessage();
+        generic = "the Arrow path cannot read it: " + e.getMessage();
       } catch (RuntimeException e) {
         throw new IllegalStateException("Cannot compact " + where + ": " + e.getMessage(), e);
       }

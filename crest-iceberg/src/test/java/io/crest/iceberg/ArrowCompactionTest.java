@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
 import org.apache.arrow.vector.VectorSchemaRoot;
@@ -23,11 +24,21 @@ import org.apache.arrow.vector.types.FloatingPointPrecision;
 import org.apache.arrow.vector.types.TimeUnit;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Schema;
+import org.apache.iceberg.DeleteFile;
+import org.apache.iceberg.FileFormat;
 import org.apache.iceberg.FileScanTask;
+import org.apache.iceberg.MetadataColumns;
+import org.apache.iceberg.RowDelta;
 import org.apache.iceberg.Table;
 import org.apache.iceberg.arrow.ArrowAllocation;
+import org.apache.iceberg.data.GenericFileWriterFactory;
 import org.apache.iceberg.data.Record;
+import org.apache.iceberg.deletes.BaseDVFileWriter;
+import org.apache.iceberg.deletes.PositionDelete;
+import org.apache.iceberg.deletes.PositionDeleteWriter;
 import org.apache.iceberg.io.CloseableIterable;
+import org.apache.iceberg.io.OutputFileFactory;
+import org.apache.iceberg.types.Conversions;
 import org.apache.iceberg.types.Types;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -93,13 +104,18 @@ class ArrowCompactionTest extends SinkTestBase {
     return specs;
   }
 
-  /** Every row as its list of values, in a form that compares by value (binary as a buffer). */
+  /**
+   * Every row as its list of column values (without the metadata columns a reader that applies
+   * deletes adds), in a form that compares by value (binary as a buffer).
+   */
   private static List<List<Object>> values(Collection<Record> records) {
     return records.stream().map(r -> {
       List<Object> row = new ArrayList<>();
-      for (int i = 0; i < r.size(); i++) {
-        Object v = r.get(i);
-        row.add(v instanceof byte[] ? ByteBuffer.wrap((byte[]) v) : v);
+      for (Types.NestedField f : r.struct().fields()) {
+        if (!MetadataColumns.isMetadataColumn(f.name())) {
+          Object v = r.getField(f.name());
+          row.add(v instanceof byte[] ? ByteBuffer.wrap((byte[]) v) : v);
+        }
       }
       return row;
     }).collect(Collectors.toList());
@@ -241,5 +257,77 @@ class ArrowCompactionTest extends SinkTestBase {
     assertThat(result.partitionsViaArrow()).isZero();
     assertThat(dataFiles(t)).isEqualTo(1);
     assertThat(values(rows())).hasSize(6).containsExactlyInAnyOrderElementsOf(before);
+  }
+
+  @Test
+  void compaction_withPositionDeleteFiles_appliesThemOnTheArrowPath() throws Exception {
+    compactsWithPositionDeletes(2);
+  }
+
+  @Test
+  void compaction_withDeletionVectors_appliesThemOnTheArrowPath() throws Exception {
+    compactsWithPositionDeletes(3);
+  }
+
+  /** Deletes rows by position (files in v2, deletion vectors in v3), then compacts. */
+  private void compactsWithPositionDeletes(int formatVersion) throws Exception {
+    IcebergSink sink = sink().formatVersion(formatVersion).build();
+    for (int commit = 0; commit < 4; commit++) {
+      write(sink, allTypes(commit * 10L, 10));
+    }
+    Table t = table();
+    Set<Long> deletedIds = Set.of(0L, 3L, 9L, 12L, 39L);
+    RowDelta delta = t.newRowDelta();
+    try (CloseableIterable<FileScanTask> tasks = t.newScan().includeColumnStats().planFiles()) {
+      for (FileScanTask task : tasks) {
+        long first = Conversions.<Long>fromByteBuffer(
+            Types.LongType.get(), task.file().lowerBounds().get(1));
+        List<Long> positions = deletedIds.stream().filter(id -> id >= first && id < first + 10)
+            .map(id -> id - first).sorted().toList();
+        if (!positions.isEmpty()) {
+          deletionsOf(t, task.file().location(), positions, formatVersion)
+              .forEach(delta::addDeletes);
+        }
+      }
+    }
+    delta.commit();
+    t.refresh();
+    List<List<Object>> before = values(rows());
+    assertThat(before).hasSize(35)
+        .noneSatisfy(row -> assertThat(deletedIds).contains((Long) row.get(0)));
+
+    TableMaintenance.CompactionResult result = TableMaintenance.of(t).compact(3);
+
+    t.refresh();
+    assertThat(result.partitionsViaArrow()).isEqualTo(1);
+    assertThat(result.partitionsViaGeneric()).isZero();
+    assertThat(result.deleteFilesRemoved()).isEqualTo(3);
+    assertThat(result.rows()).isEqualTo(35);
+    assertThat(dataFiles(t)).isEqualTo(1);
+    try (CloseableIterable<FileScanTask> tasks = t.newScan().planFiles()) {
+      tasks.forEach(task -> assertThat(task.deletes()).isEmpty());
+    }
+    assertThat(values(rows())).containsExactlyInAnyOrderElementsOf(before);
+  }
+
+  private static List<DeleteFile> deletionsOf(Table t, String dataFile, List<Long> positions,
+      int formatVersion) throws Exception {
+    OutputFileFactory files = OutputFileFactory.builderFor(t, 9, 9)
+        .format(formatVersion >= 3 ? FileFormat.PUFFIN : FileFormat.PARQUET).build();
+    if (formatVersion >= 3) {
+      BaseDVFileWriter dvs = new BaseDVFileWriter(files, path -> null);
+      try (dvs) {
+        positions.forEach(pos -> dvs.delete(dataFile, pos, t.spec(), null));
+      }
+      return dvs.result().deleteFiles();
+    }
+    PositionDeleteWriter<Record> writer = new GenericFileWriterFactory.Builder(t)
+        .deleteFileFormat(FileFormat.PARQUET).build()
+        .newPositionDeleteWriter(files.newOutputFile(), t.spec(), null);
+    try (writer) {
+      PositionDelete<Record> delete = PositionDelete.create();
+      positions.forEach(pos -> writer.write(delete.set(dataFile, pos)));
+    }
+    return List.of(writer.toDeleteFile());
   }
 }

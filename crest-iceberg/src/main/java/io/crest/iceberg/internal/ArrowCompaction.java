@@ -6,11 +6,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
+import java.util.stream.IntStream;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.BitVector;
@@ -28,6 +27,8 @@ import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.iceberg.BaseCombinedScanTask;
 import org.apache.iceberg.DataFile;
+import org.apache.iceberg.DeleteFile;
+import org.apache.iceberg.FileContent;
 import org.apache.iceberg.FileFormat;
 import org.apache.iceberg.FileScanTask;
 import org.apache.iceberg.MetricsConfig;
@@ -39,6 +40,10 @@ import org.apache.iceberg.TableProperties;
 import org.apache.iceberg.arrow.vectorized.ArrowReader;
 import org.apache.iceberg.arrow.vectorized.ColumnVector;
 import org.apache.iceberg.arrow.vectorized.ColumnarBatch;
+import org.apache.iceberg.data.BaseDeleteLoader;
+import org.apache.iceberg.data.DeleteLoader;
+import org.apache.iceberg.deletes.PositionDeleteIndex;
+import org.apache.iceberg.expressions.Expression;
 import org.apache.iceberg.io.CloseableIterable;
 import org.apache.iceberg.io.CloseableIterator;
 import org.apache.iceberg.parquet.ParquetUtil;
@@ -49,8 +54,10 @@ import org.apache.iceberg.types.Types;
 /**
  * Rewrites the data files of one partition by reading them with Iceberg's vectorized {@link
  * ArrowReader} and writing the batches with Crest's columnar writer ({@link ArrowDataWriter}), in
- * the partition's own spec and the table's current schema. Deletes are not applied here: {@link
- * #unsupported} tells the caller which file groups must take another path.
+ * the partition's own spec and the table's current schema. Position deletes and deletion vectors
+ * are applied here, as a row filter on each batch (Iceberg's reader applies none); equality
+ * deletes are not: {@link #unsupported} tells the caller which file groups must take another
+ * path.
  *
  * <p>Memory: Iceberg's reader allocates its vectors from its own root allocator ({@code
  * ArrowAllocation.rootAllocator()}) and closes them itself; the vectors this class decodes
@@ -72,9 +79,9 @@ public final class ArrowCompaction {
   public record Rewritten(List<DataFile> dataFiles, long rows) {}
 
   /**
-   * Why the files of {@code tasks} cannot be rewritten here, or {@code null} if they can: a delete
-   * file to apply, a file or table format other than Parquet, or a column type outside the
-   * reader's.
+   * Why the files of {@code tasks} cannot be rewritten here, or {@code null} if they can: an
+   * equality delete file to apply, a file or table format other than Parquet, or a column type
+   * outside the reader's. Position deletes and deletion vectors are applied here.
    */
   public static String unsupported(Table table, List<FileScanTask> tasks) {
     for (Types.NestedField f : table.schema().columns()) {
@@ -88,20 +95,26 @@ public final class ArrowCompaction {
     if (FileFormat.fromString(format) != FileFormat.PARQUET) {
       return "the table writes " + format + " files";
     }
-    Set<String> deletes = new HashSet<>();
+    Set<String> equalityDeletes = new HashSet<>();
     for (FileScanTask task : tasks) {
       if (task.file().format() != FileFormat.PARQUET) {
         return "data file " + task.file().location() + " is " + task.file().format();
       }
-      task.deletes().forEach(d -> deletes.add(d.location()));
+      for (DeleteFile d : task.deletes()) {
+        if (d.content() != FileContent.POSITION_DELETES) {
+          equalityDeletes.add(d.location());
+        }
+      }
     }
-    return deletes.isEmpty() ? null
-        : deletes.size() + " delete files apply, and Iceberg's Arrow reader does not apply deletes";
+    return equalityDeletes.isEmpty() ? null
+        : equalityDeletes.size() + " equality delete files apply, which only the generic path"
+            + " applies";
   }
 
   /**
-   * Reads {@code tasks} (all of one partition of {@code spec}, none with deletes) and writes their
-   * rows into new files rolled at the table's target size.
+   * Reads {@code tasks} (all of one partition of {@code spec}, with no equality deletes), drops
+   * the rows their position deletes delete, and writes the others into new files rolled at the
+   * table's target size.
    *
    * @param allocator the parent of the allocator for decoded vectors; borrowed
    * @throws UnsupportedOperationException if Iceberg's reader cannot read a file, or a file lacks
@@ -112,18 +125,21 @@ public final class ArrowCompaction {
     Schema schema = table.schema();
     List<Field> fields = IcebergArrowSchema.toArrow(schema, table.name()).getFields();
     // Files written before a column was added lack it: read those with the columns they have.
-    Map<Set<Integer>, List<FileScanTask>> byMissing = new LinkedHashMap<>();
+    List<Set<Integer>> missing = new ArrayList<>();
     for (FileScanTask task : tasks) {
-      byMissing.computeIfAbsent(missingColumns(table, schema, task), m -> new ArrayList<>())
-          .add(task);
+      missing.add(missingColumns(table, schema, task));
     }
+    DeleteLoader deletes = new BaseDeleteLoader(d -> table.io().newInputFile(d.location()));
     long rows = 0;
     try (BufferAllocator decoded = allocator.newChildAllocator(
             "crest-compaction-" + table.name(), 0, Long.MAX_VALUE);
         ArrowDataWriter writer = ArrowDataWriter.open(table, spec, partition,
             ArrowDataWriter.fileFactory(table, 0, System.nanoTime()))) {
-      for (Map.Entry<Set<Integer>, List<FileScanTask>> group : byMissing.entrySet()) {
-        rows += copy(table, schema, fields, group.getKey(), group.getValue(), writer, decoded);
+      for (int t = 0; t < tasks.size(); t++) {
+        FileScanTask task = tasks.get(t);
+        PositionDeleteIndex deleted = task.deletes().isEmpty() ? PositionDeleteIndex.empty()
+            : deletes.loadPositionDeletes(task.deletes(), task.file().location());
+        rows += copy(table, schema, fields, missing.get(t), task, deleted, writer, decoded);
       }
       return new Rewritten(writer.complete(), rows);
     } catch (IOException e) {
@@ -132,16 +148,26 @@ public final class ArrowCompaction {
     }
   }
 
-  /** Reads {@code tasks}, whose files all lack the columns {@code missing}, into {@code writer}. */
+  /**
+   * Reads the file of {@code task}, which lacks the columns {@code missing}, into {@code writer},
+   * without the rows at the positions {@code deleted} holds.
+   */
   private static long copy(Table table, Schema schema, List<Field> fields, Set<Integer> missing,
-      List<FileScanTask> tasks, ArrowDataWriter writer, BufferAllocator decoded)
-      throws IOException {
+      FileScanTask task, PositionDeleteIndex deleted, ArrowDataWriter writer,
+      BufferAllocator decoded) throws IOException {
+    if (deleted.isNotEmpty()
+        && (task.start() != 0 || task.length() != task.file().fileSizeInBytes())) {
+      // Row positions are counted from the start of the file.
+      throw new UnsupportedOperationException("the scan task of data file "
+          + task.file().location() + " covers part of it only, and it has position deletes");
+    }
     Schema projected = TypeUtil.selectNot(schema, missing);
     long rows = 0;
+    long position = 0;
     try (ArrowReader reader =
             new ArrowReader(table.newScan().project(projected), BATCH_ROWS, false);
-        CloseableIterator<ColumnarBatch> batches = reader.open(
-            CloseableIterable.withNoopClose(List.of(new BaseCombinedScanTask(tasks))))) {
+        CloseableIterator<ColumnarBatch> batches = reader.open(CloseableIterable.withNoopClose(
+            List.of(new BaseCombinedScanTask(List.of(new WithoutDeletes(task))))))) {
       while (batches.hasNext()) {
         ColumnarBatch batch = batches.next();
         int n = batch.numRows();
@@ -155,14 +181,44 @@ public final class ArrowCompaction {
                 ? nulls(fields.get(i), n, decoded, owned)
                 : column(batch.column(read++), n, column.type(), fields.get(i), decoded, owned));
           }
-          writer.write(new VectorSchemaRoot(fields, vectors, n));
-          rows += n;
+          int[] kept = kept(deleted, position, n);
+          position += n;
+          if (kept.length < n) {
+            vectors = select(vectors, kept, decoded, owned);
+          }
+          if (kept.length > 0) {
+            writer.write(new VectorSchemaRoot(fields, vectors, kept.length));
+            rows += kept.length;
+          }
         } finally {
           owned.forEach(FieldVector::close);
         }
       }
     }
     return rows;
+  }
+
+  /** The rows of a batch of {@code n} rows from file position {@code first} not deleted. */
+  private static int[] kept(PositionDeleteIndex deleted, long first, int n) {
+    if (deleted.isEmpty()) {
+      return IntStream.range(0, n).toArray();
+    }
+    return IntStream.range(0, n).filter(row -> !deleted.isDeleted(first + row)).toArray();
+  }
+
+  /** Copies of {@code vectors} holding only the rows {@code rows}, added to {@code owned}. */
+  private static List<FieldVector> select(List<FieldVector> vectors, int[] rows,
+      BufferAllocator allocator, List<FieldVector> owned) {
+    List<FieldVector> selected = new ArrayList<>();
+    for (FieldVector vector : vectors) {
+      FieldVector copy = allocate(vector.getField(), rows.length, allocator, owned);
+      for (int i = 0; i < rows.length; i++) {
+        copy.copyFromSafe(rows[i], i, vector);
+      }
+      copy.setValueCount(rows.length);
+      selected.add(copy);
+    }
+    return selected;
   }
 
   /**
@@ -191,11 +247,18 @@ public final class ArrowCompaction {
 
   private static FieldVector nulls(Field expected, int rows, BufferAllocator allocator,
       List<FieldVector> owned) {
-    FieldVector vector = expected.createVector(allocator);
+    FieldVector vector = allocate(expected, rows, allocator, owned);
+    vector.setValueCount(rows); // a new vector's validity bits are all clear: every value null
+    return vector;
+  }
+
+  /** A new empty vector of {@code field} with room for {@code rows}, added to {@code owned}. */
+  private static FieldVector allocate(Field field, int rows, BufferAllocator allocator,
+      List<FieldVector> owned) {
+    FieldVector vector = field.createVector(allocator);
     owned.add(vector);
     vector.setInitialCapacity(rows);
     vector.allocateNew();
-    vector.setValueCount(rows); // a new vector's validity bits are all clear: every value null
     return vector;
   }
 
@@ -218,10 +281,7 @@ public final class ArrowCompaction {
           return vector;
         }
     }
-    FieldVector copy = expected.createVector(allocator);
-    owned.add(copy);
-    copy.setInitialCapacity(rows);
-    copy.allocateNew();
+    FieldVector copy = allocate(expected, rows, allocator, owned);
     for (int row = 0; row < rows; row++) {
       if (column.isNullAt(row)) {
         copy.setNull(row);
@@ -273,6 +333,58 @@ public final class ArrowCompaction {
       default:
         throw new UnsupportedOperationException(
             "Cannot decode column " + copy.getName() + " of type " + type);
+    }
+  }
+
+  /**
+   * A data file's scan task without its deletes, which this class applies itself: Iceberg's
+   * Arrow reader refuses tasks that carry any.
+   */
+  private static final class WithoutDeletes implements FileScanTask {
+    private final FileScanTask task;
+
+    WithoutDeletes(FileScanTask task) {
+      this.task = task;
+    }
+
+    @Override
+    public DataFile file() {
+      return task.file();
+    }
+
+    @Override
+    public List<DeleteFile> deletes() {
+      return List.of();
+    }
+
+    @Override
+    public PartitionSpec spec() {
+      return task.spec();
+    }
+
+    @Override
+    public StructLike partition() {
+      return task.partition();
+    }
+
+    @Override
+    public long start() {
+      return task.start();
+    }
+
+    @Override
+    public long length() {
+      return task.length();
+    }
+
+    @Override
+    public Expression residual() {
+      return task.residual();
+    }
+
+    @Override
+    public Iterable<FileScanTask> split(long targetSplitSize) {
+      return List.of(this);
     }
   }
 }
