@@ -9,6 +9,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.crest.CommitStrategy;
 import io.crest.iceberg.internal.ArrowTestData;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
 import java.math.BigDecimal;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -17,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.types.DateUnit;
@@ -146,6 +149,38 @@ class ArrowCompactionTest extends SinkTestBase {
     assertThat(dataFiles(t)).isEqualTo(1);
     assertThat(values(rows())).containsExactlyInAnyOrderElementsOf(before);
     assertThat(t.currentSnapshot().summary()).containsEntry("crest.maintenance", "compaction");
+  }
+
+  @Test
+  void compaction_keepsAnAppendCommittedBetweenItsReadAndItsCommit() throws Exception {
+    IcebergSink sink = sink().build();
+    for (int commit = 0; commit < 4; commit++) {
+      write(sink, allTypes(commit * 10L, 10));
+    }
+    AtomicBoolean appended = new AtomicBoolean();
+    Table loaded = table();
+    // The table compaction works on: right before it builds its RewriteFiles, after it has read
+    // and written the files, another writer appends to the table.
+    Table racing = (Table) Proxy.newProxyInstance(Table.class.getClassLoader(),
+        new Class<?>[] {Table.class}, (proxy, method, args) -> {
+          if (method.getName().equals("newRewrite") && appended.compareAndSet(false, true)) {
+            write(sink, allTypes(100, 5));
+          }
+          try {
+            return method.invoke(loaded, args);
+          } catch (InvocationTargetException e) {
+            throw e.getCause();
+          }
+        });
+
+    TableMaintenance.CompactionResult result = TableMaintenance.of(racing).compact(3);
+
+    assertThat(appended).isTrue();
+    assertThat(result.partitionsViaArrow()).isEqualTo(1);
+    assertThat(result.dataFilesRemoved()).isEqualTo(4);
+    Table t = table();
+    assertThat(dataFiles(t)).isEqualTo(2); // the compacted file and the racing append's
+    assertThat(rows()).hasSize(45);
   }
 
   @Test
