@@ -1,5 +1,6 @@
 package io.crest.iceberg;
 
+import io.crest.iceberg.internal.ArrowCompaction;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -28,6 +29,7 @@ import org.apache.iceberg.Snapshot;
 import org.apache.iceberg.StructLike;
 import org.apache.iceberg.Table;
 import org.apache.iceberg.TableProperties;
+import org.apache.iceberg.arrow.ArrowAllocation;
 import org.apache.iceberg.data.GenericDeleteFilter;
 import org.apache.iceberg.data.GenericFileWriterFactory;
 import org.apache.iceberg.data.GenericRecord;
@@ -93,16 +95,40 @@ public final class TableMaintenance {
    * @param rows rows rewritten
    * @param partitionsSkipped partitions left as they were because a concurrent change to their
    *     files (a delete, another compaction) made the rewrite invalid; the next run retries them
+   * @param partitionsViaArrow of the partitions rewritten, those read with Iceberg's vectorized
+   *     Arrow reader and written with Crest's columnar writer; the others took the generic path
+   *     (Iceberg's record readers, which also apply equality deletes, and its record writer)
+   * @param dataFilesViaArrow of the data files removed, those read with the Arrow reader
    */
   public record CompactionResult(
       int partitionsRewritten, int dataFilesRemoved, int deleteFilesRemoved, int dataFilesAdded,
-      long rows, int partitionsSkipped) {}
+      long rows, int partitionsSkipped, int partitionsViaArrow, int dataFilesViaArrow) {
+
+    /** Of the partitions rewritten, those read and written record by record with Iceberg's. */
+    public int partitionsViaGeneric() {
+      return partitionsRewritten - partitionsViaArrow;
+    }
+
+    /** Of the data files removed, those read with Iceberg's record readers. */
+    public int dataFilesViaGeneric() {
+      return dataFilesRemoved - dataFilesViaArrow;
+    }
+  }
 
   /**
    * Rewrites, partition by partition, the data files of every partition that has at least {@code
    * minInputFiles} files smaller than three quarters of the target file size (or any delete file)
    * into files of the target size ({@code write.target-file-size-bytes}), with the deletes
-   * applied. One commit per partition.
+   * applied, in the partition's own spec and the table's current schema. One commit per
+   * partition.
+   *
+   * <p>A partition is read with Iceberg's vectorized Arrow reader and written with Crest's
+   * columnar Parquet writer when it can be: Parquet files, no equality delete file to apply
+   * (position deletes and deletion vectors are applied as a row filter), and only columns of the
+   * types that reader reads (boolean, int, long, float, double, string, binary, date, time,
+   * timestamp, decimal). Any other partition takes the generic path: Iceberg's record readers,
+   * which apply equality deletes too, and its record writer. Which path each partition took, and
+   * why, is logged at INFO and counted in the {@link CompactionResult}.
    *
    * @throws IllegalArgumentException if {@code minInputFiles} is below 2
    */
@@ -115,7 +141,7 @@ public final class TableMaintenance {
     table.refresh();
     Snapshot snapshot = table.currentSnapshot();
     if (snapshot == null) {
-      return new CompactionResult(0, 0, 0, 0, 0, 0);
+      return new CompactionResult(0, 0, 0, 0, 0, 0, 0, 0);
     }
     long target = PropertyUtil.propertyAsLong(table.properties(),
         TableProperties.WRITE_TARGET_FILE_SIZE_BYTES,
@@ -137,6 +163,8 @@ public final class TableMaintenance {
     int deletesRemoved = 0;
     int added = 0;
     int skipped = 0;
+    int viaArrow = 0;
+    int filesViaArrow = 0;
     long rows = 0;
     for (Map.Entry<Integer, StructLikeMap<List<FileScanTask>>> bySpec : groups.entrySet()) {
       PartitionSpec spec = table.specs().get(bySpec.getKey());
@@ -157,10 +185,12 @@ public final class TableMaintenance {
         deletesRemoved += r.deleteFilesRemoved();
         added += r.dataFilesAdded();
         rows += r.rows();
+        viaArrow += r.partitionsViaArrow();
+        filesViaArrow += r.dataFilesViaArrow();
       }
     }
-    CompactionResult result =
-        new CompactionResult(partitions, removed, deletesRemoved, added, rows, skipped);
+    CompactionResult result = new CompactionResult(
+        partitions, removed, deletesRemoved, added, rows, skipped, viaArrow, filesViaArrow);
     LOG.info("Compacted table {}: {}", table.name(), result);
     return result;
   }
@@ -168,6 +198,43 @@ public final class TableMaintenance {
   private CompactionResult rewrite(
       Snapshot snapshot, PartitionSpec spec, StructLike partition, List<FileScanTask> tasks,
       long target) {
+    Set<DataFile> oldData = new HashSet<>();
+    Map<String, DeleteFile> oldDeletes = new LinkedHashMap<>();
+    for (FileScanTask task : tasks) {
+      oldData.add(task.file());
+      task.deletes().forEach(d -> oldDeletes.put(d.location(), d));
+    }
+    String where = "partition " + spec.partitionToPath(partition) + " of table " + table.name();
+    String generic = ArrowCompaction.unsupported(table, tasks);
+    List<DataFile> written = null;
+    long rows = 0;
+    if (generic == null) {
+      LOG.info("Compacting {} ({} data files) with Iceberg's Arrow reader and Crest's columnar"
+          + " writer", where, tasks.size());
+      try {
+        ArrowCompaction.Rewritten r = ArrowCompaction.rewrite(
+            table, spec, partition, tasks, ArrowAllocation.rootAllocator());
+        written = r.dataFiles();
+        rows = r.rows();
+      } catch (UnsupportedOperationException e) {
+        generic = "the Arrow path cannot read it: " + e.getMessage();
+      } catch (RuntimeException e) {
+        throw new IllegalStateException("Cannot compact " + where + ": " + e.getMessage(), e);
+      }
+    }
+    if (written == null) {
+      LOG.info("Compacting {} ({} data files) with Iceberg's record reader and writer, because {}",
+          where, tasks.size(), generic);
+      DataWriteResult result = rewriteGeneric(spec, partition, tasks, target, where);
+      written = result.dataFiles();
+      rows = written.stream().mapToLong(DataFile::recordCount).sum();
+    }
+    int arrowFiles = generic == null ? oldData.size() : 0;
+    return commit(snapshot, spec, partition, oldData, oldDeletes, written, rows, arrowFiles);
+  }
+
+  private DataWriteResult rewriteGeneric(PartitionSpec spec, StructLike partition,
+      List<FileScanTask> tasks, long target, String where) {
     Schema schema = table.schema();
     FileFormat format = FileFormat.fromString(table.properties().getOrDefault(
         TableProperties.DEFAULT_FILE_FORMAT, TableProperties.DEFAULT_FILE_FORMAT_DEFAULT));
@@ -177,13 +244,8 @@ public final class TableMaintenance {
         .dataFileFormat(format).dataSchema(schema).build();
     RollingDataWriter<Record> writer = new RollingDataWriter<>(
         factory, files, table.io(), target, spec, spec.isUnpartitioned() ? null : partition);
-    Set<DataFile> oldData = new HashSet<>();
-    Map<String, DeleteFile> oldDeletes = new LinkedHashMap<>();
-    long rows = 0;
     try {
       for (FileScanTask task : tasks) {
-        oldData.add(task.file());
-        task.deletes().forEach(d -> oldDeletes.put(d.location(), d));
         try (CloseableIterable<Record> records = read(task, schema)) {
           for (Record r : records) {
             GenericRecord copy = GenericRecord.create(schema);
@@ -191,18 +253,20 @@ public final class TableMaintenance {
               copy.setField(f.name(), r.getField(f.name()));
             }
             writer.write(copy);
-            rows++;
           }
         }
       }
       writer.close();
     } catch (IOException | RuntimeException e) {
       abort(writer);
-      throw new IllegalStateException(
-          "Cannot compact partition " + spec.partitionToPath(partition) + " of table "
-              + table.name() + ": " + e.getMessage(), e);
+      throw new IllegalStateException("Cannot compact " + where + ": " + e.getMessage(), e);
     }
-    DataWriteResult result = writer.result();
+    return writer.result();
+  }
+
+  private CompactionResult commit(Snapshot snapshot, PartitionSpec spec, StructLike partition,
+      Set<DataFile> oldData, Map<String, DeleteFile> oldDeletes, List<DataFile> written,
+      long rows, int arrowFiles) {
     // Streaming writers commit often: retry conflicts patiently, each attempt the same rewrite.
     for (int attempt = 1; ; attempt++) {
       RewriteFiles rewrite = table.newRewrite()
@@ -211,15 +275,15 @@ public final class TableMaintenance {
           .dataSequenceNumber(snapshot.sequenceNumber());
       oldData.forEach(rewrite::deleteFile);
       oldDeletes.values().forEach(rewrite::deleteFile);
-      result.dataFiles().forEach(rewrite::addFile);
+      written.forEach(rewrite::addFile);
       rewrite.set("crest.maintenance", "compaction");
       try {
         rewrite.commit();
-        return new CompactionResult(
-            1, oldData.size(), oldDeletes.size(), result.dataFiles().size(), rows, 0);
+        return new CompactionResult(1, oldData.size(), oldDeletes.size(), written.size(), rows,
+            0, arrowFiles > 0 ? 1 : 0, arrowFiles);
       } catch (org.apache.iceberg.exceptions.CommitFailedException e) {
         if (attempt >= RETRY.maxAttempts()) {
-          result.dataFiles().forEach(f -> table.io().deleteFile(f.location()));
+          written.forEach(f -> table.io().deleteFile(f.location()));
           throw e;
         }
         table.refresh();
@@ -228,7 +292,7 @@ public final class TableMaintenance {
         // Someone deleted rows of these files, or rewrote them, since the snapshot we read.
         LOG.info("Skipping compaction of partition {} of {}: {}", spec.partitionToPath(partition),
             table.name(), e.getMessage());
-        result.dataFiles().forEach(f -> table.io().deleteFile(f.location()));
+        written.forEach(f -> table.io().deleteFile(f.location()));
         return null;
       }
     }

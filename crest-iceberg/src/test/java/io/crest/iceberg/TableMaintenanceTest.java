@@ -28,6 +28,7 @@ import org.apache.arrow.vector.types.pojo.Schema;
 import org.apache.iceberg.FileScanTask;
 import org.apache.iceberg.Snapshot;
 import org.apache.iceberg.Table;
+import org.apache.iceberg.arrow.ArrowAllocation;
 import org.apache.iceberg.data.Record;
 import org.apache.iceberg.io.CloseableIterable;
 import org.junit.jupiter.api.Test;
@@ -44,7 +45,7 @@ class TableMaintenanceTest extends SinkTestBase {
     return batch(allocator, KV, columns(rows.toArray(new Object[0][])));
   }
 
-  private static int dataFiles(Table t) throws Exception {
+  static int dataFiles(Table t) throws Exception {
     int n = 0;
     try (CloseableIterable<FileScanTask> tasks = t.newScan().planFiles()) {
       for (FileScanTask ignored : tasks) {
@@ -86,6 +87,7 @@ class TableMaintenanceTest extends SinkTestBase {
 
     t.refresh();
     assertThat(result.partitionsRewritten()).isEqualTo(2);
+    assertThat(result.partitionsViaGeneric()).as("partitions with deletes to apply").isEqualTo(2);
     assertThat(dataFiles(t)).isEqualTo(2).isLessThan(filesBefore);
     assertThat(deleteFiles(t)).isZero();
     assertThat(contents(rows())).isEqualTo(contents(before)).hasSize(before.size());
@@ -105,17 +107,21 @@ class TableMaintenanceTest extends SinkTestBase {
       await().atMost(WAIT).until(() -> catalog.tableExists(TABLE)
           && table().currentSnapshot() != null);
       int compactions = 0;
+      int viaArrow = 0;
       while (!p.awaitIdle(Duration.ofMillis(1))) {
         TableMaintenance.CompactionResult r = TableMaintenance.of(table()).compact(4);
         compactions += r.partitionsRewritten();
+        viaArrow += r.partitionsViaArrow();
       }
       TableMaintenance.of(table()).compact(2);
       assertThat(compactions).as("compactions while the pipeline committed").isPositive();
+      assertThat(viaArrow).as("appends only: every rewrite reads with Arrow").isEqualTo(compactions);
     }
     List<Long> ids = new ArrayList<>();
     rows().forEach(r -> ids.add((Long) r.getField("id")));
     assertThat(ids).containsExactlyInAnyOrderElementsOf(LongStream.range(0, 20_000).boxed().toList());
     assertThat(dataFiles(table())).isLessThan(10);
+    assertThat(ArrowAllocation.rootAllocator().getAllocatedMemory()).isZero();
   }
 
   @Test
