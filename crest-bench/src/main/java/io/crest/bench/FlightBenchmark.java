@@ -177,8 +177,30 @@ public class FlightBenchmark {
     System.out.printf("%n[steady] codec=%s rowsIn=%d rowsCommitted=%d commits=%d files=%d"
             + " lastCommit=%d ms buffered=%d B%n", codec, s.rowsIn(), s.rowsCommitted(),
         s.commits(), s.filesCommitted(), s.lastCommitLatency().toMillis(), s.bufferedBytes());
+    printThreadCpu();
     // stop() cancels the endless call, writes and commits what it received
     steady.close();
+  }
+
+  /**
+   * Prints the CPU time of the JVM's threads since they started, grouped by name with digits
+   * dropped (gRPC and Netty pools), busiest first: which stage of the pipeline uses the cores.
+   */
+  private static void printThreadCpu() {
+    java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+    java.util.Map<String, Long> byName = new java.util.TreeMap<>();
+    for (long id : mx.getAllThreadIds()) {
+      java.lang.management.ThreadInfo info = mx.getThreadInfo(id);
+      long cpu = mx.getThreadCpuTime(id);
+      if (info != null && cpu > 0) {
+        byName.merge(info.getThreadName().replaceAll("[0-9]+", "#"), cpu, Long::sum);
+      }
+    }
+    System.out.println("[steady] thread CPU seconds since start:");
+    byName.entrySet().stream()
+        .sorted(java.util.Map.Entry.<String, Long>comparingByValue().reversed())
+        .limit(12)
+        .forEach(e -> System.out.printf("[steady]   %8.2f  %s%n", e.getValue() / 1e9, e.getKey()));
   }
 
   /**
