@@ -44,7 +44,9 @@ import org.openjdk.jmh.infra.BenchmarkParams;
  * adds {@code gc.alloc.rate.norm}, bytes allocated per row.
  *
  * <p>The Crest writer stays open for the whole trial and rolls to a new file per operation, as
- * a pipeline's writer does; Iceberg's API makes a new writer per file.
+ * a pipeline's writer does; Iceberg's API makes a new writer per file. With {@code threads > 1}
+ * the Crest writer encodes on that many threads of its own, one file per thread and operation
+ * (the 8 batches of an operation are shared among them; {@code finish()} waits for all).
  *
  * <p>Run from the repository root (this class, {@link ParquetJavaWriteBenchmark} and {@link
  * ArrowCppWriteBenchmark} in one JMH run; results in {@code crest-bench/README.md}):
@@ -54,6 +56,10 @@ import org.openjdk.jmh.infra.BenchmarkParams;
  * java --add-opens=java.base/java.nio=ALL-UNNAMED -jar crest-bench/target/benchmarks.jar \
  *     'io.crest.bench.*WriteBenchmark' -f 1 -wi 3 -i 5 -w 2s -r 3s -prof gc \
  *     -rf json -rff target/write.json
+ * # encoder threads, 1 vs 2:
+ * java --add-opens=java.base/java.nio=ALL-UNNAMED -jar crest-bench/target/benchmarks.jar \
+ *     'io.crest.bench.WriteBenchmark' -p writer=crest -p schema=narrow,wide -p threads=1,2 \
+ *     -f 1 -wi 2 -i 4 -w 2s -r 3s
  * </pre>
  */
 @State(Scope.Benchmark)
@@ -72,6 +78,13 @@ public class WriteBenchmark {
 
   @Param({"uncompressed", "snappy", "zstd"})
   public String codec;
+
+  /**
+   * Crest's {@code encoderThreads}: 1 encodes on the benchmark thread, more on the writer's own
+   * threads (compare with {@code -p writer=crest -p threads=1,2}).
+   */
+  @Param({"1"})
+  public int threads;
 
   private BufferAllocator allocator;
   private BenchBatches data;
@@ -92,7 +105,11 @@ public class WriteBenchmark {
     if (writer.equals("crest")) {
       crest = FileWriters.parquet(IcebergArrowSchema.toArrow(icebergSchema, "bench"), files)
           .codec(ParquetCodec.fromName(codec))
+          .encoderThreads(threads)
           .build();
+    } else if (threads != 1) {
+      throw new IllegalArgumentException("Cannot run writer=" + writer + " with threads="
+          + threads + ": only writer=crest encodes on several threads (use -p writer=crest)");
     } else {
       converter = ArrowRecords.converter(icebergSchema, data.schema, "bench");
     }

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import io.crest.DataSize;
 import io.crest.spi.FileOutputFactory;
 import io.crest.spi.FileWriter;
+import io.crest.writer.internal.ParallelParquetWriter;
 import io.crest.writer.internal.ParquetColumnarWriter;
 import io.crest.writer.internal.Settings;
 import org.apache.arrow.vector.types.pojo.Schema;
@@ -29,6 +30,7 @@ public final class ParquetWriterBuilder {
   private boolean withoutDictionary;
   private ParquetCodec codec;
   private Integer level;
+  private Integer encoderThreads;
 
   ParquetWriterBuilder(Schema schema, FileOutputFactory outputs) {
     this.schema = requireNonNull(schema, "schema");
@@ -105,6 +107,31 @@ public final class ParquetWriterBuilder {
   }
 
   /**
+   * Encodes on {@code threads} threads of the writer's own, each writing its own files: batches
+   * go to whichever thread is free, so one {@link FileWriter#finish()} returns up to {@code
+   * threads} files (more if they roll), and the rows of one file are not in write order across
+   * files. With 1 (the default) the writer encodes on the calling thread, as before.
+   *
+   * <p>With more than one thread, {@link FileWriter#write} checks the batch's columns and types at
+   * once but its values (a null in a required column) on a thread, and a failure there is thrown
+   * by the next call; the writer holds zero-copy references to up to {@code 2 x threads} batches,
+   * counted in the allocator of their vectors, which must stay open until the writer's {@code
+   * finish()} or {@code close()} returns; each thread buffers its own row group. The {@link
+   * io.crest.spi.FileOutputFactory} is called by one thread at a time, from the writer's threads.
+   *
+   * @throws IllegalArgumentException if {@code threads} is less than 1
+   * @throws IllegalStateException if it was set before
+   */
+  public ParquetWriterBuilder encoderThreads(int threads) {
+    if (threads < 1) {
+      throw new IllegalArgumentException(
+          "Cannot set encoderThreads to " + threads + ": it must be at least 1");
+    }
+    this.encoderThreads = once(this.encoderThreads, threads, "encoderThreads");
+    return this;
+  }
+
+  /**
    * Builds a writer.
    *
    * @throws IllegalStateException if the settings conflict: a level for a codec without levels or
@@ -146,6 +173,9 @@ public final class ParquetWriterBuilder {
         pageSize == null ? 1L << 20 : pageSize.toBytes(),
         pageRowLimit == null ? 20_000 : pageRowLimit,
         dict, c, lvl, target);
+    if (encoderThreads != null && encoderThreads > 1) {
+      return new ParallelParquetWriter(schema, outputs, settings, encoderThreads);
+    }
     return new ParquetColumnarWriter(schema, outputs, settings);
   }
 

@@ -15,39 +15,19 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.arrow.compression.CommonsCompressionFactory;
-import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.ipc.ArrowFileReader;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Schema;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-class ArrowIpcFileWriterTest {
+class ArrowIpcFileWriterTest extends WriterTestBase {
   private static final Schema SCHEMA = new Schema(List.of(
       field("id", false, new ArrowType.Int(64, true)),
       field("name", true, ArrowType.Utf8.INSTANCE),
       list("tags", true, field("element", true, ArrowType.Utf8.INSTANCE))));
-
-  @TempDir Path dir;
-  private BufferAllocator allocator;
-  private TestFiles files;
-
-  @BeforeEach
-  void setUp() {
-    allocator = new RootAllocator();
-    files = new TestFiles(dir);
-  }
-
-  @AfterEach
-  void tearDown() {
-    allocator.close(); // fails the test on a leak
-  }
 
   private static List<List<Object>> columns(int rows, int offset) {
     List<Object[]> out = new ArrayList<>();

@@ -8,40 +8,20 @@ import io.crest.spi.FileWriter;
 import io.crest.spi.WrittenFile;
 import java.nio.file.Path;
 import java.util.List;
-import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Schema;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** The {@link FileWriter} contract, run by every implementation. */
-abstract class FileWriterContractTest {
+abstract class FileWriterContractTest extends WriterTestBase {
   static final Schema SCHEMA = new Schema(List.of(
       FileWriters.withFieldId(field("id", false, new ArrowType.Int(64, true)), 1),
       FileWriters.withFieldId(field("name", true, ArrowType.Utf8.INSTANCE), 2)));
 
-  @TempDir Path dir;
-  BufferAllocator allocator;
-  TestFiles files;
-
   abstract FileWriter newWriter();
 
   abstract String format();
-
-  @BeforeEach
-  void setUp() {
-    allocator = new RootAllocator();
-    files = new TestFiles(dir);
-  }
-
-  @AfterEach
-  void tearDown() {
-    allocator.close(); // fails the test on a leak
-  }
 
   private void write(FileWriter w, int rows) {
     Object[][] data = new Object[rows][];

@@ -32,8 +32,6 @@ import java.util.List;
 import java.util.Random;
 import java.util.UUID;
 import java.util.function.Function;
-import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.extension.UuidType;
 import org.apache.arrow.vector.types.DateUnit;
@@ -47,30 +45,12 @@ import org.apache.parquet.hadoop.metadata.ColumnChunkMetaData;
 import org.apache.parquet.hadoop.metadata.ParquetMetadata;
 import org.apache.parquet.schema.MessageType;
 import org.apache.parquet.schema.Type;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-class ParquetColumnarWriterTest {
+class ParquetColumnarWriterTest extends WriterTestBase {
   private static final ArrowType UTC_MICROS = new ArrowType.Timestamp(TimeUnit.MICROSECOND, "UTC");
-
-  @TempDir Path dir;
-  private BufferAllocator allocator;
-  private TestFiles files;
-
-  @BeforeEach
-  void setUp() {
-    allocator = new RootAllocator();
-    files = new TestFiles(dir);
-  }
-
-  @AfterEach
-  void tearDown() {
-    allocator.close(); // fails the test on a leak
-  }
 
   /** Every flat type, nullable and required, with edge values and random ones. */
   static Schema flatSchema() {

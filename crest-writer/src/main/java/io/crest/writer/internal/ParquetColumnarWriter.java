@@ -177,16 +177,26 @@ public final class ParquetColumnarWriter implements FileWriter {
   }
 
   private void bind(VectorSchemaRoot batch) {
-    Schema in = batch.getSchema();
-    if (!in.equals(boundSchema)) {
-      resolve(in);
-    }
+    checkSchema(batch.getSchema());
     List<FieldVector> vectors = batch.getFieldVectors();
     for (int t = 0; t < top.length; t++) {
       ValueVector v = boundTop[t] < 0 ? null : vectors.get(boundTop[t]);
       for (int k : leafOfTop[t]) {
         leaves[k].bind(v, boundSources[k]);
       }
+    }
+  }
+
+  /**
+   * Checks that batches of schema {@code in} fit the writer's schema (by name, each column's type
+   * converts without loss), without writing anything. Values (a null in a required column) are
+   * checked only when a batch is written.
+   *
+   * @throws ValidationException if they do not fit; the message names the column
+   */
+  public void checkSchema(Schema in) {
+    if (!in.equals(boundSchema)) {
+      resolve(in);
     }
   }
 
