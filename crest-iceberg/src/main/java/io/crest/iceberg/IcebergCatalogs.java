@@ -64,7 +64,21 @@ public final class IcebergCatalogs {
     if (uri != null && uri.startsWith("jdbc:sqlite:")) {
       createParent(Path.of(uri.substring("jdbc:sqlite:".length())));
     }
-    return CatalogUtil.buildIcebergCatalog(name, properties, new Configuration());
+    return CatalogUtil.buildIcebergCatalog(name, properties, hadoopConf());
+  }
+
+  /**
+   * The Hadoop configuration behind the catalog's file IO. Local {@code file:} paths use Hadoop's
+   * raw local file system: Iceberg files carry their own integrity checks, and the default
+   * checksumming one writes a {@code .crc} side file per file, checksums every byte and, without
+   * Hadoop's native library, forks a {@code chmod} process for each file it creates. The file
+   * systems are not cached, so nothing else in the JVM sees this choice.
+   */
+  private static Configuration hadoopConf() {
+    Configuration conf = new Configuration();
+    conf.set("fs.file.impl", org.apache.hadoop.fs.RawLocalFileSystem.class.getName());
+    conf.setBoolean("fs.file.impl.disable.cache", true);
+    return conf;
   }
 
   /** Closes {@code catalog} if it holds resources; failures are returned, not thrown. */

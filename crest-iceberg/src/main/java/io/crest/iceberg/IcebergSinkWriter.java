@@ -324,7 +324,7 @@ final class IcebergSinkWriter implements SinkWriter {
       ArrowPartitioner partitioner = t.spec().isUnpartitioned()
           ? null : ArrowPartitioner.create(t.schema(), t.spec(), arrowSchema);
       columnar = ArrowTableWriter.open(t, partitioner, settings.maxOpenFiles(),
-          settings.clustered(), TASK_IDS.incrementAndGet());
+          settings.clustered(), settings.encoderThreads(), TASK_IDS.incrementAndGet());
       writerSchemaId = t.schema().schemaId();
     } catch (IllegalArgumentException e) {
       // A codec, type, setting or partition transform the columnar writer does not handle:

@@ -17,4 +17,5 @@ record SinkSettings(
     int maxOpenFiles,
     boolean clustered,
     boolean genericWriter,
+    int encoderThreads,
     CommitRetry retry) {}

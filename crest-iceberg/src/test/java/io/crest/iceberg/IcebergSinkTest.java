@@ -96,6 +96,11 @@ class IcebergSinkTest {
       assertThat(t.properties()).containsEntry("write.parquet.compression-codec", "snappy");
       assertThat(ids(t)).hasSize(1_000).doesNotHaveDuplicates();
     }
+    // local files go through Hadoop's raw file system: no .crc side files
+    try (java.util.stream.Stream<Path> files = java.nio.file.Files.walk(warehouse)) {
+      assertThat(files.map(Path::toString)).anyMatch(f -> f.endsWith(".parquet"))
+          .noneMatch(f -> f.endsWith(".crc"));
+    }
   }
 
   @Test
@@ -237,6 +242,42 @@ class IcebergSinkTest {
       }
       assertThat(rows).hasSize(1_000).contains("0/name-0", "499/name-499", "1000/name-1000");
     }
+  }
+
+  @Test
+  void encoderThreads_encodeOnSeveralThreads_intoFilesOfTheirOwn_withEveryRowOnce()
+      throws Exception {
+    IcebergSink parallel = IcebergSink.builder().localWarehouse(warehouse).table("db.events")
+        .encoderThreads(3).build();
+    try (Pipeline p = Pipeline.from(new GeneratedSource(allocator, 100).stream("s", 0, 6_000))
+        .id("parallel").batch(BatchPolicy.rows(2_000)).to(parallel)) {
+      p.start();
+      assertThat(p.awaitIdle(WAIT)).isTrue();
+      assertThat(p.stats().rowsCommitted()).isEqualTo(6_000);
+    }
+    try (OpenCatalog c = catalog()) {
+      Table t = c.loadTable(TABLE);
+      List<Long> expected = new ArrayList<>();
+      for (long id = 0; id < 6_000; id++) {
+        expected.add(id);
+      }
+      assertThat(ids(t)).containsExactlyInAnyOrderElementsOf(expected);
+      assertThat(SinkTestBase.createdBy(t)).containsExactly("crest");
+      int files = 0;
+      int commits = 0;
+      for (org.apache.iceberg.Snapshot s : t.snapshots()) {
+        commits++;
+        int added = 0;
+        for (org.apache.iceberg.DataFile f : s.addedDataFiles(t.io())) {
+          added++;
+        }
+        assertThat(added).as("files of snapshot %d", s.snapshotId()).isBetween(1, 3);
+        files += added;
+      }
+      assertThat(files).isGreaterThan(commits); // several files per commit
+    }
+    assertThatThrownBy(() -> IcebergSink.builder().encoderThreads(0))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("encoder threads to 0");
   }
 
   @Test

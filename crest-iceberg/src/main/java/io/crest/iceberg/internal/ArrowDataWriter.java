@@ -6,7 +6,6 @@ import io.crest.spi.WrittenFile;
 import io.crest.writer.FileWriters;
 import java.io.OutputStream;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
@@ -45,11 +44,12 @@ public final class ArrowDataWriter implements AutoCloseable {
   private final MetricsConfig metricsConfig;
   private final String tableName;
   private final FileWriter writer;
-  private final Set<String> unreturned = new LinkedHashSet<>();
+  // Filled by the encoder threads when there are several.
+  private final Set<String> unreturned = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private boolean closed;
 
   private ArrowDataWriter(Table table, PartitionSpec spec, StructLike partition,
-      OutputFileFactory files) {
+      OutputFileFactory files, int encoderThreads) {
     this.schema = table.schema();
     this.spec = spec;
     this.partition = partition;
@@ -67,6 +67,7 @@ public final class ArrowDataWriter implements AutoCloseable {
                     ? files.newOutputFile(spec, partition)
                     : files.newOutputFile())),
             table.properties(), tableName)
+        .encoderThreads(encoderThreads)
         .build();
   }
 
@@ -80,7 +81,8 @@ public final class ArrowDataWriter implements AutoCloseable {
    *     property; the message names the table and what to change
    */
   public static ArrowDataWriter open(Table table, int partitionId, long taskId) {
-    return new ArrowDataWriter(table, table.spec(), null, fileFactory(table, partitionId, taskId));
+    return new ArrowDataWriter(
+        table, table.spec(), null, fileFactory(table, partitionId, taskId), 1);
   }
 
   /**
@@ -94,8 +96,20 @@ public final class ArrowDataWriter implements AutoCloseable {
    */
   public static ArrowDataWriter open(
       Table table, PartitionSpec spec, StructLike partition, OutputFileFactory files) {
+    return open(table, spec, partition, files, 1);
+  }
+
+  /**
+   * As {@link #open(Table, PartitionSpec, StructLike, OutputFileFactory)}, encoding on {@code
+   * encoderThreads} threads of its own when more than 1, each writing its own files. The threads
+   * hold references to the buffers of the batches passed to {@link #write} (the caller may close
+   * its batches), so the allocator of those batches must stay open until {@link #complete()} or
+   * {@link #close()} returns.
+   */
+  public static ArrowDataWriter open(Table table, PartitionSpec spec, StructLike partition,
+      OutputFileFactory files, int encoderThreads) {
     return new ArrowDataWriter(
-        table, spec, spec.isPartitioned() ? partition : null, files);
+        table, spec, spec.isPartitioned() ? partition : null, files, encoderThreads);
   }
 
   /** The file factory the writers of one task share, as Iceberg's writers name their files. */

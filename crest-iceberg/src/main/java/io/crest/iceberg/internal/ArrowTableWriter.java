@@ -55,7 +55,7 @@ public final class ArrowTableWriter implements AutoCloseable {
   private boolean closed;
 
   private ArrowTableWriter(Table table, ArrowPartitioner partitioner, int maxOpenFiles,
-      boolean clustered, long taskId) {
+      boolean clustered, int encoderThreads, long taskId) {
     this.table = table;
     this.tableName = table.name();
     this.spec = table.spec();
@@ -70,7 +70,7 @@ public final class ArrowTableWriter implements AutoCloseable {
     this.wrapper = new InternalRecordWrapper(table.schema().asStruct());
     this.keyRecord = GenericRecord.create(table.schema());
     if (spec.isUnpartitioned()) {
-      this.single = ArrowDataWriter.open(table, spec, null, files);
+      this.single = ArrowDataWriter.open(table, spec, null, files, encoderThreads);
     }
   }
 
@@ -78,12 +78,15 @@ public final class ArrowTableWriter implements AutoCloseable {
    * Opens a writer for the current schema, spec and properties of {@code table}.
    *
    * @param partitioner groups rows by the table's current spec (ignored when it is unpartitioned)
+   * @param encoderThreads threads encoding an unpartitioned table's files (partitioned tables:
+   *     one per partition writer, on the caller's thread)
    * @param taskId becomes part of the file names, as in Iceberg's writers
    * @throws IllegalArgumentException as {@link ArrowDataWriter#open(Table, int, long)}
    */
   public static ArrowTableWriter open(Table table, ArrowPartitioner partitioner, int maxOpenFiles,
-      boolean clustered, long taskId) {
-    return new ArrowTableWriter(table, partitioner, maxOpenFiles, clustered, taskId);
+      boolean clustered, int encoderThreads, long taskId) {
+    return new ArrowTableWriter(table, partitioner, maxOpenFiles, clustered, encoderThreads,
+        taskId);
   }
 
   /** The id of the schema this writer writes. */
@@ -173,7 +176,7 @@ public final class ArrowTableWriter implements AutoCloseable {
       finishOpenFiles(false);
     }
     StructLike copy = key.copy();
-    writer = ArrowDataWriter.open(table, spec, copy, files);
+    writer = ArrowDataWriter.open(table, spec, copy, files, 1);
     open.put(copy, writer);
     return writer;
   }
