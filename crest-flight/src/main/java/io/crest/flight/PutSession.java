@@ -13,7 +13,8 @@ import org.apache.arrow.memory.BufferAllocator;
 
 /**
  * One {@code DoPut} call of the ingest server: the batches it sent that wait for a commit, and the
- * acknowledgements sent back, in batch order, once a commit covers them.
+ * acknowledgements sent back, in batch order, once a commit covers them or they were
+ * dead-lettered.
  *
  * <p>Thread-safe: the put's thread adds batches and waits; the pipeline's committer thread (via
  * {@link IngestSource#committed}) sends acknowledgements; a closing source fails the session. Every
@@ -21,6 +22,8 @@ import org.apache.arrow.memory.BufferAllocator;
  */
 final class PutSession {
   private static final long CANCEL_CHECK_MILLIS = 100;
+  /** How the acknowledgement of a dead-lettered batch starts. */
+  static final String DEAD_LETTER_PREFIX = "dead-letter ";
 
   /** A batch waiting for its acknowledgement. */
   private static final class Pending {
@@ -65,15 +68,19 @@ final class PutSession {
     acknowledgeDue();
   }
 
-  /** Sends the acknowledgements that commits made due, in order. Called after each commit. */
+  /**
+   * Sends the acknowledgements that commits and dead letters made due, in order. Called after
+   * each commit and dead letter.
+   */
   synchronized void acknowledgeDue() {
     while (failure == null && !pending.isEmpty()
-        && pending.peekFirst().stream.committed() >= pending.peekFirst().position) {
+        && pending.peekFirst().stream.isDurable(pending.peekFirst().position)) {
       Pending head = pending.removeFirst();
+      byte[] ack = ackMetadata(head);
       ArrowBuf metadata = null;
-      if (head.ack.length > 0) {
-        metadata = allocator.buffer(head.ack.length);
-        metadata.writeBytes(head.ack);
+      if (ack.length > 0) {
+        metadata = allocator.buffer(ack.length);
+        metadata.writeBytes(ack);
       }
       try (PutResult result = PutResult.metadata(metadata)) {
         acks.onNext(result);
@@ -84,6 +91,22 @@ final class PutSession {
       }
     }
     notifyAll();
+  }
+
+  /**
+   * The batch's own metadata, or for a dead-lettered batch {@code dead-letter <file name> }
+   * followed by it (the convention of {@code docs/flight-tickets.md}).
+   */
+  private static byte[] ackMetadata(Pending batch) {
+    String file = batch.stream.deadLetterFile(batch.position);
+    if (file == null) {
+      return batch.ack;
+    }
+    byte[] prefix = utf8(DEAD_LETTER_PREFIX + file + " ");
+    byte[] ack = new byte[prefix.length + batch.ack.length];
+    System.arraycopy(prefix, 0, ack, 0, prefix.length);
+    System.arraycopy(batch.ack, 0, ack, prefix.length, batch.ack.length);
+    return ack;
   }
 
   /** Fails the session: its unacknowledged batches will not be acknowledged. First one wins. */
