@@ -42,8 +42,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Push ingest with real Flight clients on loopback, into a real pipeline with a {@link MemorySink}:
- * acknowledgements after commits, concurrent producers, back-pressure, and a crash between put and
- * commit.
+ * acknowledgements after commits and dead letters, concurrent producers, back-pressure, and a failed
+ * commit between put and acknowledgement ({@link FlightIngestCrashTest} kills the process instead).
  */
 @Timeout(120)
 class FlightIngestServerTest extends FlightTestSupport {
