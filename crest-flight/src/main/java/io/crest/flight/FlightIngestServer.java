@@ -357,7 +357,7 @@ public final class FlightIngestServer implements AutoCloseable {
     boolean schemaChecked = false;
     long index = 0;
     long duplicates = 0;
-    while (input.next()) {
+    while (session.next(input)) {
       FlightRuntimeException failed = session.failure();
       if (failed != null) {
         return failed;

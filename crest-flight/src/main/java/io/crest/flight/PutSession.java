@@ -7,6 +7,7 @@ import org.apache.arrow.flight.CallStatus;
 import org.apache.arrow.flight.FlightProducer.CallContext;
 import org.apache.arrow.flight.FlightProducer.StreamListener;
 import org.apache.arrow.flight.FlightRuntimeException;
+import org.apache.arrow.flight.FlightStream;
 import org.apache.arrow.flight.PutResult;
 import org.apache.arrow.memory.ArrowBuf;
 import org.apache.arrow.memory.BufferAllocator;
@@ -46,6 +47,10 @@ final class PutSession {
   private final Deque<Pending> pending = new ArrayDeque<>();
   private FlightRuntimeException failure;
   private long acknowledged;
+  // The put's thread while it waits for the producer's next message, else null.
+  private Thread reader;
+  // Whether fail() interrupted the reader, whose interrupt status must then be cleared.
+  private boolean readerWoken;
 
   /**
    * Creates a session.
@@ -109,12 +114,56 @@ final class PutSession {
     return ack;
   }
 
-  /** Fails the session: its unacknowledged batches will not be acknowledged. First one wins. */
+  /**
+   * Fails the session: its unacknowledged batches will not be acknowledged. First one wins. A put
+   * thread waiting in {@link #next} for a producer that sends nothing more is woken up, so the
+   * call ends now rather than at the producer's next message.
+   */
   synchronized void fail(FlightRuntimeException error) {
     if (failure == null) {
       failure = error;
+      if (reader != null) {
+        readerWoken = true;
+        reader.interrupt();
+      }
     }
     notifyAll();
+  }
+
+  /**
+   * Reads the producer's next message on the put's thread, like {@link FlightStream#next}.
+   *
+   * @return {@code false} at the end of the put, or once the session failed (then {@link
+   *     #failure} says why)
+   */
+  boolean next(FlightStream input) {
+    synchronized (this) {
+      if (failure != null) {
+        return false;
+      }
+      reader = Thread.currentThread();
+    }
+    boolean woken = false;
+    try {
+      return input.next();
+    } catch (RuntimeException e) {
+      synchronized (this) {
+        if (!readerWoken) {
+          throw e;
+        }
+      }
+      return false; // interrupted by fail() while waiting for the producer
+    } finally {
+      synchronized (this) {
+        reader = null;
+        woken = readerWoken;
+        readerWoken = false;
+      }
+      if (woken) {
+        // Consumed here: the thread belongs to Flight's executor and must not keep it.
+        Thread.interrupted();
+      }
+    }
   }
 
   synchronized FlightRuntimeException failure() {

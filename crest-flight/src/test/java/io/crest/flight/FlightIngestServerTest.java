@@ -319,6 +319,26 @@ class FlightIngestServerTest extends FlightTestSupport {
     assertThat(sink.commits()).isEmpty();
   }
 
+  @Test
+  void commitFails_putKeptOpenByItsProducer_failsWithUnavailableAtOnce() throws Exception {
+    FlightIngestServer server = ingestServer();
+    MemorySink sink = new MemorySink().failNextCommits(1);
+    Pipeline pipeline = Pipeline.from(server.source(TABLE)).id("ingest-orders")
+        .batch(BatchPolicy.rows(3)).to(sink);
+    pipeline.start();
+    try {
+      // The producer sends batch 1 and then nothing, without ending the put: the server's put
+      // thread waits for its next message when the failure comes.
+      TestProducer.Put put = TestProducer.startStayingOpen(client(server), allocator, TABLE,
+          "p1", 0, 1, 1, 3);
+
+      assertPipelineFailureReached(put, "(Cannot commit ");
+      assertThat(pipeline.state()).isEqualTo(Pipeline.State.RUNNING);
+    } finally {
+      assertThatThrownBy(pipeline::close).isInstanceOf(PipelineFailedException.class);
+    }
+  }
+
   /**
    * Puts batches 1..{@code batches} of 3 rows into a pipeline that fails on them, and asserts that
    * the put, and a put after it, fail with {@code cause} while the pipeline is still open.
