@@ -11,6 +11,7 @@ import io.crest.errors.ValidationException;
 import io.crest.spi.SourcePosition;
 import io.crest.testing.GeneratedSource;
 import io.crest.testing.MemorySink;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,6 +26,7 @@ import org.apache.arrow.memory.RootAllocator;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class PipelineTest {
   private static final Duration WAIT = Duration.ofSeconds(30);
@@ -177,6 +179,9 @@ class PipelineTest {
         .isInstanceOf(PipelineFailedException.class)
         .hasCauseInstanceOf(ValidationException.class)
         .hasMessageContaining("column 'id' rejected at offset 400");
+    await().atMost(WAIT).until(() -> source.pipelineFailure() != null);
+    assertThat(source.pipelineFailure()).isSameAs(p.failure().orElseThrow());
+    assertThat(p.state()).isEqualTo(Pipeline.State.RUNNING); // told before anyone stops it
     assertThatThrownBy(p::close).isInstanceOf(PipelineFailedException.class);
     assertThat(p.state()).isEqualTo(Pipeline.State.FAILED);
     // The flush of rows 0..199 was prepared before the failure and is committed; 200..299 are not.
@@ -194,6 +199,9 @@ class PipelineTest {
     assertThatThrownBy(() -> p.awaitIdle(WAIT))
         .isInstanceOf(PipelineFailedException.class)
         .hasCauseInstanceOf(CommitFailedException.class);
+    await().atMost(WAIT).until(() -> source.pipelineFailure() != null);
+    assertThat(source.pipelineFailure()).isInstanceOf(CommitFailedException.class);
+    assertThat(source.lastCommitted()).isEmpty();
     assertThatThrownBy(p::stop).isInstanceOf(PipelineFailedException.class);
     assertThat(sink.commits()).isEmpty();
     assertThat(sink.aborted()).isNotEmpty();
@@ -210,8 +218,42 @@ class PipelineTest {
         .isInstanceOf(PipelineFailedException.class)
         .hasCauseInstanceOf(SourceException.class)
         .hasMessageContaining("injected failure at row 300");
+    // Told after the commit of what arrived before the failure, not only at close.
+    await().atMost(WAIT).until(() -> source.pipelineFailure() != null);
+    assertThat(source.pipelineFailure()).isInstanceOf(SourceException.class);
+    assertThat(source.lastCommitted()).isEqualTo(Map.of("a", SourcePosition.ofOffset(300)));
     assertThatThrownBy(p::close).isInstanceOf(PipelineFailedException.class);
     assertThat(sink.committedIds()).containsExactlyElementsOf(range(0, 300));
+  }
+
+  @Test
+  void rejectedBatch_withDeadLetterDirectory_isReportedToTheSourceOnceTheFileIsWritten(
+      @TempDir Path dir) throws Exception {
+    MemorySink sink = new MemorySink().onWrite(b -> {
+      if (b.positionAfter().asOffset() == 200) {
+        throw new ValidationException("Cannot write batch to memory: rejected at offset 200");
+      }
+    });
+    GeneratedSource source = new GeneratedSource(allocator, 100).stream("a", 0, 300).continuous();
+    // No commit is due while the pipeline runs: the source hears of the dead letter anyway.
+    Pipeline p = Pipeline.from(source).batch(BatchPolicy.rows(1_000_000)).deadLetter(dir)
+        .to(sink);
+    p.start();
+    try {
+      await().atMost(WAIT).until(() -> !source.deadLetters().isEmpty());
+      DeadLetterEvent event = source.deadLetters().get(0);
+      assertThat(event.stream()).isEqualTo("a");
+      assertThat(event.positionAfter()).isEqualTo(SourcePosition.ofOffset(200));
+      assertThat(event.rows()).isEqualTo(100);
+      assertThat(event.file()).exists().hasParent(dir);
+      assertThat(source.lastCommitted()).isEmpty();
+    } finally {
+      p.stop();
+    }
+    assertThat(source.deadLetters()).hasSize(1);
+    assertThat(source.pipelineFailure()).isNull();
+    assertThat(sink.committedIds()).containsExactlyElementsOf(
+        LongStream.concat(LongStream.range(0, 100), LongStream.range(200, 300)).boxed().toList());
   }
 
   @Test

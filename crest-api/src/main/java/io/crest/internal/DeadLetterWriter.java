@@ -16,7 +16,8 @@ import org.apache.arrow.vector.ipc.ArrowFileWriter;
 
 /**
  * Writes rejected batches as Arrow IPC files, durably: written to a temporary name, forced to disk,
- * then renamed, so a file with the final name is always complete. Used by the writer thread only.
+ * then renamed, and the directory forced, so a file with the final name is always complete and
+ * survives a crash once {@link #write} returned. Used by the writer thread only.
  */
 final class DeadLetterWriter {
   static final String REASON = "crest.reason";
@@ -24,6 +25,8 @@ final class DeadLetterWriter {
   static final String POSITION = "crest.position";
   static final String PIPELINE_ID = "crest.pipeline-id";
   static final String SINK = "crest.sink";
+  private static final boolean WINDOWS =
+      System.getProperty("os.name", "").toLowerCase(java.util.Locale.ROOT).startsWith("windows");
 
   private final Path directory;
   private final String pipelineId;
@@ -62,11 +65,26 @@ final class DeadLetterWriter {
       } catch (AtomicMoveNotSupportedException e) {
         Files.move(temp, target);
       }
+      forceDirectory();
       return target;
     } catch (IOException e) {
       throw new UncheckedIOException(
           "Cannot write dead-letter file " + target + " for stream " + batch.stream()
               + " at position " + batch.positionAfter() + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Forces the directory entry of the renamed file to disk, so the file survives a power loss
+   * once {@link #write} returned. Windows cannot open a directory as a channel; there the rename
+   * is as durable as NTFS makes it.
+   */
+  private void forceDirectory() throws IOException {
+    if (WINDOWS) {
+      return;
+    }
+    try (FileChannel channel = FileChannel.open(directory, StandardOpenOption.READ)) {
+      channel.force(true);
     }
   }
 

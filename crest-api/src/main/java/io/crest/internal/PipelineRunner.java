@@ -59,6 +59,8 @@ public final class PipelineRunner implements Pipeline {
     STOP,
     /** Committer: everything before this is committed, the pipeline is idle. */
     IDLE,
+    /** Committer: the writer recorded a failure; nothing after this is committed. */
+    FAILED,
     /** Committer: no more committables. */
     END
   }
@@ -95,6 +97,8 @@ public final class PipelineRunner implements Pipeline {
   // Set once by start(), before the threads start; read under lock afterwards.
   private volatile Thread writerThread;
   private Thread committerThread;
+  // Committer thread only.
+  private boolean sourceToldOfFailure;
 
   private final AtomicLong rowsIn = new AtomicLong();
   private final AtomicLong batchesIn = new AtomicLong();
@@ -373,6 +377,7 @@ public final class PipelineRunner implements Pipeline {
         } else if (item instanceof SourceFailed) {
           flush(trigger, positions);
           fail(((SourceFailed) item).error);
+          commitQueue.put(Control.FAILED);
         } else if (item == Control.STOP) {
           flush(trigger, positions);
           return;
@@ -409,6 +414,12 @@ public final class PipelineRunner implements Pipeline {
           id, where, sink.name(), file, e.getMessage());
       DeadLetterEvent event = new DeadLetterEvent(
           id, batch.stream(), batch.positionAfter(), batch.rowCount(), file, e.getMessage());
+      try {
+        source.deadLettered(event);
+      } catch (RuntimeException se) {
+        recordSecondary("source-hook", "tell the source " + source.name() + " about a dead"
+            + " letter", se);
+      }
       for (PipelineListener listener : listeners) {
         try {
           listener.onDeadLetter(event);
@@ -438,8 +449,15 @@ public final class PipelineRunner implements Pipeline {
     boolean broken = false;
     while (true) {
       Object item = takeUninterruptibly();
-      if (item == Control.END) {
-        return;
+      if (item == Control.END || item == Control.FAILED) {
+        // Everything the writer prepared before its failure has been committed or refused.
+        if (failed()) {
+          tellSourceFailed();
+        }
+        if (item == Control.END) {
+          return;
+        }
+        continue;
       }
       if (item == Control.IDLE) {
         synchronized (lock) {
@@ -454,18 +472,20 @@ public final class PipelineRunner implements Pipeline {
         continue;
       }
       long start = nanoClock.getAsLong();
-      CommitResult result;
+      CommitResult result = null;
       try {
         result = sinkWriter.commit(committable);
       } catch (CommitFailedException e) {
         broken = true;
         abortQuietly(committable);
         fail(e);
-        continue;
       } catch (RuntimeException | Error e) {
         // Outcome unknown or unexpected: keep the files, they may be part of the table now.
         broken = true;
         fail(e);
+      }
+      if (broken) {
+        tellSourceFailed();
         continue;
       }
       long end = nanoClock.getAsLong();
@@ -499,6 +519,26 @@ public final class PipelineRunner implements Pipeline {
           recordSecondary("listener", "notify listener " + listener + " of a commit", e);
         }
       }
+    }
+  }
+
+  /**
+   * Tells the source, once, that nothing more will be committed in this run (see {@link
+   * Source#pipelineFailed}). Committer thread only.
+   */
+  private void tellSourceFailed() {
+    if (sourceToldOfFailure) {
+      return;
+    }
+    sourceToldOfFailure = true;
+    Throwable error;
+    synchronized (lock) {
+      error = failure;
+    }
+    try {
+      source.pipelineFailed(error);
+    } catch (RuntimeException e) {
+      recordSecondary("source-hook", "tell the source " + source.name() + " about the failure", e);
     }
   }
 

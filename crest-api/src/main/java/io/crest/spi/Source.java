@@ -62,6 +62,38 @@ public interface Source extends AutoCloseable {
   default void committed(java.util.Map<String, SourcePosition> positions) {}
 
   /**
+   * Tells the source that the sink rejected a batch and the pipeline wrote it, durably, to its
+   * dead-letter directory instead ({@code Pipeline.Builder#deadLetter}): the batch will never be
+   * in the sink, but it is not lost either. A source that acknowledges data to its producers
+   * acknowledges this batch here (in stream order after the batches before it), since no commit
+   * will cover it on its own; others ignore it.
+   *
+   * <p>Called on the pipeline's writer thread once the file is forced to disk and has its final
+   * name, possibly while {@link #committed} runs on the committer thread; keep it quick. A later
+   * commit's positions include the batch's position as usual. An exception is logged and
+   * otherwise ignored.
+   *
+   * @param event the stream, the position after the batch, the file and the reason
+   */
+  default void deadLettered(io.crest.DeadLetterEvent event) {}
+
+  /**
+   * Tells the source that the pipeline failed and will commit nothing more in this run: every
+   * batch that no {@link #committed} call covered so far (and that was not {@link #deadLettered})
+   * is not durable, and will not become so before the pipeline is restarted. A source whose
+   * producers wait for acknowledgements tells them now, so they re-send promptly instead of
+   * waiting until the pipeline is closed.
+   *
+   * <p>Called at most once, on the pipeline's committer thread after the last {@link #committed}
+   * call of the run, as soon as the failure is known; the pipeline still closes the source later,
+   * when its owner stops it. Not called when the pipeline stops without failing. An exception is
+   * logged and otherwise ignored.
+   *
+   * @param failure the pipeline's failure, as {@code Pipeline#failure} reports it
+   */
+  default void pipelineFailed(Throwable failure) {}
+
+  /**
    * Stops the readers, waits for them to end and releases every resource. Safe to call more than
    * once, and before {@link #start}.
    */

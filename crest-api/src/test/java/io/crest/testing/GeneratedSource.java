@@ -32,6 +32,9 @@ public final class GeneratedSource implements Source {
   private String instanceId;
   private volatile java.util.Map<String, io.crest.spi.SourcePosition> lastCommitted =
       java.util.Map.of();
+  private final List<io.crest.DeadLetterEvent> deadLetters =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
+  private volatile Throwable pipelineFailure;
 
   /** A source whose readers allocate from a child of {@code parent}. */
   public GeneratedSource(BufferAllocator parent, int batchRows) {
@@ -83,6 +86,29 @@ public final class GeneratedSource implements Source {
   @Override
   public void committed(java.util.Map<String, io.crest.spi.SourcePosition> positions) {
     lastCommitted = positions;
+  }
+
+  /** The dead letters the pipeline reported, in order. */
+  public List<io.crest.DeadLetterEvent> deadLetters() {
+    return List.copyOf(deadLetters);
+  }
+
+  @Override
+  public void deadLettered(io.crest.DeadLetterEvent event) {
+    deadLetters.add(event);
+  }
+
+  /** The failure the pipeline reported through {@link #pipelineFailed}, or null. */
+  public Throwable pipelineFailure() {
+    return pipelineFailure;
+  }
+
+  @Override
+  public void pipelineFailed(Throwable failure) {
+    if (pipelineFailure != null) {
+      throw new IllegalStateException("pipelineFailed called twice: " + failure);
+    }
+    pipelineFailure = failure;
   }
 
   /** Batches accepted by the pipeline so far. */

@@ -127,7 +127,11 @@ public final class MemorySink implements Sink {
     };
   }
 
-  private record Pending(String commitId, List<Long> ids, Map<String, SourcePosition> positions)
+  /**
+   * The committable of test sinks that keep ids: the ids written since the last commit, with the
+   * positions after them. Immutable.
+   */
+  public record Pending(String commitId, List<Long> ids, Map<String, SourcePosition> positions)
       implements Committable {
     @Override
     public long rowCount() {

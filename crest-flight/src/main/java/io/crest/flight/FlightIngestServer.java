@@ -66,10 +66,15 @@ import org.slf4j.LoggerFactory;
  *   <li>Without a producer id, batches are delivered at least once: a put that fails after a
  *       commit but before its acknowledgement, re-sent, is written twice.
  *   <li>Every batch is acknowledged by one {@link PutResult}, in batch order, whose metadata is
- *       the batch's own (its sequence number), sent when a commit covers the batch. An empty batch
- *       is acknowledged at once. The call completes after the producer ended it and every batch
- *       was acknowledged. If the pipeline stops or fails first, the call fails with {@code
- *       UNAVAILABLE}: re-send every batch that has no acknowledgement.
+ *       the batch's own (its sequence number), sent when a commit covers the batch. A batch the
+ *       sink rejects and the pipeline writes to its dead-letter directory instead ({@code
+ *       Pipeline.Builder#deadLetter}) is acknowledged once that file is on disk, with the
+ *       metadata {@code dead-letter <file name> } followed by the batch's own; without a
+ *       dead-letter directory such a batch fails the pipeline. An empty batch is acknowledged at
+ *       once. The call completes after the producer ended it and every batch was acknowledged. If
+ *       the pipeline fails first, the call fails with {@code UNAVAILABLE} as soon as the failure
+ *       is known (not only when the pipeline is closed); if it stops or the server closes first,
+ *       likewise: re-send every batch that has no acknowledgement.
  *   <li>Back-pressure: when the pipeline's buffer is full the put waits before reading more, and
  *       Flight's flow control makes the producer's {@code putNext} wait.
  *   <li>Schema: before any row of a put is accepted, its schema is checked against the table by
@@ -352,7 +357,7 @@ public final class FlightIngestServer implements AutoCloseable {
     boolean schemaChecked = false;
     long index = 0;
     long duplicates = 0;
-    while (input.next()) {
+    while (session.next(input)) {
       FlightRuntimeException failed = session.failure();
       if (failed != null) {
         return failed;

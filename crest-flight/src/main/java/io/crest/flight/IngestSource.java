@@ -1,5 +1,6 @@
 package io.crest.flight;
 
+import io.crest.DeadLetterEvent;
 import io.crest.errors.SourceException;
 import io.crest.spi.Source;
 import io.crest.spi.SourceContext;
@@ -9,9 +10,11 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import org.apache.arrow.flight.CallStatus;
+import org.apache.arrow.flight.FlightRuntimeException;
 import org.apache.arrow.memory.BufferAllocator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -19,11 +22,13 @@ import org.slf4j.LoggerFactory;
 /**
  * The {@link Source} of one table of a {@link FlightIngestServer}: the batches producers put for
  * the table, one stream per producer (its id), positioned by the producer's sequence numbers.
- * After each commit it acknowledges the puts whose batches the commit made durable.
+ * After each commit, and after each batch the pipeline dead-lettered, it acknowledges the puts
+ * whose batches became durable.
  *
  * <p>Lifecycle as the SPI says: the pipeline starts it (the table then accepts puts), tells it of
- * commits, and closes it (the table refuses puts again, and puts still waiting for an
- * acknowledgement fail with {@code UNAVAILABLE} so that their producers re-send). Thread-safe.
+ * commits and dead letters, tells it if it failed (puts still waiting for an acknowledgement, and
+ * later puts, fail with {@code UNAVAILABLE} so that their producers re-send), and closes it (the
+ * table refuses puts again, and waiting puts fail the same way). Thread-safe.
  */
 final class IngestSource implements Source {
   private static final Logger LOG = LoggerFactory.getLogger(IngestSource.class);
@@ -38,9 +43,9 @@ final class IngestSource implements Source {
   }
 
   /**
-   * One producer's stream: the highest sequence emitted (or resumed from) and the highest
-   * committed. Emission is ordered by {@link #emitLock}; the committed value is read without it,
-   * so that a commit never waits for a producer blocked in emit.
+   * One producer's stream: the highest sequence emitted (or resumed from), the highest committed,
+   * and the dead-lettered positions above it. Emission is ordered by {@link #emitLock}; the other
+   * values are read without it, so that a commit never waits for a producer blocked in emit.
    */
   static final class ProducerStream {
     final String id;
@@ -48,6 +53,8 @@ final class IngestSource implements Source {
     // Guarded by emitLock.
     long lastAccepted;
     private final AtomicLong committed;
+    // Position -> dead-letter file name, for positions no commit covered yet.
+    private final ConcurrentSkipListMap<Long, String> deadLetters = new ConcurrentSkipListMap<>();
 
     ProducerStream(String id, long resumed) {
       this.id = id;
@@ -57,6 +64,16 @@ final class IngestSource implements Source {
 
     long committed() {
       return committed.get();
+    }
+
+    /** Whether the batch that ends at {@code position} is committed or dead-lettered. */
+    boolean isDurable(long position) {
+      return committed.get() >= position || deadLetters.containsKey(position);
+    }
+
+    /** The name of the dead-letter file of the batch that ends at {@code position}, or null. */
+    String deadLetterFile(long position) {
+      return deadLetters.get(position);
     }
   }
 
@@ -73,6 +90,8 @@ final class IngestSource implements Source {
 
   private final Map<String, ProducerStream> streams = new ConcurrentHashMap<>();
   private final Set<PutSession> sessions = ConcurrentHashMap.newKeySet();
+  // Set once, when the pipeline failed: every put, also a later one, fails with it.
+  private volatile FlightRuntimeException pipelineFailure;
 
   IngestSource(FlightIngestServer server, String table) {
     this.server = server;
@@ -161,8 +180,13 @@ final class IngestSource implements Source {
     return context;
   }
 
+  /** Tracks {@code session} for acknowledgements; fails it at once if the pipeline failed. */
   void register(PutSession session) {
     sessions.add(session);
+    FlightRuntimeException failure = pipelineFailure;
+    if (failure != null) {
+      session.fail(failure);
+    }
   }
 
   void unregister(PutSession session) {
@@ -179,6 +203,51 @@ final class IngestSource implements Source {
         stream.committed.accumulateAndGet(sequence, Math::max);
       }
     }
+    acknowledgeDue();
+    // Only now: the acknowledgements above still had to say which batches were dead-lettered.
+    for (ProducerStream stream : streams.values()) {
+      stream.deadLetters.headMap(stream.committed(), true).clear();
+    }
+  }
+
+  /**
+   * Marks the batch as durable in the dead-letter directory and acknowledges what became due:
+   * its acknowledgement, in batch order, tells the producer the file name (see {@code
+   * docs/flight-tickets.md}).
+   */
+  @Override
+  public void deadLettered(DeadLetterEvent event) {
+    ProducerStream stream = streams.get(event.stream());
+    if (stream == null) {
+      LOG.warn("Table {}: the pipeline dead-lettered a batch of stream {}, which no put of this"
+          + " source sent", table, event.stream());
+      return;
+    }
+    stream.deadLetters.put(event.positionAfter().asOffset(), event.file().getFileName().toString());
+    acknowledgeDue();
+  }
+
+  /**
+   * Fails the puts waiting for an acknowledgement, and every later put of this source, with
+   * {@code UNAVAILABLE} naming the table and the failure: their producers re-send once the
+   * pipeline runs again.
+   */
+  @Override
+  public void pipelineFailed(Throwable failure) {
+    String cause = failure == null ? "unknown failure"
+        : failure.getMessage() != null ? failure.getMessage() : failure.getClass().getName();
+    FlightRuntimeException error = CallStatus.UNAVAILABLE.withDescription("Cannot acknowledge"
+        + " the batches put to table " + table + ": its pipeline failed before committing them ("
+        + cause + "); re-send every batch without an acknowledgement once the pipeline runs"
+        + " again").toRuntimeException();
+    pipelineFailure = error;
+    for (PutSession session : sessions) {
+      session.fail(error);
+    }
+    LOG.info("Table {}: failed the waiting puts, since the pipeline failed: {}", table, cause);
+  }
+
+  private void acknowledgeDue() {
     for (PutSession session : sessions) {
       session.acknowledgeDue();
     }

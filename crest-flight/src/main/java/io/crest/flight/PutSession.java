@@ -7,13 +7,15 @@ import org.apache.arrow.flight.CallStatus;
 import org.apache.arrow.flight.FlightProducer.CallContext;
 import org.apache.arrow.flight.FlightProducer.StreamListener;
 import org.apache.arrow.flight.FlightRuntimeException;
+import org.apache.arrow.flight.FlightStream;
 import org.apache.arrow.flight.PutResult;
 import org.apache.arrow.memory.ArrowBuf;
 import org.apache.arrow.memory.BufferAllocator;
 
 /**
  * One {@code DoPut} call of the ingest server: the batches it sent that wait for a commit, and the
- * acknowledgements sent back, in batch order, once a commit covers them.
+ * acknowledgements sent back, in batch order, once a commit covers them or they were
+ * dead-lettered.
  *
  * <p>Thread-safe: the put's thread adds batches and waits; the pipeline's committer thread (via
  * {@link IngestSource#committed}) sends acknowledgements; a closing source fails the session. Every
@@ -21,6 +23,8 @@ import org.apache.arrow.memory.BufferAllocator;
  */
 final class PutSession {
   private static final long CANCEL_CHECK_MILLIS = 100;
+  /** How the acknowledgement of a dead-lettered batch starts. */
+  static final String DEAD_LETTER_PREFIX = "dead-letter ";
 
   /** A batch waiting for its acknowledgement. */
   private static final class Pending {
@@ -43,6 +47,10 @@ final class PutSession {
   private final Deque<Pending> pending = new ArrayDeque<>();
   private FlightRuntimeException failure;
   private long acknowledged;
+  // The put's thread while it waits for the producer's next message, else null.
+  private Thread reader;
+  // Whether fail() interrupted the reader, whose interrupt status must then be cleared.
+  private boolean readerWoken;
 
   /**
    * Creates a session.
@@ -65,15 +73,19 @@ final class PutSession {
     acknowledgeDue();
   }
 
-  /** Sends the acknowledgements that commits made due, in order. Called after each commit. */
+  /**
+   * Sends the acknowledgements that commits and dead letters made due, in order. Called after
+   * each commit and dead letter.
+   */
   synchronized void acknowledgeDue() {
     while (failure == null && !pending.isEmpty()
-        && pending.peekFirst().stream.committed() >= pending.peekFirst().position) {
+        && pending.peekFirst().stream.isDurable(pending.peekFirst().position)) {
       Pending head = pending.removeFirst();
+      byte[] ack = ackMetadata(head);
       ArrowBuf metadata = null;
-      if (head.ack.length > 0) {
-        metadata = allocator.buffer(head.ack.length);
-        metadata.writeBytes(head.ack);
+      if (ack.length > 0) {
+        metadata = allocator.buffer(ack.length);
+        metadata.writeBytes(ack);
       }
       try (PutResult result = PutResult.metadata(metadata)) {
         acks.onNext(result);
@@ -86,12 +98,72 @@ final class PutSession {
     notifyAll();
   }
 
-  /** Fails the session: its unacknowledged batches will not be acknowledged. First one wins. */
+  /**
+   * The batch's own metadata, or for a dead-lettered batch {@code dead-letter <file name> }
+   * followed by it (the convention of {@code docs/flight-tickets.md}).
+   */
+  private static byte[] ackMetadata(Pending batch) {
+    String file = batch.stream.deadLetterFile(batch.position);
+    if (file == null) {
+      return batch.ack;
+    }
+    byte[] prefix = utf8(DEAD_LETTER_PREFIX + file + " ");
+    byte[] ack = new byte[prefix.length + batch.ack.length];
+    System.arraycopy(prefix, 0, ack, 0, prefix.length);
+    System.arraycopy(batch.ack, 0, ack, prefix.length, batch.ack.length);
+    return ack;
+  }
+
+  /**
+   * Fails the session: its unacknowledged batches will not be acknowledged. First one wins. A put
+   * thread waiting in {@link #next} for a producer that sends nothing more is woken up, so the
+   * call ends now rather than at the producer's next message.
+   */
   synchronized void fail(FlightRuntimeException error) {
     if (failure == null) {
       failure = error;
+      if (reader != null) {
+        readerWoken = true;
+        reader.interrupt();
+      }
     }
     notifyAll();
+  }
+
+  /**
+   * Reads the producer's next message on the put's thread, like {@link FlightStream#next}.
+   *
+   * @return {@code false} at the end of the put, or once the session failed (then {@link
+   *     #failure} says why)
+   */
+  boolean next(FlightStream input) {
+    synchronized (this) {
+      if (failure != null) {
+        return false;
+      }
+      reader = Thread.currentThread();
+    }
+    boolean woken = false;
+    try {
+      return input.next();
+    } catch (RuntimeException e) {
+      synchronized (this) {
+        if (!readerWoken) {
+          throw e;
+        }
+      }
+      return false; // interrupted by fail() while waiting for the producer
+    } finally {
+      synchronized (this) {
+        reader = null;
+        woken = readerWoken;
+        readerWoken = false;
+      }
+      if (woken) {
+        // Consumed here: the thread belongs to Flight's executor and must not keep it.
+        Thread.interrupted();
+      }
+    }
   }
 
   synchronized FlightRuntimeException failure() {

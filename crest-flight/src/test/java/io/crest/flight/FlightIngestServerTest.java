@@ -8,10 +8,13 @@ import io.crest.BatchPolicy;
 import io.crest.DataSize;
 import io.crest.Pipeline;
 import io.crest.errors.PipelineFailedException;
+import io.crest.errors.ValidationException;
 import io.crest.spi.Source;
+import io.crest.spi.SourceBatch;
 import io.crest.spi.SourcePosition;
 import io.crest.testing.MemorySink;
 import io.crest.testing.TestBatches;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -21,12 +24,15 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.apache.arrow.flight.FlightClient;
 import org.apache.arrow.flight.FlightRuntimeException;
 import org.apache.arrow.flight.FlightStatusCode;
 import org.apache.arrow.flight.Location;
 import org.apache.arrow.flight.auth2.BearerCredentialWriter;
 import org.apache.arrow.flight.grpc.CredentialCallOption;
+import org.apache.arrow.vector.ipc.ArrowFileReader;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
@@ -36,8 +42,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Push ingest with real Flight clients on loopback, into a real pipeline with a {@link MemorySink}:
- * acknowledgements after commits, concurrent producers, back-pressure, and a crash between put and
- * commit.
+ * acknowledgements after commits and dead letters, concurrent producers, back-pressure, and a failed
+ * commit between put and acknowledgement ({@link FlightIngestCrashTest} kills the process instead).
  */
 @Timeout(120)
 class FlightIngestServerTest extends FlightTestSupport {
@@ -152,7 +158,7 @@ class FlightIngestServerTest extends FlightTestSupport {
   }
 
   @Test
-  void crashBetweenPutAndCommit_producerResendsToRestartedServer_everyRowExactlyOnce()
+  void commitFailsBetweenPutAndCommit_producerResendsToRestartedServer_everyRowExactlyOnce()
       throws Exception {
     MemorySink sink = new MemorySink();
     FlightIngestServer first = FlightIngestServer.builder(allocator, "grpc://127.0.0.1:0")
@@ -166,24 +172,24 @@ class FlightIngestServerTest extends FlightTestSupport {
     committed.done.get(30, TimeUnit.SECONDS);
     assertThat(committed.acks).containsExactly("1", "2");
 
-    // The next commit fails: the pipeline stops before batches 3 and 4 are durable.
+    // The next commit fails: the pipeline fails before batches 3 and 4 are durable, and the put
+    // learns it before anyone closes the pipeline.
     sink.failNextCommits(1);
     TestProducer.Put lost = TestProducer.start(client, allocator, TABLE, "p1", 0, 3, 4, 2);
-    await().atMost(WAIT).until(() -> before.state() == Pipeline.State.FAILED
-        || before.failure().isPresent());
-    assertThatThrownBy(before::close).isInstanceOf(PipelineFailedException.class);
     assertThatThrownBy(() -> lost.done.get(30, TimeUnit.SECONDS))
         .cause()
         .isInstanceOfSatisfying(FlightRuntimeException.class, e -> {
-          // Batch 4 was either emitted (then the closing source fails the put) or refused by
+          // Batch 4 was either emitted (then the failure reaches the waiting put) or refused by
           // the failed pipeline: either way the producer is told to re-send.
           assertThat(e.status().code()).isEqualTo(FlightStatusCode.UNAVAILABLE);
-          assertThat(e.status().description()).isIn(
-              "The pipeline reading table shop.orders stopped before committing these batches"
-                  + " (re-send every batch without an acknowledgement)",
-              "Cannot ingest into table shop.orders: its pipeline is stopping (re-send every"
-                  + " batch without an acknowledgement)");
+          assertThat(e.status().description()).satisfiesAnyOf(
+              d -> assertThat(d).startsWith("Cannot acknowledge the batches put to table"
+                  + " shop.orders: its pipeline failed before committing them (Cannot commit "),
+              d -> assertThat(d).isEqualTo("Cannot ingest into table shop.orders: its pipeline"
+                  + " is stopping (re-send every batch without an acknowledgement)"));
         });
+    assertThat(before.failure()).isPresent();
+    assertThatThrownBy(before::close).isInstanceOf(PipelineFailedException.class);
     assertThat(lost.acks).isEmpty();
     client.close();
     first.close();
@@ -207,18 +213,8 @@ class FlightIngestServerTest extends FlightTestSupport {
   void backPressure_sinkBehind_holdsTheProducerBack() throws Exception {
     FlightIngestServer server = ingestServer();
     CountDownLatch writes = new CountDownLatch(1);
-    MemorySink sink = new MemorySink().onWrite(batch -> {
-      try {
-        writes.await(30, TimeUnit.SECONDS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    });
-    Pipeline pipeline = Pipeline.from(server.source(TABLE)).id("ingest-orders")
-        .bufferLimit(DataSize.kib(64)).batch(BatchPolicy.rows(10_000)).to(sink);
-    register(pipeline::stop);
-    resources.push(writes::countDown); // runs before the pipeline stops if an assertion fails
-    pipeline.start();
+    MemorySink sink = new MemorySink();
+    Pipeline pipeline = smallBufferPipelineWritingAfter(writes, server, sink);
     int batches = 600;
 
     TestProducer.Put put = TestProducer.start(
@@ -232,6 +228,192 @@ class FlightIngestServerTest extends FlightTestSupport {
     put.done.get(60, TimeUnit.SECONDS);
     assertThat(put.acks).hasSize(batches);
     assertThat(sink.committedIds()).hasSize(batches * 500);
+  }
+
+  @Test
+  void put_batchTheSinkRejects_isAcknowledgedAsDeadLetteredWithoutAnyCommit(@TempDir Path dir)
+      throws Exception {
+    FlightIngestServer server = ingestServer();
+    MemorySink sink = new MemorySink().onWrite(FlightIngestServerTest::rejectIdsFrom300);
+    // No commit is due before the pipeline stops: only the dead letter can acknowledge the put.
+    Pipeline pipeline = Pipeline.from(server.source(TABLE)).id("ingest-orders")
+        .batch(BatchPolicy.rows(1_000_000)).deadLetter(dir.resolve("dead")).to(sink);
+    register(pipeline::stop);
+    pipeline.start();
+
+    TestProducer.Put put = TestProducer.start(client(server), allocator, TABLE, "p1", 0, 101,
+        101, 3);
+
+    put.done.get(30, TimeUnit.SECONDS);
+    assertThat(sink.commits()).isEmpty();
+    List<Path> files;
+    try (Stream<Path> listing = Files.list(dir.resolve("dead"))) {
+      files = listing.collect(Collectors.toList());
+    }
+    assertThat(files).hasSize(1);
+    Path file = files.get(0);
+    assertThat(put.acks).containsExactly("dead-letter " + file.getFileName() + " 101");
+    try (ArrowFileReader reader =
+        new ArrowFileReader(Files.newByteChannel(file), allocator)) {
+      assertThat(reader.loadNextBatch()).isTrue();
+      assertThat(TestBatches.ids(reader.getVectorSchemaRoot())).containsExactly(300L, 301L, 302L);
+      assertThat(reader.getMetaData()).containsEntry("crest.stream", "p1")
+          .containsEntry("crest.position", "101")
+          .containsEntry("crest.reason", "Cannot write ids from 300: rejected by the test");
+    }
+  }
+
+  @Test
+  void put_withARejectedBatch_acknowledgesEveryBatchInOrderOnceDurable(@TempDir Path dir)
+      throws Exception {
+    FlightIngestServer server = ingestServer();
+    MemorySink sink = new MemorySink().onWrite(FlightIngestServerTest::rejectIdsFrom300);
+    Semaphore commits = new Semaphore(0);
+    sink.gateCommits(commits);
+    Pipeline pipeline = Pipeline.from(server.source(TABLE)).id("ingest-orders")
+        .batch(BatchPolicy.rows(3)).deadLetter(dir).to(sink);
+    register(pipeline::stop);
+    resources.push(() -> commits.release(100)); // a failed assertion must not block the stop
+    pipeline.start();
+
+    // Batch 100 holds ids 297..299, batch 101 ids 300..302 (rejected), batch 102 ids 303..305.
+    TestProducer.Put put = TestProducer.start(client(server), allocator, TABLE, "p1", 0, 100,
+        102, 3);
+    await().atMost(WAIT).until(() -> pipeline.stats().deadLettered() == 1
+        && pipeline.stats().rowsIn() == 6);
+
+    // The dead letter is durable, but batch 100 before it waits for its commit: no ack yet.
+    assertThat(put.acks).isEmpty();
+    commits.release(100);
+    put.done.get(30, TimeUnit.SECONDS);
+    String deadLetter;
+    try (Stream<Path> listing = Files.list(dir)) {
+      deadLetter = listing.map(f -> f.getFileName().toString()).collect(Collectors.joining());
+    }
+    assertThat(put.acks).containsExactly("100", "dead-letter " + deadLetter + " 101", "102");
+    assertThat(sink.committedIds()).containsExactly(297L, 298L, 299L, 303L, 304L, 305L);
+    assertThat(sink.commits().get(sink.commits().size() - 1).positions())
+        .isEqualTo(Map.of("p1", SourcePosition.ofOffset(102)));
+  }
+
+  @Test
+  void commitFails_waitingPutFailsWithUnavailableAtOnce_notWhenThePipelineIsClosed()
+      throws Exception {
+    MemorySink sink = new MemorySink().failNextCommits(1);
+
+    assertPutsFailWhileTheFailedPipelineIsOpen(sink, BatchPolicy.rows(3), 1, "(Cannot commit ");
+    assertThat(sink.commits()).isEmpty();
+  }
+
+  @Test
+  void writeFails_waitingPutFailsWithUnavailableAtOnce_notWhenThePipelineIsClosed()
+      throws Exception {
+    MemorySink sink = new MemorySink().onWrite(batch -> {
+      if (TestBatches.ids(batch.root()).contains(3L)) {
+        throw new IllegalStateException("disk full while writing ids from 3");
+      }
+    });
+
+    assertPutsFailWhileTheFailedPipelineIsOpen(sink, BatchPolicy.rows(1_000_000), 2,
+        "(disk full while writing ids from 3)");
+    assertThat(sink.commits()).isEmpty();
+  }
+
+  @Test
+  void commitFails_putKeptOpenByItsProducer_failsWithUnavailableAtOnce() throws Exception {
+    FlightIngestServer server = ingestServer();
+    MemorySink sink = new MemorySink().failNextCommits(1);
+    Pipeline pipeline = Pipeline.from(server.source(TABLE)).id("ingest-orders")
+        .batch(BatchPolicy.rows(3)).to(sink);
+    pipeline.start();
+    try {
+      // The producer sends batch 1 and then nothing, without ending the put: the server's put
+      // thread waits for its next message when the failure comes.
+      TestProducer.Put put = TestProducer.startStayingOpen(client(server), allocator, TABLE,
+          "p1", 0, 1, 1, 3);
+
+      assertPipelineFailureReached(put, "(Cannot commit ");
+      assertThat(pipeline.state()).isEqualTo(Pipeline.State.RUNNING);
+    } finally {
+      assertThatThrownBy(pipeline::close).isInstanceOf(PipelineFailedException.class);
+    }
+  }
+
+  /**
+   * Puts batches 1..{@code batches} of 3 rows into a pipeline that fails on them, and asserts that
+   * the put, and a put after it, fail with {@code cause} while the pipeline is still open.
+   */
+  private void assertPutsFailWhileTheFailedPipelineIsOpen(
+      MemorySink sink, BatchPolicy policy, long batches, String cause) throws Exception {
+    FlightIngestServer server = ingestServer();
+    Pipeline pipeline = Pipeline.from(server.source(TABLE)).id("ingest-orders")
+        .batch(policy).to(sink);
+    pipeline.start();
+    try {
+      TestProducer.Put put = TestProducer.start(client(server), allocator, TABLE, "p1", 0, 1,
+          batches, 3);
+
+      // Long before anyone closes the pipeline, which stays open until the finally block.
+      assertPipelineFailureReached(put, cause);
+      assertThat(pipeline.state()).isEqualTo(Pipeline.State.RUNNING);
+      assertThat(pipeline.failure()).isPresent();
+      assertThat(put.acks).isEmpty();
+
+      // A put that arrives after the failure is turned away at once too.
+      TestProducer.Put later = TestProducer.start(client(server), allocator, TABLE, "p2", 0, 1,
+          1, 3);
+      assertPipelineFailureReached(later, cause);
+    } finally {
+      assertThatThrownBy(pipeline::close).isInstanceOf(PipelineFailedException.class);
+    }
+  }
+
+  /** Asserts the put fails within seconds with the status that names table and failure. */
+  private static void assertPipelineFailureReached(TestProducer.Put put, String cause) {
+    assertThatThrownBy(() -> put.done.get(5, TimeUnit.SECONDS))
+        .isInstanceOf(ExecutionException.class)
+        .cause()
+        .isInstanceOfSatisfying(FlightRuntimeException.class, e -> {
+          assertThat(e.status().code()).isEqualTo(FlightStatusCode.UNAVAILABLE);
+          assertThat(e.status().description())
+              .startsWith("Cannot acknowledge the batches put to table shop.orders: its pipeline"
+                  + " failed before committing them ")
+              .contains(cause)
+              .endsWith("; re-send every batch without an acknowledgement once the pipeline"
+                  + " runs again");
+        });
+  }
+
+  @Test
+  void backPressure_severalProducersAndASlowSink_everyPutWaitsAndNothingPilesUp()
+      throws Exception {
+    FlightIngestServer server = ingestServer();
+    CountDownLatch writes = new CountDownLatch(1);
+    MemorySink sink = new MemorySink();
+    Pipeline pipeline = smallBufferPipelineWritingAfter(writes, server, sink);
+    int batches = 400;
+    List<TestProducer.Put> puts = new ArrayList<>();
+    for (int p = 0; p < 4; p++) {
+      puts.add(TestProducer.start(client(server), allocator, TABLE, "bulk-" + p,
+          p * 1_000_000L, 1, batches, 500));
+    }
+
+    // About 14 MB are on offer; while the writer is stuck every producer stays held back, the
+    // pipeline's buffer within its limit and the memory of the whole test (servers, clients)
+    // small.
+    await().atMost(WAIT).until(() -> puts.stream().allMatch(put -> put.sent.get() > 0));
+    await().during(Duration.ofMillis(700)).atMost(WAIT).until(() ->
+        puts.stream().allMatch(put -> put.sent.get() < batches && !put.done.isDone())
+            && pipeline.stats().bufferedBytes() <= DataSize.kib(64).toBytes()
+            && allocator.getAllocatedMemory() < 8L * 1024 * 1024);
+    long sentWhileStuck = puts.stream().mapToLong(put -> put.sent.get()).sum();
+    assertThat(sentWhileStuck).isLessThan(4L * batches / 2);
+    writes.countDown();
+    for (TestProducer.Put put : puts) {
+      put.done.get(60, TimeUnit.SECONDS);
+      assertThat(put.acks).hasSize(batches);
+    }
+    assertThat(sink.committedIds()).hasSize(4 * batches * 500).doesNotHaveDuplicates();
   }
 
   @Test
@@ -427,7 +609,35 @@ class FlightIngestServerTest extends FlightTestSupport {
         + " tables=[shop.orders], users=[producer], bearerTokens=1]");
   }
 
-  private FlightIngestServer ingestServer() {
+  /**
+   * A started pipeline with a 64 KiB buffer whose sink writes nothing until {@code writes} is
+   * counted down (at the latest before the pipeline stops after the test).
+   */
+  private Pipeline smallBufferPipelineWritingAfter(
+      CountDownLatch writes, FlightIngestServer server, MemorySink sink) {
+    sink.onWrite(batch -> {
+      try {
+        writes.await(30, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    });
+    Pipeline pipeline = Pipeline.from(server.source(TABLE)).id("ingest-orders")
+        .bufferLimit(DataSize.kib(64)).batch(BatchPolicy.rows(10_000)).to(sink);
+    register(pipeline::stop);
+    resources.push(writes::countDown); // runs before the pipeline stops if an assertion fails
+    pipeline.start();
+    return pipeline;
+  }
+
+  /** A write hook that rejects, like a sink's schema check, every batch with an id from 300 to 302. */
+  private static void rejectIdsFrom300(SourceBatch batch) {
+    if (TestBatches.ids(batch.root()).get(0) == 300L) {
+      throw new ValidationException("Cannot write ids from 300: rejected by the test");
+    }
+  }
+
+    private FlightIngestServer ingestServer() {
     return register(FlightIngestServer.builder(allocator, "grpc://127.0.0.1:0")
         .table(TABLE).build());
   }

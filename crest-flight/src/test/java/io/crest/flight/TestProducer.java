@@ -39,11 +39,29 @@ final class TestProducer {
   static Put start(
       FlightClient client, BufferAllocator allocator, String table, String producer, long base,
       long fromSequence, long toSequence, int rows, CallOption... options) {
+    return start(true, client, allocator, table, producer, base, fromSequence, toSequence, rows,
+        options);
+  }
+
+  /**
+   * Like {@link #start}, but the producer keeps the put open after its last batch, as one that
+   * streams batches when it has them would: the put ends only when the server ends it.
+   */
+  static Put startStayingOpen(
+      FlightClient client, BufferAllocator allocator, String table, String producer, long base,
+      long fromSequence, long toSequence, int rows) {
+    return start(false, client, allocator, table, producer, base, fromSequence, toSequence, rows);
+  }
+
+  private static Put start(
+      boolean complete, FlightClient client, BufferAllocator allocator, String table,
+      String producer, long base, long fromSequence, long toSequence, int rows,
+      CallOption... options) {
     Put put = new Put();
     Thread thread = new Thread(() -> {
       try {
-        run(client, allocator, table, producer, base, fromSequence, toSequence, rows, put,
-            options);
+        run(complete, client, allocator, table, producer, base, fromSequence, toSequence, rows,
+            put, options);
         put.done.complete(null);
       } catch (Throwable e) {
         put.done.completeExceptionally(e);
@@ -55,8 +73,9 @@ final class TestProducer {
   }
 
   private static void run(
-      FlightClient client, BufferAllocator allocator, String table, String producer, long base,
-      long fromSequence, long toSequence, int rows, Put put, CallOption... options) {
+      boolean complete, FlightClient client, BufferAllocator allocator, String table,
+      String producer, long base, long fromSequence, long toSequence, int rows, Put put,
+      CallOption... options) {
     FlightDescriptor descriptor = producer == null
         ? FlightDescriptor.path(table) : FlightDescriptor.path(table, producer);
     try (VectorSchemaRoot root = VectorSchemaRoot.create(TestBatches.SCHEMA, allocator)) {
@@ -79,7 +98,9 @@ final class TestProducer {
         stream.putNext(metadata);
         put.sent.incrementAndGet();
       }
-      stream.completed();
+      if (complete) {
+        stream.completed();
+      }
       listener.getResult();
     }
   }
