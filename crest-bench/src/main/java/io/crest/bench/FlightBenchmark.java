@@ -102,6 +102,10 @@ public class FlightBenchmark {
   @Param({"zstd", "snappy", "uncompressed"})
   public String codec;
 
+  /** {@code IcebergSink.encoderThreads} for {@link #pipeline} and {@link #steady}. */
+  @Param({"1", "2"})
+  public int encoderThreads;
+
   @Setup(Level.Trial)
   public void setUp(BenchmarkParams params) throws IOException {
     allocator = new RootAllocator();
@@ -125,7 +129,8 @@ public class FlightBenchmark {
     FlightSource source = FlightSource.builder(allocator)
         .endpoint("grpc://127.0.0.1:" + server.getPort(), ENDLESS).build();
     IcebergSink sink = IcebergSink.builder().localWarehouse(steadyWarehouse).table("bench.steady")
-        .tableProperty("write.parquet.compression-codec", codec).build();
+        .tableProperty("write.parquet.compression-codec", codec)
+        .encoderThreads(encoderThreads).build();
     steady = Pipeline.from(source)
         .id("bench-steady")
         .batch(BatchPolicy.every(COMMIT_INTERVAL).orBytes(DataSize.gib(4)))
@@ -270,7 +275,8 @@ public class FlightBenchmark {
     FlightSource source = FlightSource.builder(allocator)
         .endpoint("grpc://127.0.0.1:" + server.getPort(), "narrow").build();
     IcebergSink sink = IcebergSink.builder().localWarehouse(warehouse).table("bench.narrow")
-        .tableProperty("write.parquet.compression-codec", codec).build();
+        .tableProperty("write.parquet.compression-codec", codec)
+        .encoderThreads(encoderThreads).build();
     try (Pipeline p = Pipeline.from(source)
         .id("bench-" + run++) // a new id each time: every run reads the whole stream again
         .batch(BatchPolicy.rows(ROWS).orBytes(DataSize.gib(4)))
