@@ -286,7 +286,9 @@ public final class PipelineRunner implements Pipeline {
   /**
    * Stops everything once, in the order that keeps every buffer with one owner: close the queue
    * to readers, let the writer drain and flush, let the committer finish, discard what is left,
-   * close the source (its readers are done emitting), then the sink writer.
+   * close the sink writer (which may still hold references to buffers of batches it was given,
+   * e.g. on encoder threads of its own, when the writer stopped without a flush), then the source
+   * (its readers are done emitting), whose allocator those buffers came from.
    */
   private void shutdown() {
     synchronized (shutdownLock) {
@@ -300,7 +302,6 @@ public final class PipelineRunner implements Pipeline {
       joinQuietly(writerThread);
       joinQuietly(committerThread);
       queue.discardRemaining();
-      closeSource();
       if (sinkWriter != null) {
         try {
           sinkWriter.close();
@@ -308,6 +309,7 @@ public final class PipelineRunner implements Pipeline {
           recordSecondary("cleanup", "close the sink writer", e);
         }
       }
+      closeSource();
       synchronized (lock) {
         shutDown = true;
         state = failure == null ? State.STOPPED : State.FAILED;

@@ -31,8 +31,11 @@ public interface SinkWriter extends AutoCloseable {
   CommittedState restoredState();
 
   /**
-   * Writes a batch into the sink's open files. Reads the batch but does not keep its vectors:
-   * the caller closes the batch after this returns.
+   * Writes a batch into the sink's open files. Does not keep the batch's vectors: the caller
+   * closes the batch after this returns. A writer that encodes on threads of its own may keep
+   * references to the batch's buffers (retained, zero-copy) until its next {@link
+   * #prepareCommit} or its {@link #close} returns; the pipeline closes the writer before the
+   * source whose allocator those buffers came from.
    *
    * @throws io.crest.errors.ValidationException if the batch does not fit the target (schema,
    *     nullability, types); nothing of the batch is committed

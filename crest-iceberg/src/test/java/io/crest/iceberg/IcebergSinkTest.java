@@ -281,6 +281,39 @@ class IcebergSinkTest {
   }
 
   @Test
+  void encoderThreads_aSourceFailure_commitsWhatWasRead_andReleasesEveryBuffer()
+      throws Exception {
+    List<String> cleanupErrors = new java.util.concurrent.CopyOnWriteArrayList<>();
+    // the source fails after 50,000 rows, in the middle of a flush the pipeline then commits
+    Pipeline p = Pipeline.from(new GeneratedSource(allocator, 100).stream("s", 0, 1_000_000)
+            .failAfter(50_000))
+        .id("doomed")
+        .batch(BatchPolicy.rows(100_000_000))
+        .listener(new io.crest.PipelineListener() {
+          @Override
+          public void onError(String kind, Throwable error) {
+            if (kind.equals("cleanup")) {
+              cleanupErrors.add(String.valueOf(error));
+            }
+          }
+        })
+        .to(IcebergSink.builder().localWarehouse(warehouse).table("db.events")
+            .encoderThreads(2).build());
+    p.start();
+    assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> p.awaitIdle(WAIT)))
+        .isInstanceOf(io.crest.errors.PipelineFailedException.class);
+    assertThat(org.assertj.core.api.Assertions.catchThrowable(p::close))
+        .isInstanceOf(io.crest.errors.PipelineFailedException.class);
+    // the source's allocator was closed after the sink writer released its references
+    assertThat(cleanupErrors).as("cleanup errors, e.g. leaked buffers").isEmpty();
+    assertThat(p.stats().rowsIn()).isPositive();
+    assertThat(p.stats().rowsCommitted()).isEqualTo(p.stats().rowsIn());
+    try (OpenCatalog c = catalog()) {
+      assertThat(ids(c.loadTable(TABLE))).hasSize((int) p.stats().rowsIn()).doesNotHaveDuplicates();
+    }
+  }
+
+  @Test
   void catalogInstance_isUsed_andLeftOpenForItsOwner() throws Exception {
     InMemoryCatalog catalog = new InMemoryCatalog();
     catalog.initialize("mem", Map.of());
