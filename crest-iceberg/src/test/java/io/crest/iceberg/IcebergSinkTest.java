@@ -96,10 +96,18 @@ class IcebergSinkTest {
       assertThat(t.properties()).containsEntry("write.parquet.compression-codec", "snappy");
       assertThat(ids(t)).hasSize(1_000).doesNotHaveDuplicates();
     }
-    // local files go through Hadoop's raw file system: no .crc side files
+    // local files go through Hadoop's raw file system: no .crc side files; permissions are
+    // set through java.nio (Hadoop's umask applied), not a forked chmod
     try (java.util.stream.Stream<Path> files = java.nio.file.Files.walk(warehouse)) {
-      assertThat(files.map(Path::toString)).anyMatch(f -> f.endsWith(".parquet"))
+      List<Path> all = files.toList();
+      assertThat(all).map(Path::toString).anyMatch(f -> f.endsWith(".parquet"))
           .noneMatch(f -> f.endsWith(".crc"));
+      Path parquet = all.stream().filter(f -> f.toString().endsWith(".parquet")).findFirst()
+          .orElseThrow();
+      assertThat(java.nio.file.Files.getPosixFilePermissions(parquet)).contains(
+          java.nio.file.attribute.PosixFilePermission.OWNER_READ,
+          java.nio.file.attribute.PosixFilePermission.OWNER_WRITE)
+          .doesNotContain(java.nio.file.attribute.PosixFilePermission.OTHERS_WRITE);
     }
   }
 
