@@ -22,9 +22,9 @@ import org.apache.iceberg.util.StructLikeSet;
 /**
  * Writes Arrow batches into a table's data files with Crest's columnar writer, one {@link
  * ArrowDataWriter} per partition of the table's current spec. Each batch is grouped by partition
- * on its vectors ({@link ArrowPartitioner}); a batch within one partition is written as it is,
- * otherwise the rows of each partition are copied, column by column, into a scratch batch that is
- * written and released. The partition tuple of each group comes from Iceberg's own {@link
+ * on its vectors ({@link ArrowPartitioner}); a batch within one partition is written as it is, a
+ * batch whose partitions are runs of rows is sliced (zero-copy), otherwise the rows of each
+ * partition are copied, column by column, into a scratch batch that is written and released. The partition tuple of each group comes from Iceberg's own {@link
  * PartitionKey}, computed on one row of the group.
  *
  * <p>Open files are capped ({@code maxOpenFiles}, 0 for no cap): a partition that would exceed
@@ -131,10 +131,25 @@ public final class ArrowTableWriter implements AutoCloseable {
             writerFor(partitionOf(batch, partitioner.representative(p), converter));
         int from = partitioner.start(p);
         int to = partitioner.start(p + 1);
-        copyRows(batch, part, rows, from, to);
+        if (partitioner.contiguous()) {
+          sliceRows(batch, part, rows[from], to - from);
+        } else {
+          copyRows(batch, part, rows, from, to);
+        }
         writer.write(part);
       }
     }
+  }
+
+  /** Rows {@code first} to {@code first + count} of {@code from} into {@code to}, zero-copy. */
+  private static void sliceRows(VectorSchemaRoot from, VectorSchemaRoot to, int first, int count) {
+    to.clear();
+    List<FieldVector> sources = from.getFieldVectors();
+    List<FieldVector> targets = to.getFieldVectors();
+    for (int c = 0; c < sources.size(); c++) {
+      sources.get(c).makeTransferPair(targets.get(c)).splitAndTransfer(first, count);
+    }
+    to.setRowCount(count);
   }
 
   private static void copyRows(
