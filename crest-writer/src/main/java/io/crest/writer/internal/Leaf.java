@@ -64,6 +64,8 @@ final class Leaf {
   private int[] defs = new int[SLICE];
   private int[] reps = new int[SLICE];
   private int levelCount;
+  // a flat optional column's page with no nulls so far: defs are not stored (materializeLevels)
+  private boolean levelsDeferred;
   private int pageRows;
   private int[] values = new int[SLICE]; // dictionary ids, or booleans as 0 / 1
   private int valueCount;
@@ -133,6 +135,7 @@ final class Leaf {
         || node.physical == Node.Physical.FIXED
         ? new Dicts.Bytes(node.physical == Node.Physical.BYTE_ARRAY) : null;
     this.dictMode = dictionaryAllowed;
+    this.levelsDeferred = flat && maxDef > 0;
   }
 
   // ---------------------------------------------------------------- binding
@@ -268,7 +271,7 @@ final class Leaf {
   private void writeFlat(int start, int n) {
     ValueVector v = vectors[0];
     if (maxDef == 0) {
-      if (v.getNullCount() > 0) {
+      if (validity[0] != null) {
         for (int i = start; i < start + n; i++) {
           if (v.isNull(i)) {
             throw requiredNull(node, i);
@@ -279,19 +282,25 @@ final class Leaf {
       encodeRange(start, n);
       return;
     }
+    if (v != null && validity[0] == null) {
+      if (levelsDeferred) {
+        levelCount += n;
+      } else {
+        ensureLevels(n);
+        Arrays.fill(defs, levelCount, levelCount + n, 1);
+        levelCount += n;
+      }
+      encodeRange(start, n);
+      return;
+    }
+    materializeLevels();
     ensureLevels(n);
     if (v == null) {
       Arrays.fill(defs, levelCount, levelCount + n, 0);
       levelCount += n;
       return;
     }
-    if (v.getNullCount() == 0) {
-      Arrays.fill(defs, levelCount, levelCount + n, 1);
-      levelCount += n;
-      encodeRange(start, n);
-      return;
-    }
-    ArrowBuf validity = ((FieldVector) v).getValidityBuffer();
+    ArrowBuf validity = this.validity[0];
     int firstByte = start >>> 3;
     int byteCount = ((start + n - 1) >>> 3) - firstByte + 1;
     scratch2.reset();
@@ -314,6 +323,19 @@ final class Leaf {
     levelCount = lc;
     idxCount = count;
     encodeIndices();
+  }
+
+  /**
+   * Stores the definition levels a flat page has deferred: while {@link #levelsDeferred}, every
+   * level so far is 1 (defined) and only counted, so that a page without nulls writes them as
+   * one run without touching each.
+   */
+  private void materializeLevels() {
+    if (levelsDeferred) {
+      levelsDeferred = false;
+      ensureLevels(0);
+      Arrays.fill(defs, 0, levelCount, 1);
+    }
   }
 
   private void visit(int d, int i, int def, int rep) {
@@ -721,6 +743,13 @@ final class Leaf {
     chunkStats.updateBytes(a, off, len);
   }
 
+  /** Whether the open page with its dictionary is no smaller than the page plainly encoded. */
+  private boolean dictLoses() {
+    long dictBytes = longDict != null ? (long) longDict.size * plainWidth : bytesDict.plain.size;
+    long encoded = dictBytes + (((long) valueCount * Rle.bitWidth(dictSize())) >>> 3);
+    return encoded >= plainEstimate;
+  }
+
   /** Leaves dictionary encoding for the rest of the chunk, re-encoding the open page plainly. */
   private void fallBack() {
     dictMode = false;
@@ -769,19 +798,24 @@ final class Leaf {
     if (levelCount == 0) {
       return;
     }
-    if (dictMode && dictPages == 0) {
-      long dictBytes = longDict != null ? (long) longDict.size * plainWidth : bytesDict.plain.size;
-      long encoded = dictBytes + (((long) valueCount * Rle.bitWidth(dictSize())) >>> 3);
-      if (encoded >= plainEstimate) {
-        fallBack();
-      }
+    if (dictMode && dictPages == 0 && dictLoses()) {
+      fallBack();
     }
     page.reset();
     if (maxRep > 0) {
       levels(reps);
     }
     if (maxDef > 0) {
-      levels(defs);
+      if (levelsDeferred && levelCount >= 8) {
+        // all defined: the one RLE run the general encoder would write for them
+        int at = page.size;
+        page.putIntLe(0);
+        Rle.rleRun(maxDef, levelCount, defWidth, page);
+        Buf.INT_LE.set(page.data, at, page.size - at - 4);
+      } else {
+        materializeLevels();
+        levels(defs);
+      }
     }
     Encoding encoding;
     if (dictMode) {
@@ -811,6 +845,7 @@ final class Leaf {
     writePage(header, page, chunk);
     chunkValues += levelCount;
     levelCount = 0;
+    levelsDeferred = flat && maxDef > 0;
     pageRows = 0;
     valueCount = 0;
     plain.reset();
@@ -819,7 +854,7 @@ final class Leaf {
 
   /** Non-null values on a plain page, from the levels. */
   private int countPlainValues() {
-    if (maxDef == 0) {
+    if (maxDef == 0 || levelsDeferred) {
       return levelCount;
     }
     int n = 0;
