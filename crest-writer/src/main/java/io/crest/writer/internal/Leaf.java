@@ -675,11 +675,15 @@ final class Leaf {
       data.getBytes(base, scratch.data, 0, len);
       a = scratch.data;
       int rebase = source.kind == Source.VAR ? (int) base : 0;
-      for (int k = 0; k < n; k++) {
+      int k = 0;
+      for (; k < n && dictMode; k++) {
         int r = ids == null ? k : ids[k] - first;
         int s = (int) Buf.INT_LE.get(ob, r * 4) - rebase;
         int e = (int) Buf.INT_LE.get(ob, r * 4 + 4) - rebase;
         addBinary(a, s, e - s);
+      }
+      if (k < n) {
+        plainVar(a, len, ob, rebase, first, ids, k, n);
       }
       return;
     }
@@ -719,6 +723,28 @@ final class Leaf {
         addBinary(a, off, w);
       }
     }
+  }
+
+  /**
+   * Appends values {@code from..n} of a variable-width range plainly: {@code a} holds their
+   * bytes ({@code span} in all), {@code ob} their offsets as ints less {@code rebase}.
+   */
+  private void plainVar(byte[] a, int span, byte[] ob, int rebase, int first, int[] ids,
+      int from, int n) {
+    plain.ensure(span + 4 * (n - from));
+    byte[] out = plain.data;
+    int p = plain.size;
+    Stats st = chunkStats;
+    for (int k = from; k < n; k++) {
+      int r = ids == null ? k : ids[k] - first;
+      int s = (int) Buf.INT_LE.get(ob, r * 4) - rebase;
+      int len = (int) Buf.INT_LE.get(ob, r * 4 + 4) - rebase - s;
+      Buf.INT_LE.set(out, p, len);
+      System.arraycopy(a, s, out, p + 4, len);
+      p += 4 + len;
+      st.updateBytes(a, s, len);
+    }
+    plain.size = p;
   }
 
   private void addBinary(byte[] a, int off, int len) {
