@@ -538,14 +538,10 @@ final class Leaf {
           return;
         }
       case FLOAT:
-        for (int k = 0; k < n; k++) {
-          s.updateDouble(Float.intBitsToFloat((int) Buf.INT_LE.get(a, off + 4 * k)));
-        }
+        s.updateFloating(a, off, n, true);
         return;
       default:
-        for (int k = 0; k < n; k++) {
-          s.updateDouble(Double.longBitsToDouble((long) Buf.LONG_LE.get(a, off + 8 * k)));
-        }
+        s.updateFloating(a, off, n, false);
     }
   }
 

@@ -70,6 +70,42 @@ final class Stats {
     }
   }
 
+  /**
+   * {@link #updateDouble} of {@code n} little-endian floats ({@code single}) or doubles at
+   * {@code a[off]}.
+   */
+  void updateFloating(byte[] a, int off, int n, boolean single) {
+    int k = 0;
+    for (; k < n && !hasValue; k++) {
+      updateDouble(floating(a, off, k, single));
+    }
+    double min = minDouble;
+    double max = maxDouble;
+    long nanCount = 0;
+    for (; k < n; k++) {
+      double d = floating(a, off, k, single);
+      if (d != d) {
+        nanCount++;
+        continue;
+      }
+      // the numeric test first: Double.compare is needed only where it can differ (signed zeros)
+      if (d <= min && Double.compare(d, min) < 0) {
+        min = d;
+      }
+      if (d >= max && Double.compare(d, max) > 0) {
+        max = d;
+      }
+    }
+    minDouble = min;
+    maxDouble = max;
+    nans += nanCount;
+  }
+
+  private static double floating(byte[] a, int off, int k, boolean single) {
+    return single ? Float.intBitsToFloat((int) Buf.INT_LE.get(a, off + 4 * k))
+        : Double.longBitsToDouble((long) Buf.LONG_LE.get(a, off + 8 * k));
+  }
+
   void updateBytes(byte[] a, int off, int len) {
     long prefix = prefix(a, off, len);
     if (!hasValue) {
