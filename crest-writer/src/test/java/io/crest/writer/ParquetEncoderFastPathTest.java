@@ -224,6 +224,27 @@ class ParquetEncoderFastPathTest extends WriterTestBase {
         .isEqualTo(ParquetColumnarWriterTest.rows(columns));
   }
 
+  @Test
+  void dictionary_distinctFirstSample_isGivenUpThereEvenIfLaterValuesRepeat() throws Exception {
+    // 4,096 distinct values, then one value 15,904 times: the whole page would favour the
+    // dictionary, but the decision is taken on the sample, as documented for dictionarySize
+    Schema schema = new Schema(List.of(id(1, field("l", false, new ArrowType.Int(64, true)))));
+    Random r = new Random(8);
+    List<Object> values = new ArrayList<>();
+    for (int i = 0; i < 20_000; i++) {
+      values.add(i < 4096 ? r.nextLong() : 42L);
+    }
+
+    WrittenFile file = writeBatches(schema, List.of(List.of(values)), b -> b);
+
+    ColumnChunkMetaData chunk = TestFiles.footer(Path.of(file.location())).getBlocks().get(0)
+        .getColumns().get(0);
+    assertThat(chunk.getEncodings())
+        .doesNotContain(org.apache.parquet.column.Encoding.PLAIN_DICTIONARY);
+    assertThat(TestFiles.readRows(Path.of(file.location())))
+        .isEqualTo(ParquetColumnarWriterTest.rows(List.of(values)));
+  }
+
   private static byte[] bytes(ByteBuffer b) {
     byte[] out = new byte[b.remaining()];
     b.duplicate().get(out);

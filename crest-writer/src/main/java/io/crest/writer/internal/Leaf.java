@@ -34,6 +34,11 @@ import org.apache.parquet.format.Util;
  */
 final class Leaf {
   private static final int SLICE = 4096;
+  /**
+   * Values of a chunk's first page after which the dictionary must already be smaller than plain
+   * encoding, or is given up: a high-cardinality column then stops paying for hashing early.
+   */
+  static final int DICT_SAMPLE = 4096;
 
   final Node[] path;
   final Node node;
@@ -604,7 +609,7 @@ final class Leaf {
       ensureValues(1);
       values[valueCount++] = id;
       plainEstimate += plainWidth;
-      if ((long) longDict.size * plainWidth > settings.dictionaryBytes) {
+      if ((long) longDict.size * plainWidth > settings.dictionaryBytes || sampledDictLoses()) {
         fallBack();
       }
       return;
@@ -753,7 +758,7 @@ final class Leaf {
       ensureValues(1);
       values[valueCount++] = id;
       plainEstimate += plainWidth == 0 ? 4 + len : len;
-      if (bytesDict.plain.size > settings.dictionaryBytes) {
+      if (bytesDict.plain.size > settings.dictionaryBytes || sampledDictLoses()) {
         fallBack();
       }
       return;
@@ -763,6 +768,11 @@ final class Leaf {
     }
     plain.write(a, off, len);
     chunkStats.updateBytes(a, off, len);
+  }
+
+  /** Whether the first page has just reached {@link #DICT_SAMPLE} values and the dictionary loses. */
+  private boolean sampledDictLoses() {
+    return valueCount == DICT_SAMPLE && dictPages == 0 && dictLoses();
   }
 
   /** Whether the open page with its dictionary is no smaller than the page plainly encoded. */
