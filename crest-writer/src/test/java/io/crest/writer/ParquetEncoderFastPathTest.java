@@ -78,7 +78,8 @@ class ParquetEncoderFastPathTest extends WriterTestBase {
       batches.add(List.of(longs, strings));
     }
 
-    WrittenFile file = writeBatches(schema, batches, b -> b.pageRowLimit(1000));
+    WrittenFile file = writeBatches(schema, batches,
+        b -> b.pageRowLimit(1000).codec(ParquetCodec.UNCOMPRESSED));
 
     assertThat(TestFiles.readRows(Path.of(file.location()))).isEqualTo(allRows(batches));
     assertThat(file.columns()).extracting(ColumnStats::nullCount).containsExactly(nulls, nulls);

@@ -770,7 +770,7 @@ final class Leaf {
     chunkStats.updateBytes(a, off, len);
   }
 
-  /** Whether the first page has just reached {@link #DICT_SAMPLE} values and the dictionary loses. */
+  /** Whether the first page just reached {@link #DICT_SAMPLE} values and the dictionary loses. */
   private boolean sampledDictLoses() {
     return valueCount == DICT_SAMPLE && dictPages == 0 && dictLoses();
   }
