@@ -7,6 +7,8 @@ import io.crest.spi.FileWriter;
 import io.crest.writer.FileWriters;
 import io.crest.writer.ParquetCodec;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.util.concurrent.TimeUnit;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
@@ -93,6 +95,10 @@ public class WriteBenchmark {
   private FileWriter crest;
   private Schema icebergSchema;
   private ArrowRecords.Converter converter;
+  private final ThreadMXBean threadBean = ManagementFactory.getThreadMXBean();
+  private long cpuNanos;
+  private long cpuRows;
+  private long cpuMinNanos;
 
   @Setup(Level.Trial)
   public void setUp(BenchmarkParams params) {
@@ -115,8 +121,40 @@ public class WriteBenchmark {
     }
   }
 
+  @Setup(Level.Iteration)
+  public void startIteration() {
+    cpuNanos = 0;
+    cpuRows = 0;
+    cpuMinNanos = Long.MAX_VALUE;
+  }
+
+  /**
+   * Prints the CPU time the benchmark thread spent per row in the iteration, on average and in
+   * its cheapest operation: on a shared machine these vary less than the wall-clock score, the
+   * cheapest least (with {@code threads > 1} the encoding runs on the writer's threads and is not
+   * in it).
+   */
+  @TearDown(Level.Iteration)
+  public void endIteration() {
+    if (cpuRows > 0) {
+      System.out.printf("%n[cpu] %s/%s/%s threads=%d: %.1f ns/row on the benchmark thread,"
+              + " cheapest operation %.1f%n", writer, schema, codec, threads,
+          (double) cpuNanos / cpuRows, (double) cpuMinNanos / data.rows);
+    }
+  }
+
   @Benchmark
   public long write() throws IOException {
+    long cpuStart = threadBean.getCurrentThreadCpuTime();
+    long bytes = writeOnce();
+    long cpu = threadBean.getCurrentThreadCpuTime() - cpuStart;
+    cpuNanos += cpu;
+    cpuMinNanos = Math.min(cpuMinNanos, cpu);
+    cpuRows += data.rows;
+    return bytes;
+  }
+
+  private long writeOnce() throws IOException {
     if (crest != null) {
       for (VectorSchemaRoot batch : data.batches) {
         crest.write(batch);

@@ -77,7 +77,9 @@ public final class ParquetWriterBuilder {
 
   /**
    * Lets a column's dictionary grow to this size before the column falls back to plain encoding
-   * ({@code write.parquet.dict-size-bytes}).
+   * ({@code write.parquet.dict-size-bytes}). Each column chunk also gives its dictionary up, for
+   * the rest of the chunk, when the dictionary and its indices are no smaller than plain values
+   * after the first 4,096 values, or at the end of the first page, whichever comes first.
    */
   public ParquetWriterBuilder dictionarySize(DataSize size) {
     this.dictionarySize = once(this.dictionarySize, positive(size, "dictionarySize"),

@@ -34,6 +34,11 @@ import org.apache.parquet.format.Util;
  */
 final class Leaf {
   private static final int SLICE = 4096;
+  /**
+   * Values of a chunk's first page after which the dictionary must already be smaller than plain
+   * encoding, or is given up: a high-cardinality column then stops paying for hashing early.
+   */
+  static final int DICT_SAMPLE = 4096;
 
   final Node[] path;
   final Node node;
@@ -64,6 +69,8 @@ final class Leaf {
   private int[] defs = new int[SLICE];
   private int[] reps = new int[SLICE];
   private int levelCount;
+  // a flat optional column's page with no nulls so far: defs are not stored (materializeLevels)
+  private boolean levelsDeferred;
   private int pageRows;
   private int[] values = new int[SLICE]; // dictionary ids, or booleans as 0 / 1
   private int valueCount;
@@ -133,6 +140,7 @@ final class Leaf {
         || node.physical == Node.Physical.FIXED
         ? new Dicts.Bytes(node.physical == Node.Physical.BYTE_ARRAY) : null;
     this.dictMode = dictionaryAllowed;
+    this.levelsDeferred = flat && maxDef > 0;
   }
 
   // ---------------------------------------------------------------- binding
@@ -268,7 +276,7 @@ final class Leaf {
   private void writeFlat(int start, int n) {
     ValueVector v = vectors[0];
     if (maxDef == 0) {
-      if (v.getNullCount() > 0) {
+      if (validity[0] != null) {
         for (int i = start; i < start + n; i++) {
           if (v.isNull(i)) {
             throw requiredNull(node, i);
@@ -279,19 +287,25 @@ final class Leaf {
       encodeRange(start, n);
       return;
     }
+    if (v != null && validity[0] == null) {
+      if (levelsDeferred) {
+        levelCount += n;
+      } else {
+        ensureLevels(n);
+        Arrays.fill(defs, levelCount, levelCount + n, 1);
+        levelCount += n;
+      }
+      encodeRange(start, n);
+      return;
+    }
+    materializeLevels();
     ensureLevels(n);
     if (v == null) {
       Arrays.fill(defs, levelCount, levelCount + n, 0);
       levelCount += n;
       return;
     }
-    if (v.getNullCount() == 0) {
-      Arrays.fill(defs, levelCount, levelCount + n, 1);
-      levelCount += n;
-      encodeRange(start, n);
-      return;
-    }
-    ArrowBuf validity = ((FieldVector) v).getValidityBuffer();
+    ArrowBuf validity = this.validity[0];
     int firstByte = start >>> 3;
     int byteCount = ((start + n - 1) >>> 3) - firstByte + 1;
     scratch2.reset();
@@ -314,6 +328,19 @@ final class Leaf {
     levelCount = lc;
     idxCount = count;
     encodeIndices();
+  }
+
+  /**
+   * Stores the definition levels a flat page has deferred: while {@link #levelsDeferred}, every
+   * level so far is 1 (defined) and only counted, so that a page without nulls writes them as
+   * one run without touching each.
+   */
+  private void materializeLevels() {
+    if (levelsDeferred) {
+      levelsDeferred = false;
+      ensureLevels(0);
+      Arrays.fill(defs, 0, levelCount, 1);
+    }
   }
 
   private void visit(int d, int i, int def, int rep) {
@@ -516,14 +543,10 @@ final class Leaf {
           return;
         }
       case FLOAT:
-        for (int k = 0; k < n; k++) {
-          s.updateDouble(Float.intBitsToFloat((int) Buf.INT_LE.get(a, off + 4 * k)));
-        }
+        s.updateFloating(a, off, n, true);
         return;
       default:
-        for (int k = 0; k < n; k++) {
-          s.updateDouble(Double.longBitsToDouble((long) Buf.LONG_LE.get(a, off + 8 * k)));
-        }
+        s.updateFloating(a, off, n, false);
     }
   }
 
@@ -586,7 +609,7 @@ final class Leaf {
       ensureValues(1);
       values[valueCount++] = id;
       plainEstimate += plainWidth;
-      if ((long) longDict.size * plainWidth > settings.dictionaryBytes) {
+      if ((long) longDict.size * plainWidth > settings.dictionaryBytes || sampledDictLoses()) {
         fallBack();
       }
       return;
@@ -653,11 +676,15 @@ final class Leaf {
       data.getBytes(base, scratch.data, 0, len);
       a = scratch.data;
       int rebase = source.kind == Source.VAR ? (int) base : 0;
-      for (int k = 0; k < n; k++) {
+      int k = 0;
+      for (; k < n && dictMode; k++) {
         int r = ids == null ? k : ids[k] - first;
         int s = (int) Buf.INT_LE.get(ob, r * 4) - rebase;
         int e = (int) Buf.INT_LE.get(ob, r * 4 + 4) - rebase;
         addBinary(a, s, e - s);
+      }
+      if (k < n) {
+        plainVar(a, len, ob, rebase, first, ids, k, n);
       }
       return;
     }
@@ -699,6 +726,28 @@ final class Leaf {
     }
   }
 
+  /**
+   * Appends values {@code from..n} of a variable-width range plainly: {@code a} holds their
+   * bytes ({@code span} in all), {@code ob} their offsets as ints less {@code rebase}.
+   */
+  private void plainVar(byte[] a, int span, byte[] ob, int rebase, int first, int[] ids,
+      int from, int n) {
+    plain.ensure(span + 4 * (n - from));
+    byte[] out = plain.data;
+    int p = plain.size;
+    Stats st = chunkStats;
+    for (int k = from; k < n; k++) {
+      int r = ids == null ? k : ids[k] - first;
+      int s = (int) Buf.INT_LE.get(ob, r * 4) - rebase;
+      int len = (int) Buf.INT_LE.get(ob, r * 4 + 4) - rebase - s;
+      Buf.INT_LE.set(out, p, len);
+      System.arraycopy(a, s, out, p + 4, len);
+      p += 4 + len;
+      st.updateBytes(a, s, len);
+    }
+    plain.size = p;
+  }
+
   private void addBinary(byte[] a, int off, int len) {
     if (dictMode) {
       int before = bytesDict.size;
@@ -709,7 +758,7 @@ final class Leaf {
       ensureValues(1);
       values[valueCount++] = id;
       plainEstimate += plainWidth == 0 ? 4 + len : len;
-      if (bytesDict.plain.size > settings.dictionaryBytes) {
+      if (bytesDict.plain.size > settings.dictionaryBytes || sampledDictLoses()) {
         fallBack();
       }
       return;
@@ -719,6 +768,18 @@ final class Leaf {
     }
     plain.write(a, off, len);
     chunkStats.updateBytes(a, off, len);
+  }
+
+  /** Whether the first page just reached {@link #DICT_SAMPLE} values and the dictionary loses. */
+  private boolean sampledDictLoses() {
+    return valueCount == DICT_SAMPLE && dictPages == 0 && dictLoses();
+  }
+
+  /** Whether the open page with its dictionary is no smaller than the page plainly encoded. */
+  private boolean dictLoses() {
+    long dictBytes = longDict != null ? (long) longDict.size * plainWidth : bytesDict.plain.size;
+    long encoded = dictBytes + (((long) valueCount * Rle.bitWidth(dictSize())) >>> 3);
+    return encoded >= plainEstimate;
   }
 
   /** Leaves dictionary encoding for the rest of the chunk, re-encoding the open page plainly. */
@@ -769,19 +830,24 @@ final class Leaf {
     if (levelCount == 0) {
       return;
     }
-    if (dictMode && dictPages == 0) {
-      long dictBytes = longDict != null ? (long) longDict.size * plainWidth : bytesDict.plain.size;
-      long encoded = dictBytes + (((long) valueCount * Rle.bitWidth(dictSize())) >>> 3);
-      if (encoded >= plainEstimate) {
-        fallBack();
-      }
+    if (dictMode && dictPages == 0 && dictLoses()) {
+      fallBack();
     }
     page.reset();
     if (maxRep > 0) {
       levels(reps);
     }
     if (maxDef > 0) {
-      levels(defs);
+      if (levelsDeferred && levelCount >= 8) {
+        // all defined: the one RLE run the general encoder would write for them
+        int at = page.size;
+        page.putIntLe(0);
+        Rle.rleRun(maxDef, levelCount, defWidth, page);
+        Buf.INT_LE.set(page.data, at, page.size - at - 4);
+      } else {
+        materializeLevels();
+        levels(defs);
+      }
     }
     Encoding encoding;
     if (dictMode) {
@@ -811,6 +877,7 @@ final class Leaf {
     writePage(header, page, chunk);
     chunkValues += levelCount;
     levelCount = 0;
+    levelsDeferred = flat && maxDef > 0;
     pageRows = 0;
     valueCount = 0;
     plain.reset();
@@ -819,7 +886,7 @@ final class Leaf {
 
   /** Non-null values on a plain page, from the levels. */
   private int countPlainValues() {
-    if (maxDef == 0) {
+    if (maxDef == 0 || levelsDeferred) {
       return levelCount;
     }
     int n = 0;

@@ -20,6 +20,9 @@ final class Stats {
   int minLen;
   byte[] maxBytes = new byte[16];
   int maxLen;
+  // the first 8 bytes of minBytes and maxBytes as unsigned big-endian numbers, zero-padded
+  private long minPrefix;
+  private long maxPrefix;
 
   Stats(Node leaf) {
     this.physical = leaf.physical;
@@ -67,24 +70,85 @@ final class Stats {
     }
   }
 
+  /**
+   * {@link #updateDouble} of {@code n} little-endian floats ({@code single}) or doubles at
+   * {@code a[off]}.
+   */
+  void updateFloating(byte[] a, int off, int n, boolean single) {
+    int k = 0;
+    for (; k < n && !hasValue; k++) {
+      updateDouble(floating(a, off, k, single));
+    }
+    double min = minDouble;
+    double max = maxDouble;
+    long nanCount = 0;
+    for (; k < n; k++) {
+      double d = floating(a, off, k, single);
+      if (d != d) {
+        nanCount++;
+        continue;
+      }
+      // the numeric test first: Double.compare is needed only where it can differ (signed zeros)
+      if (d <= min && Double.compare(d, min) < 0) {
+        min = d;
+      }
+      if (d >= max && Double.compare(d, max) > 0) {
+        max = d;
+      }
+    }
+    minDouble = min;
+    maxDouble = max;
+    nans += nanCount;
+  }
+
+  private static double floating(byte[] a, int off, int k, boolean single) {
+    return single ? Float.intBitsToFloat((int) Buf.INT_LE.get(a, off + 4 * k))
+        : Double.longBitsToDouble((long) Buf.LONG_LE.get(a, off + 8 * k));
+  }
+
   void updateBytes(byte[] a, int off, int len) {
+    long prefix = prefix(a, off, len);
     if (!hasValue) {
       minBytes = copy(minBytes, a, off, len);
       minLen = len;
+      minPrefix = prefix;
       maxBytes = copy(maxBytes, a, off, len);
       maxLen = len;
+      maxPrefix = prefix;
       hasValue = true;
+      return;
+    }
+    if (!signedBytes && Long.compareUnsigned(prefix, minPrefix) > 0
+        && Long.compareUnsigned(prefix, maxPrefix) < 0) {
+      // a larger prefix is a larger value (a zero pad only ever ties), so strictly inside
       return;
     }
     if (compare(a, off, len, minBytes, 0, minLen) < 0) {
       minBytes = copy(minBytes, a, off, len);
       minLen = len;
+      minPrefix = prefix;
     }
     if (compare(a, off, len, maxBytes, 0, maxLen) > 0) {
       maxBytes = copy(maxBytes, a, off, len);
       maxLen = len;
+      maxPrefix = prefix;
     }
   }
+
+  /** The first 8 bytes of a value as an unsigned big-endian number, zero-padded when shorter. */
+  private static long prefix(byte[] a, int off, int len) {
+    if (len >= 8) {
+      return (long) LONG_BE.get(a, off);
+    }
+    long p = 0;
+    for (int i = 0; i < len; i++) {
+      p |= (a[off + i] & 0xFFL) << (56 - 8 * i);
+    }
+    return p;
+  }
+
+  private static final java.lang.invoke.VarHandle LONG_BE =
+      java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
 
   private int compare(byte[] a, int aOff, int aLen, byte[] b, int bOff, int bLen) {
     if (signedBytes) {
