@@ -236,19 +236,32 @@ public final class ArrowTableWriter implements AutoCloseable {
       return;
     }
     closed = true;
-    try {
-      if (single != null) {
-        single.close();
-      }
-      for (ArrowDataWriter writer : open.values()) {
+    RuntimeException failure = null;
+    List<ArrowDataWriter> writers = new ArrayList<>(open.values());
+    if (single != null) {
+      writers.add(single);
+    }
+    open.clear();
+    for (ArrowDataWriter writer : writers) { // every writer, even if one fails
+      try {
         writer.close();
+      } catch (RuntimeException e) {
+        if (failure == null) {
+          failure = e;
+        } else {
+          failure.addSuppressed(e);
+        }
       }
-    } finally {
-      open.clear();
+    }
+    try {
       for (DataFile file : done) {
         table.io().deleteFile(file.location());
       }
+    } finally {
       done.clear();
+    }
+    if (failure != null) {
+      throw failure;
     }
   }
 
