@@ -68,6 +68,11 @@ final class DeadLetterWriter {
       forceDirectory();
       return target;
     } catch (IOException e) {
+      try {
+        Files.deleteIfExists(temp); // a half-written file must not stay behind
+      } catch (IOException cleanup) {
+        e.addSuppressed(cleanup);
+      }
       throw new UncheckedIOException(
           "Cannot write dead-letter file " + target + " for stream " + batch.stream()
               + " at position " + batch.positionAfter() + ": " + e.getMessage(), e);

@@ -339,16 +339,14 @@ public final class PipelineRunner implements Pipeline {
             if (failed()) {
               continue; // the pipeline is going down: the batch is not written, only released
             }
-            if (batch.rowCount() > 0 && !writeOrDeadLetter(batch)) {
-              positions.put(batch.stream(), batch.positionAfter());
-              batchesIn.incrementAndGet();
-              bytesIn.addAndGet(size);
-              continue; // dead-lettered: the position moves on, no rows are pending
-            }
+            boolean written = batch.rowCount() == 0 || writeOrDeadLetter(batch);
             positions.put(batch.stream(), batch.positionAfter());
-            rowsIn.addAndGet(batch.rowCount());
             batchesIn.incrementAndGet();
             bytesIn.addAndGet(size);
+            if (!written) {
+              continue; // dead-lettered: the position moves on, no rows are pending
+            }
+            rowsIn.addAndGet(batch.rowCount());
             long now = nanoClock.getAsLong();
             trigger.add(batch.rowCount(), size, now);
             if (!listeners.isEmpty()) {

@@ -42,14 +42,6 @@ final class Backoff {
     return Duration.ofNanos(half + (long) (random.getAsDouble() * (nanos - half)));
   }
 
-  Duration initial() {
-    return initial;
-  }
-
-  Duration max() {
-    return max;
-  }
-
   @Override
   public String toString() {
     return "Backoff[" + initial + " .. " + max + ", jittered]";

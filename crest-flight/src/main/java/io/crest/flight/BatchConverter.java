@@ -3,6 +3,7 @@ package io.crest.flight;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import org.apache.arrow.memory.ArrowBuf;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.util.AutoCloseables;
 import org.apache.arrow.vector.FieldVector;
@@ -156,5 +157,15 @@ final class BatchConverter {
       fields.add(vector.getField());
     }
     return fields;
+  }
+
+  /** The application metadata of a Flight message as bytes (empty when there is none). */
+  static byte[] metadata(ArrowBuf metadata) {
+    if (metadata == null || metadata.readableBytes() == 0) {
+      return new byte[0];
+    }
+    byte[] bytes = new byte[(int) metadata.readableBytes()];
+    metadata.getBytes(metadata.readerIndex(), bytes);
+    return bytes;
   }
 }

@@ -95,16 +95,26 @@ final class ClientPool implements AutoCloseable {
     }
   }
 
+  /** A close that an interrupt can cut short, as Flight's clients and servers have. */
+  interface InterruptibleClose {
+    void close() throws InterruptedException;
+  }
+
   /**
    * Closes a client even if this thread is interrupted: an interrupted close leaves the client's
    * allocator open, which would then fail the close of the source's allocator.
    */
   static void closeUninterruptibly(FlightClient client) {
+    closeUninterruptibly((InterruptibleClose) client::close);
+  }
+
+  /** Closes a Flight client or server, retrying when interrupted; the interrupt is kept. */
+  static void closeUninterruptibly(InterruptibleClose closeable) {
     boolean interrupted = false;
     try {
       while (true) {
         try {
-          client.close();
+          closeable.close();
           return;
         } catch (InterruptedException e) {
           interrupted = true;

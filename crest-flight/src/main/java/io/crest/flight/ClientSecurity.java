@@ -3,7 +3,6 @@ package io.crest.flight;
 import java.io.ByteArrayInputStream;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import org.apache.arrow.flight.CallOption;
 import org.apache.arrow.flight.FlightClient;
 import org.apache.arrow.flight.Location;
@@ -22,8 +21,6 @@ import org.apache.arrow.memory.BufferAllocator;
  * never shows a secret.
  */
 final class ClientSecurity {
-  static final ClientSecurity NONE = new ClientSecurity(null, null, null, null, null, null);
-
   private final byte[] trustedCertificates;
   private final byte[] certificateChain;
   private final byte[] privateKey;
@@ -44,16 +41,6 @@ final class ClientSecurity {
     this.user = user;
     this.password = password;
     this.bearerToken = bearerToken;
-  }
-
-  /** The user of basic authentication, if any. */
-  Optional<String> user() {
-    return Optional.ofNullable(user);
-  }
-
-  /** Whether a TLS option (trust or client certificate) was configured. */
-  boolean hasTlsOptions() {
-    return trustedCertificates != null || certificateChain != null;
   }
 
   /** A connected client for {@code location}, after the handshake if basic auth is configured. */

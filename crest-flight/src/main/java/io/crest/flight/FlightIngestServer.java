@@ -236,7 +236,7 @@ public final class FlightIngestServer implements AutoCloseable {
       }
     }
     if (first) {
-      stopListening();
+      ClientPool.closeUninterruptibly(server::close);
     }
     if (!running.isEmpty()) {
       throw new IllegalStateException("Cannot close FlightIngestServer at " + scheme + "://"
@@ -248,21 +248,6 @@ public final class FlightIngestServer implements AutoCloseable {
     }
     allocator.close();
     LOG.info("Flight ingest server at {} closed", scheme + "://" + host);
-  }
-
-  private void stopListening() {
-    boolean interrupted = false;
-    while (true) {
-      try {
-        server.close();
-        break;
-      } catch (InterruptedException e) {
-        interrupted = true;
-      }
-    }
-    if (interrupted) {
-      Thread.currentThread().interrupt();
-    }
   }
 
 
@@ -366,7 +351,7 @@ public final class FlightIngestServer implements AutoCloseable {
         continue;
       }
       VectorSchemaRoot root = input.getRoot();
-      byte[] metadata = bytes(input.getLatestMetadata());
+      byte[] metadata = BatchConverter.metadata(input.getLatestMetadata());
       index++;
       long sequence = target.producer == null ? 0 : sequence(target, metadata, index);
       if (root.getRowCount() == 0) {
@@ -475,15 +460,6 @@ public final class FlightIngestServer implements AutoCloseable {
           .toRuntimeException();
     }
     return sequence;
-  }
-
-  private static byte[] bytes(ArrowBuf metadata) {
-    if (metadata == null || metadata.readableBytes() == 0) {
-      return new byte[0];
-    }
-    byte[] bytes = new byte[(int) metadata.readableBytes()];
-    metadata.getBytes(metadata.readerIndex(), bytes);
-    return bytes;
   }
 
   private final class Producer extends NoOpFlightProducer {

@@ -180,6 +180,9 @@ public final class FlightSource implements Source {
   @Override
   public void start(SourceContext context) {
     Objects.requireNonNull(context, "context");
+    List<StreamReader> startedReaders;
+    List<Discovery> startedDiscoveries;
+    Throwable failure;
     synchronized (lock) {
       if (state != State.NEW) {
         throw new IllegalStateException(
@@ -187,33 +190,33 @@ public final class FlightSource implements Source {
                 + (state == State.STARTED ? "started already" : "closed")
                 + " (a source starts once; build a new one)");
       }
-      Map<String, SourcePosition> positions = context.resumePositions();
-      for (StreamSpec stream : streams) {
-        SourcePosition position = positions.get(stream.id());
-        if (position != null && stream.mode() == StreamSpec.Mode.REPLAY) {
-          StreamReader.resumeOffset(stream, position); // fails before anything starts
-        }
-      }
-      warnAboutUnknownPositions(positions);
+      warnAboutUnknownPositions(context.resumePositions());
       state = State.STARTED;
       this.context = context;
       try {
+        // Every reader is built (checking its resume position) before any thread starts.
         open(context);
+        return;
       } catch (RuntimeException | Error e) {
-        List<StreamReader> startedReaders = new ArrayList<>(readers);
-        List<Discovery> startedDiscoveries = new ArrayList<>(running);
+        failure = e;
+        startedReaders = new ArrayList<>(readers);
+        startedDiscoveries = new ArrayList<>(running);
         state = State.CLOSED;
-        try {
-          release(startedReaders, startedDiscoveries);
-        } catch (RuntimeException closing) {
-          e.addSuppressed(closing);
-        }
-        if (e instanceof Error) {
-          throw (Error) e;
-        }
-        throw new SourceException("Cannot start source " + name + ": " + e, null, null, e);
       }
     }
+    // Outside the lock, as in close(): a discovery thread may be waiting for it.
+    try {
+      release(startedReaders, startedDiscoveries);
+    } catch (RuntimeException closing) {
+      failure.addSuppressed(closing);
+    }
+    if (failure instanceof Error) {
+      throw (Error) failure;
+    }
+    if (failure instanceof SourceException) {
+      throw (SourceException) failure;
+    }
+    throw new SourceException("Cannot start source " + name + ": " + failure, null, null, failure);
   }
 
   private void warnAboutUnknownPositions(Map<String, SourcePosition> positions) {

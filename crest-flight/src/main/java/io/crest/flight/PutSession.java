@@ -46,7 +46,6 @@ final class PutSession {
   // Guarded by this.
   private final Deque<Pending> pending = new ArrayDeque<>();
   private FlightRuntimeException failure;
-  private long acknowledged;
   // The put's thread while it waits for the producer's next message, else null.
   private Thread reader;
   // Whether fail() interrupted the reader, whose interrupt status must then be cleared.
@@ -89,7 +88,6 @@ final class PutSession {
       }
       try (PutResult result = PutResult.metadata(metadata)) {
         acks.onNext(result);
-        acknowledged++;
       } catch (RuntimeException e) {
         failure = CallStatus.CANCELLED.withDescription("Cannot acknowledge " + description
             + ": the call is gone (" + e.getMessage() + ")").toRuntimeException();
@@ -196,10 +194,6 @@ final class PutSession {
     } else {
       acks.onError(error != null ? error : failure);
     }
-  }
-
-  synchronized long acknowledged() {
-    return acknowledged;
   }
 
   static byte[] utf8(String text) {

@@ -428,12 +428,8 @@ final class StreamReader implements Runnable {
   }
 
   private static String positionOf(ArrowBuf metadata) {
-    if (metadata == null || metadata.readableBytes() == 0) {
-      return null;
-    }
-    byte[] bytes = new byte[(int) metadata.readableBytes()];
-    metadata.getBytes(metadata.readerIndex(), bytes);
-    return new String(bytes, StandardCharsets.UTF_8);
+    byte[] bytes = BatchConverter.metadata(metadata);
+    return bytes.length == 0 ? null : new String(bytes, StandardCharsets.UTF_8);
   }
 
   private BatchConverter converterFor(
@@ -534,10 +530,5 @@ final class StreamReader implements Runnable {
         Thread.currentThread().interrupt();
       }
     }
-  }
-
-  /** For tests and logs: the stream's endpoints. */
-  List<StreamSpec.Endpoint> endpoints() {
-    return spec.endpoints();
   }
 }

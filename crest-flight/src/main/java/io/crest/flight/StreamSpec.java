@@ -2,7 +2,6 @@ package io.crest.flight;
 
 import java.net.URI;
 import java.net.URISyntaxException;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import org.apache.arrow.flight.Location;
@@ -173,11 +172,6 @@ final class StreamSpec {
     return mode;
   }
 
-  /** The view of an incremental stream. */
-  String view() {
-    return view;
-  }
-
   /** A new ticket for a {@code DoGet} of a replayed stream. */
   Ticket ticket() {
     return new Ticket(ticket.clone());
@@ -189,17 +183,6 @@ final class StreamSpec {
             ? IncrementalTicket.fromStart(view)
             : IncrementalTicket.after(view, position))
         .toTicket();
-  }
-
-  /** The distinct locations of a list of endpoints, for the client pool. */
-  static List<Location> locations(List<Endpoint> endpoints) {
-    List<Location> out = new ArrayList<>();
-    for (Endpoint endpoint : endpoints) {
-      if (!out.contains(endpoint.location)) {
-        out.add(endpoint.location);
-      }
-    }
-    return out;
   }
 
   @Override
