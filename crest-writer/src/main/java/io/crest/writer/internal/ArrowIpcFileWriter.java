@@ -136,6 +136,7 @@ public final class ArrowIpcFileWriter implements FileWriter {
           + ": " + e.getMessage(), e);
     } finally {
       writer = null;
+      channel.closeQuietly(); // end() may have failed before the stream was closed
       root.close();
       root = null;
     }
@@ -166,6 +167,9 @@ public final class ArrowIpcFileWriter implements FileWriter {
         writer.close();
       }
     } finally {
+      if (writer != null) {
+        channel.closeQuietly();
+      }
       writer = null;
       if (root != null) {
         root.close();
@@ -179,6 +183,7 @@ public final class ArrowIpcFileWriter implements FileWriter {
   private static final class Channel implements WritableByteChannel {
     private final OutputStream out;
     private boolean open = true;
+    private byte[] tmp; // reused for direct buffers
     long pos;
 
     Channel(OutputStream out) {
@@ -192,7 +197,9 @@ public final class ArrowIpcFileWriter implements FileWriter {
         out.write(src.array(), src.arrayOffset() + src.position(), n);
         src.position(src.limit());
       } else {
-        byte[] tmp = new byte[Math.min(n, 1 << 16)];
+        if (tmp == null) {
+          tmp = new byte[1 << 16];
+        }
         while (src.hasRemaining()) {
           int k = Math.min(tmp.length, src.remaining());
           src.get(tmp, 0, k);
@@ -213,6 +220,15 @@ public final class ArrowIpcFileWriter implements FileWriter {
       if (open) {
         open = false;
         out.close();
+      }
+    }
+
+    /** Closes the stream on a failure path, where the first failure is the one to report. */
+    void closeQuietly() {
+      try {
+        close();
+      } catch (IOException ignored) {
+        // the caller is already failing or has closed the stream cleanly before
       }
     }
   }

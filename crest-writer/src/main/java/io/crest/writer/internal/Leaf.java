@@ -312,9 +312,6 @@ final class Leaf {
     scratch2.ensure(byteCount);
     validity.getBytes(firstByte, scratch2.data, 0, byteCount);
     byte[] bits = scratch2.data;
-    if (idx.length < n) {
-      idx = new int[Math.max(n, idx.length * 2)];
-    }
     int base = firstByte << 3;
     int count = 0;
     int lc = levelCount;
@@ -999,10 +996,6 @@ final class Leaf {
     clearDict();
     dictMode = dictionaryAllowed;
     return cc;
-  }
-
-  long chunkTotalBytes() {
-    return chunk.size;
   }
 
   /** Forgets everything of the open file (after it was finished or abandoned). */

@@ -5,7 +5,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.apache.arrow.vector.extension.UuidType;
-import org.apache.arrow.vector.types.DateUnit;
 import org.apache.arrow.vector.types.FloatingPointPrecision;
 import org.apache.arrow.vector.types.TimeUnit;
 import org.apache.arrow.vector.types.pojo.ArrowType;
@@ -34,7 +33,7 @@ import org.apache.parquet.format.UUIDType;
  */
 final class Node {
   /** The Arrow field metadata key for Parquet field ids, as the Arrow C++ writer spells it. */
-  static final String FIELD_ID_KEY = "PARQUET:field_id";
+  static final String FIELD_ID_KEY = io.crest.writer.FileWriters.FIELD_ID_KEY;
 
   enum Kind {
     LEAF,
@@ -429,10 +428,5 @@ final class Node {
 
   static ValidationException invalid(String target, String message) {
     return new ValidationException("Cannot write batch to " + target + ": " + message);
-  }
-
-  boolean isDateMillis() {
-    return field.getType() instanceof ArrowType.Date
-        && ((ArrowType.Date) field.getType()).getUnit() == DateUnit.MILLISECOND;
   }
 }

@@ -15,7 +15,6 @@ import org.apache.arrow.vector.VectorLoader;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.VectorUnloader;
 import org.apache.arrow.vector.ipc.message.ArrowRecordBatch;
-import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
 
 /**
@@ -357,11 +356,7 @@ public final class ParallelParquetWriter implements FileWriter {
         if (root != null) {
           root.close();
         }
-        List<FieldVector> vectors = new ArrayList<>();
-        for (Field f : task.schema.getFields()) {
-          vectors.add(f.createVector(task.allocator));
-        }
-        root = new VectorSchemaRoot(task.schema.getFields(), vectors, 0);
+        root = VectorSchemaRoot.create(task.schema, task.allocator); // keeps schema metadata
         loader = new VectorLoader(root);
         rootAllocator = task.allocator;
       }

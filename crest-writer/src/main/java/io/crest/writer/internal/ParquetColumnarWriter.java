@@ -39,7 +39,6 @@ public final class ParquetColumnarWriter implements FileWriter {
   // Row groups and files end between slices: a slice bounds how far they overshoot.
   private static final int BATCH_SLICE = 4096;
 
-  private final Schema schema;
   private final Node[] top;
   private final Leaf[] leaves;
   private final int[][] leafOfTop;
@@ -68,7 +67,6 @@ public final class ParquetColumnarWriter implements FileWriter {
    * @throws IllegalArgumentException if a field of the schema cannot be written
    */
   public ParquetColumnarWriter(Schema schema, FileOutputFactory outputs, Settings settings) {
-    this.schema = schema;
     this.settings = settings;
     this.outputs = outputs;
     this.compressor = new PageCompressor(settings.codec,
@@ -141,14 +139,11 @@ public final class ParquetColumnarWriter implements FileWriter {
       }
       groupRows += end - pos;
       pos = end;
-      long buffered = 0;
-      for (Leaf leaf : leaves) {
-        buffered += leaf.bufferedBytes();
-      }
-      if (buffered >= settings.rowGroupBytes) {
+      if (bufferedBytes() >= settings.rowGroupBytes) {
         flushRowGroup();
       }
-      if (out.pos + buffered >= settings.targetFileBytes) {
+      // after a flush its bytes are in out.pos, no longer buffered: count them once
+      if (openFileBytes() >= settings.targetFileBytes) {
         finishFile();
         if (pos < rows) {
           open();
@@ -166,10 +161,7 @@ public final class ParquetColumnarWriter implements FileWriter {
     if (rowsSoFar == 0) {
       return 512;
     }
-    long buffered = 0;
-    for (Leaf leaf : leaves) {
-      buffered += leaf.bufferedBytes();
-    }
+    long buffered = bufferedBytes();
     long bytesPerRow = Math.max(1, (out.pos + buffered) / rowsSoFar);
     long room = Math.min(settings.targetFileBytes - out.pos - buffered,
         settings.rowGroupBytes - buffered);
@@ -424,16 +416,16 @@ public final class ParquetColumnarWriter implements FileWriter {
     if (out == null) {
       return 0;
     }
+    return out.pos + bufferedBytes();
+  }
+
+  /** The bytes encoded into the open row group and not yet written out. */
+  private long bufferedBytes() {
     long buffered = 0;
     for (Leaf leaf : leaves) {
       buffered += leaf.bufferedBytes();
     }
-    return out.pos + buffered;
-  }
-
-  /** The schema the writer writes. */
-  public Schema schema() {
-    return schema;
+    return buffered;
   }
 
   @Override
