@@ -217,14 +217,14 @@ final class IcebergSinkWriter implements SinkWriter {
         checkRequiredColumns(root, t.schema());
         try {
           columnar.write(root, converter);
+        } catch (ValidationException e) {
+          // Rejected half-way (a nested required null, an overflow, or an earlier batch's failure
+          // on an encoder thread): never set aside as a dead letter.
+          throw halfWritten(e);
         } catch (CrestException e) {
-          throw e;
+          throw e; // clustered mode: the message says what to change
         } catch (RuntimeException e) {
-          // Rejected half-way: the open file holds part of this batch next to the good batches
-          // of this flush, so the batch cannot be set aside; the pipeline stops and nothing of
-          // the flush is committed.
-          throw new CrestException("Cannot write batch to table " + tableName + ": "
-              + e.getMessage() + " (the flush is discarded; a restart reads it again)", e);
+          throw halfWritten(e);
         }
         return;
       }
@@ -290,6 +290,16 @@ final class IcebergSinkWriter implements SinkWriter {
       }
       throw e;
     }
+  }
+
+  /**
+   * A batch the columnar writer rejected half-way: the open file holds part of it next to the
+   * good batches of this flush, so it cannot be set aside; the pipeline stops and nothing of the
+   * flush is committed.
+   */
+  private CrestException halfWritten(RuntimeException e) {
+    return new CrestException("Cannot write batch to table " + tableName + ": " + e.getMessage()
+        + " (the flush is discarded; a restart reads it again)", e);
   }
 
   @Override
@@ -487,8 +497,12 @@ final class IcebergSinkWriter implements SinkWriter {
     if (columnar != null) {
       ArrowTableWriter w = columnar;
       columnar = null;
-      List<DataFile> files = w.complete();
-      w.close();
+      List<DataFile> files;
+      try {
+        files = w.complete();
+      } finally {
+        w.close();
+      }
       if (pendingGroups.isEmpty()) {
         pendingGroups.add(new FileGroup(new ArrayList<>(), new ArrayList<>()));
       }

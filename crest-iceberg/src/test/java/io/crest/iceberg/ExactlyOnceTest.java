@@ -332,6 +332,40 @@ class ExactlyOnceTest {
   }
 
   @Test
+  void aBatchTheColumnarWriterRejectsHalfWay_stopsThePipeline_insteadOfGoingToTheDeadLetters()
+      throws Exception {
+    // A null in a nested required field is found by the columnar encoder only while it writes,
+    // when rows of the batch are already in the open file: the batch cannot be set aside.
+    Schema arrow = new Schema(List.of(
+        io.crest.iceberg.internal.ArrowTestData.field("id", false, new ArrowType.Int(64, true)),
+        io.crest.iceberg.internal.ArrowTestData.structOf("point", true,
+            io.crest.iceberg.internal.ArrowTestData.field("x", false,
+                new ArrowType.FloatingPoint(org.apache.arrow.vector.types.FloatingPointPrecision.DOUBLE)))));
+    VectorSchemaRoot good = io.crest.iceberg.internal.ArrowTestData.batch(allocator, arrow, List.of(
+        List.of(1L, 2L),
+        List.of(io.crest.iceberg.internal.ArrowTestData.struct("x", 1.0),
+            io.crest.iceberg.internal.ArrowTestData.struct("x", 2.0))));
+    VectorSchemaRoot bad = io.crest.iceberg.internal.ArrowTestData.batch(allocator, arrow, List.of(
+        List.of(3L, 4L),
+        List.of(io.crest.iceberg.internal.ArrowTestData.struct("x", 3.0),
+            io.crest.iceberg.internal.ArrowTestData.struct("x", null))));
+    Path dlq = warehouse.resolve("dead-letters");
+    Pipeline p = Pipeline.from(new RootsSource("points", List.of(good, bad)))
+        .id("points")
+        .deadLetter(dlq)
+        .to(IcebergSink.builder().catalog(catalog.catalog()).table("db.points").build());
+    p.start();
+    Throwable failure = org.assertj.core.api.Assertions.catchThrowable(() -> p.awaitIdle(WAIT));
+    assertThat(failure).isInstanceOf(PipelineFailedException.class)
+        .hasStackTraceContaining("the flush is discarded");
+    assertThat(org.assertj.core.api.Assertions.catchThrowable(p::close))
+        .isInstanceOf(PipelineFailedException.class);
+    assertThat(p.stats().deadLettered()).isZero();
+    assertThat(p.stats().rowsCommitted()).isZero();
+    assertThat(dlq).doesNotExist();
+  }
+
+  @Test
   void deadLetter_keepsTheRejectedBatchesOriginalRows_andGoodBatchesGoOn() throws Exception {
     runToEnd("p", new GeneratedSource(allocator, 100).stream("s", 0, 100), sink());
     Path dlq = warehouse.resolve("dead-letters");
