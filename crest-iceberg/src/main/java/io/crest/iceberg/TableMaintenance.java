@@ -172,7 +172,7 @@ public final class TableMaintenance {
         List<FileScanTask> tasks = group.getValue();
         long small = tasks.stream().filter(t -> t.file().fileSizeInBytes() < target * 3 / 4).count();
         boolean hasDeletes = tasks.stream().anyMatch(t -> !t.deletes().isEmpty());
-        if (small < minInputFiles && !(hasDeletes && !tasks.isEmpty())) {
+        if (small < minInputFiles && !hasDeletes) {
           continue;
         }
         CompactionResult r = rewrite(snapshot, spec, group.getKey(), tasks, target);
@@ -245,12 +245,22 @@ public final class TableMaintenance {
     RollingDataWriter<Record> writer = new RollingDataWriter<>(
         factory, files, table.io(), target, spec, spec.isUnpartitioned() ? null : partition);
     try {
+      // One record, reused: the writer encodes a record before write() returns.
+      GenericRecord copy = GenericRecord.create(schema);
+      List<Types.NestedField> columns = schema.columns();
       for (FileScanTask task : tasks) {
         try (CloseableIterable<Record> records = read(task, schema)) {
+          int[] from = null; // where each column sits in this task's records (delete columns too)
           for (Record r : records) {
-            GenericRecord copy = GenericRecord.create(schema);
-            for (Types.NestedField f : schema.columns()) {
-              copy.setField(f.name(), r.getField(f.name()));
+            if (from == null) {
+              from = new int[columns.size()];
+              List<Types.NestedField> read = r.struct().fields();
+              for (int i = 0; i < from.length; i++) {
+                from[i] = read.indexOf(r.struct().field(columns.get(i).fieldId()));
+              }
+            }
+            for (int i = 0; i < from.length; i++) {
+              copy.set(i, r.get(from[i], Object.class));
             }
             writer.write(copy);
           }
@@ -411,13 +421,11 @@ public final class TableMaintenance {
     ReachableFileUtil.manifestListLocations(table).forEach(p -> paths.add(normalize(p)));
     ReachableFileUtil.statisticsFilesLocations(table).forEach(p -> paths.add(normalize(p)));
     paths.add(normalize(ReachableFileUtil.versionHintLocation(table)));
-    if (table instanceof org.apache.iceberg.HasTableOperations) {
-      paths.add(normalize(((org.apache.iceberg.HasTableOperations) table).operations().current()
-          .metadataFileLocation()));
-    }
     for (Snapshot snapshot : table.snapshots()) {
       for (ManifestFile manifest : snapshot.allManifests(table.io())) {
-        paths.add(normalize(manifest.path()));
+        if (!paths.add(normalize(manifest.path()))) {
+          continue; // carried over from an earlier snapshot: read once
+        }
         try {
           if (manifest.content() == org.apache.iceberg.ManifestContent.DATA) {
             try (ManifestReader<DataFile> reader = ManifestFiles.read(manifest, table.io(), table.specs())) {

@@ -48,27 +48,68 @@ public final class ArrowDataWriter implements AutoCloseable {
   private final Set<String> unreturned = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private boolean closed;
 
-  private ArrowDataWriter(Table table, PartitionSpec spec, StructLike partition,
+  private ArrowDataWriter(Template template, PartitionSpec spec, StructLike partition,
       OutputFileFactory files, int encoderThreads) {
-    this.schema = table.schema();
+    this.schema = template.schema;
     this.spec = spec;
     this.partition = partition;
-    this.io = table.io();
-    this.tableName = table.name();
+    this.io = template.table.io();
+    this.tableName = template.table.name();
     if (spec.isPartitioned() && partition == null) {
       throw new IllegalArgumentException("Cannot write table " + tableName
           + " with one columnar writer: it is partitioned by " + spec
           + ", so a writer needs the partition it writes");
     }
-    this.metricsConfig = MetricsConfig.forTable(table);
-    this.writer = ParquetWriterSettings.apply(
-            FileWriters.parquet(IcebergArrowSchema.toArrow(schema, tableName),
-                () -> output(spec.isPartitioned()
-                    ? files.newOutputFile(spec, partition)
-                    : files.newOutputFile())),
-            table.properties(), tableName)
+    this.metricsConfig = template.metricsConfig;
+    this.writer = template.builder(() -> output(spec.isPartitioned()
+            ? files.newOutputFile(spec, partition)
+            : files.newOutputFile()))
         .encoderThreads(encoderThreads)
         .build();
+  }
+
+  /**
+   * What every writer of one table state shares, computed and checked once: the Arrow form of
+   * the table schema, the metrics config and the {@code write.parquet.*} settings. Immutable;
+   * make a new one after the table's schema or properties change.
+   */
+  public static final class Template {
+    private final Table table;
+    private final Schema schema;
+    private final org.apache.arrow.vector.types.pojo.Schema arrowSchema;
+    private final MetricsConfig metricsConfig;
+
+    private Template(Table table) {
+      this.table = table;
+      this.schema = table.schema();
+      this.arrowSchema = IcebergArrowSchema.toArrow(schema, table.name());
+      this.metricsConfig = MetricsConfig.forTable(table);
+      // Checks the settings now (a file is only created by a first write).
+      builder(() -> {
+        throw new IllegalStateException("a settings check writes no file");
+      }).build().close();
+    }
+
+    /**
+     * The template of {@code table}'s current schema and properties.
+     *
+     * @throws IllegalArgumentException as {@link ArrowDataWriter#open(Table, int, long)}
+     */
+    public static Template of(Table table) {
+      return new Template(table);
+    }
+
+    private io.crest.writer.ParquetWriterBuilder builder(io.crest.spi.FileOutputFactory outputs) {
+      return ParquetWriterSettings.apply(
+          FileWriters.parquet(arrowSchema, outputs), table.properties(), table.name());
+    }
+
+    /** A writer of the rows of one partition of {@code spec}, as {@link ArrowDataWriter#open}. */
+    public ArrowDataWriter open(PartitionSpec spec, StructLike partition, OutputFileFactory files,
+        int encoderThreads) {
+      return new ArrowDataWriter(
+          this, spec, spec.isPartitioned() ? partition : null, files, encoderThreads);
+    }
   }
 
   /**
@@ -81,8 +122,7 @@ public final class ArrowDataWriter implements AutoCloseable {
    *     property; the message names the table and what to change
    */
   public static ArrowDataWriter open(Table table, int partitionId, long taskId) {
-    return new ArrowDataWriter(
-        table, table.spec(), null, fileFactory(table, partitionId, taskId), 1);
+    return Template.of(table).open(table.spec(), null, fileFactory(table, partitionId, taskId), 1);
   }
 
   /**
@@ -108,8 +148,7 @@ public final class ArrowDataWriter implements AutoCloseable {
    */
   public static ArrowDataWriter open(Table table, PartitionSpec spec, StructLike partition,
       OutputFileFactory files, int encoderThreads) {
-    return new ArrowDataWriter(
-        table, spec, spec.isPartitioned() ? partition : null, files, encoderThreads);
+    return Template.of(table).open(spec, partition, files, encoderThreads);
   }
 
   /** The file factory the writers of one task share, as Iceberg's writers name their files. */

@@ -40,8 +40,8 @@ public final class ArrowTableWriter implements AutoCloseable {
   private final Table table;
   private final String tableName;
   private final PartitionSpec spec;
-  private final int schemaId;
   private final OutputFileFactory files;
+  private final ArrowDataWriter.Template template;
   private final ArrowPartitioner partitioner;
   private final int maxOpenFiles;
   private final boolean clustered;
@@ -59,8 +59,8 @@ public final class ArrowTableWriter implements AutoCloseable {
     this.table = table;
     this.tableName = table.name();
     this.spec = table.spec();
-    this.schemaId = table.schema().schemaId();
     this.files = ArrowDataWriter.fileFactory(table, 1, taskId);
+    this.template = ArrowDataWriter.Template.of(table); // checks the settings now
     this.partitioner = partitioner;
     this.maxOpenFiles = maxOpenFiles;
     this.clustered = clustered;
@@ -70,7 +70,7 @@ public final class ArrowTableWriter implements AutoCloseable {
     this.wrapper = new InternalRecordWrapper(table.schema().asStruct());
     this.keyRecord = GenericRecord.create(table.schema());
     if (spec.isUnpartitioned()) {
-      this.single = ArrowDataWriter.open(table, spec, null, files, encoderThreads);
+      this.single = template.open(spec, null, files, encoderThreads);
     }
   }
 
@@ -87,11 +87,6 @@ public final class ArrowTableWriter implements AutoCloseable {
       boolean clustered, int encoderThreads, long taskId) {
     return new ArrowTableWriter(table, partitioner, maxOpenFiles, clustered, encoderThreads,
         taskId);
-  }
-
-  /** The id of the schema this writer writes. */
-  public int schemaId() {
-    return schemaId;
   }
 
   /** The id of the partition spec this writer writes. */
@@ -191,7 +186,7 @@ public final class ArrowTableWriter implements AutoCloseable {
       finishOpenFiles(false);
     }
     StructLike copy = key.copy();
-    writer = ArrowDataWriter.open(table, spec, copy, files, 1);
+    writer = template.open(spec, copy, files, 1);
     open.put(copy, writer);
     return writer;
   }
