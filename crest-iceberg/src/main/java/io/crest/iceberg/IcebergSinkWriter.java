@@ -23,14 +23,12 @@ import io.crest.spi.SourceBatch;
 import io.crest.spi.SourcePosition;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -315,12 +313,39 @@ final class IcebergSinkWriter implements SinkWriter {
         arrowSchema, t.schema(), ignoredColumns, settings.evolution(), tableName);
   }
 
+  /**
+   * Whether the op of {@code row} is {@code delete}, {@code d} or {@code -d}, ignoring ASCII case
+   * and surrounding control characters and spaces (as {@code String.trim}), read from the bytes.
+   */
   private static boolean isDelete(VarCharVector ops, int row) {
     if (ops.isNull(row)) {
       return false;
     }
-    String op = new String(ops.get(row), StandardCharsets.UTF_8).trim().toLowerCase(Locale.ROOT);
-    return op.equals("delete") || op.equals("d") || op.equals("-d");
+    org.apache.arrow.memory.ArrowBuf data = ops.getDataBuffer();
+    long start = ops.getStartOffset(row);
+    long end = ops.getEndOffset(row);
+    while (start < end && (data.getByte(start) & 0xFF) <= ' ') {
+      start++;
+    }
+    while (end > start && (data.getByte(end - 1) & 0xFF) <= ' ') {
+      end--;
+    }
+    return opIs(data, start, end, "delete") || opIs(data, start, end, "d")
+        || opIs(data, start, end, "-d");
+  }
+
+  private static boolean opIs(org.apache.arrow.memory.ArrowBuf data, long start, long end,
+      String lower) {
+    if (end - start != lower.length()) {
+      return false;
+    }
+    for (int i = 0; i < lower.length(); i++) {
+      int b = data.getByte(start + i);
+      if ((b >= 'A' && b <= 'Z' ? b + ('a' - 'A') : b) != lower.charAt(i)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private boolean useColumnar(Table t) {
