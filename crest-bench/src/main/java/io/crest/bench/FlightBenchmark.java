@@ -147,32 +147,37 @@ public class FlightBenchmark {
   @TearDown(Level.Trial)
   public void tearDown() throws Exception {
     try {
-      stopSteady();
+      try {
+        stopSteady();
+      } finally {
+        producing = false;
+      }
+      List<Thread> started;
+      synchronized (producers) {
+        started = List.copyOf(producers);
+      }
+      for (Thread t : started) {
+        t.join(DEADLINE.toMillis());
+        if (t.isAlive()) {
+          throw new IllegalStateException("The endless stream producer " + t.getName()
+              + " did not stop within " + DEADLINE);
+        }
+      }
+      client.close();
+      server.shutdown();
+      server.awaitTermination(10, TimeUnit.SECONDS);
+      server.close();
+      batches.close();
+      allocator.close();
     } finally {
-      producing = false;
-    }
-    List<Thread> started;
-    synchronized (producers) {
-      started = List.copyOf(producers);
-    }
-    for (Thread t : started) {
-      t.join(DEADLINE.toMillis());
-      if (t.isAlive()) {
-        throw new IllegalStateException("The endless stream producer " + t.getName()
-            + " did not stop within " + DEADLINE);
+      // the warehouses may live on tmpfs: never leave them in memory, whatever failed above
+      deleteRecursively(warehouse);
+      if (steadyWarehouse != null) {
+        deleteRecursively(steadyWarehouse);
       }
     }
-    client.close();
-    server.shutdown();
-    server.awaitTermination(10, TimeUnit.SECONDS);
-    server.close();
-    batches.close();
-    allocator.close();
-    deleteRecursively(warehouse);
-    if (steadyWarehouse != null) {
-      deleteRecursively(steadyWarehouse);
-    }
   }
+
 
   private void stopSteady() {
     if (steady == null) {

@@ -1,5 +1,6 @@
 package io.crest.bench;
 
+import io.crest.iceberg.IcebergCatalogs;
 import io.crest.iceberg.internal.ArrowPartitioner;
 import io.crest.iceberg.internal.ArrowRecords;
 import io.crest.iceberg.internal.ArrowSchemas;
@@ -12,7 +13,6 @@ import java.util.concurrent.TimeUnit;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.VectorSchemaRoot;
-import org.apache.hadoop.conf.Configuration;
 import org.apache.iceberg.DataFile;
 import org.apache.iceberg.FileFormat;
 import org.apache.iceberg.PartitionKey;
@@ -20,11 +20,12 @@ import org.apache.iceberg.PartitionSpec;
 import org.apache.iceberg.Schema;
 import org.apache.iceberg.Table;
 import org.apache.iceberg.TableProperties;
+import org.apache.iceberg.catalog.Catalog;
+import org.apache.iceberg.catalog.TableIdentifier;
 import org.apache.iceberg.data.GenericFileWriterFactory;
 import org.apache.iceberg.data.GenericRecord;
 import org.apache.iceberg.data.InternalRecordWrapper;
 import org.apache.iceberg.data.Record;
-import org.apache.iceberg.hadoop.HadoopTables;
 import org.apache.iceberg.io.FanoutDataWriter;
 import org.apache.iceberg.io.OutputFileFactory;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -83,6 +84,7 @@ public class PartitionedWriteBenchmark {
   private BufferAllocator allocator;
   private BenchBatches data;
   private BenchFiles dir;
+  private Catalog catalog;
   private Table table;
   private Schema schema;
   private ArrowRecords.Converter converter;
@@ -97,17 +99,17 @@ public class PartitionedWriteBenchmark {
     PartitionSpec spec = partitioning.startsWith("hour")
         ? PartitionSpec.builderFor(schema).hour("ts").build()
         : PartitionSpec.builderFor(schema).bucket("id", 16).build();
-    Configuration conf = new Configuration(); // as IcebergCatalogs: no checksum side files
-    conf.set("fs.file.impl", io.crest.iceberg.internal.LocalFileSystem.class.getName());
-    conf.setBoolean("fs.file.impl.disable.cache", true);
-    table = new HadoopTables(conf).create(schema, spec,
-        Map.of(TableProperties.PARQUET_COMPRESSION, "snappy", TableProperties.FORMAT_VERSION, "2"),
-        dir.file("table-" + UUID.randomUUID()).toUri().toString());
+    // the sink's own file IO: a local warehouse as IcebergCatalogs opens it
+    catalog = IcebergCatalogs.open(IcebergCatalogs.DEFAULT_NAME,
+        IcebergCatalogs.localWarehouse(dir.file("warehouse-" + UUID.randomUUID())));
+    table = catalog.createTable(TableIdentifier.of("bench", "narrow"), schema, spec,
+        Map.of(TableProperties.PARQUET_COMPRESSION, "snappy", TableProperties.FORMAT_VERSION, "2"));
     converter = ArrowRecords.converter(table.schema(), data.schema, "bench.narrow");
   }
 
   @TearDown(Level.Trial)
   public void tearDown() {
+    IcebergCatalogs.closeQuietly(catalog);
     data.close();
     allocator.close();
     dir.close();

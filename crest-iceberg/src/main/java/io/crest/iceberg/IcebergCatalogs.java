@@ -83,7 +83,7 @@ public final class IcebergCatalogs {
   }
 
   /** Closes {@code catalog} if it holds resources; failures are returned, not thrown. */
-  static IOException closeQuietly(Catalog catalog) {
+  public static IOException closeQuietly(Catalog catalog) {
     if (catalog instanceof Closeable) {
       try {
         ((Closeable) catalog).close();

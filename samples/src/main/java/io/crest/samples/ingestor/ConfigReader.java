@@ -68,10 +68,12 @@ final class ConfigReader {
   static final String PROMETHEUS_HOST = "127.0.0.1";
   static final int PROMETHEUS_PORT = 9464;
   static final String PROMETHEUS_PATH = "/metrics";
-  static final List<String> CODECS = List.of("uncompressed", "snappy", "gzip", "zstd");
+  /** The codecs Crest's columnar writer supports, as Iceberg's table property spells them. */
+  static final List<String> CODECS = java.util.Arrays.stream(io.crest.writer.ParquetCodec.values())
+      .map(c -> c.name().toLowerCase(java.util.Locale.ROOT)).toList();
   static final List<String> EVOLUTIONS = List.of("strict", "addColumns", "widen", "full");
   static final List<String> STRATEGIES = List.of("append", "overwritePartitions", "upsert");
-  static final String CODEC_PROPERTY = "write.parquet.compression-codec";
+  static final String CODEC_PROPERTY = org.apache.iceberg.TableProperties.PARQUET_COMPRESSION;
 
   private static final Pattern VARIABLE =
       Pattern.compile("\\$\\$\\{|\\$\\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?}");

@@ -6,7 +6,6 @@ import io.crest.samples.ingestor.IngestorConfig.PipelineConfig;
 import io.crest.samples.ingestor.IngestorConfig.Server;
 import io.crest.samples.ingestor.IngestorConfig.StreamConfig;
 import java.io.ByteArrayInputStream;
-import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -185,12 +184,9 @@ final class Connectivity {
       problems.add("catalog: Cannot list namespaces of catalog " + c.name() + ": "
           + e.getMessage() + " (check catalog.properties and that the catalog is up)");
     } finally {
-      if (catalog instanceof Closeable) {
-        try {
-          ((Closeable) catalog).close();
-        } catch (IOException e) {
-          out.println("warn catalog: cannot close catalog " + c.name() + ": " + e);
-        }
+      IOException e = IcebergCatalogs.closeQuietly(catalog);
+      if (e != null) {
+        out.println("warn catalog: cannot close catalog " + c.name() + ": " + e);
       }
     }
   }
