@@ -17,7 +17,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.apache.arrow.flight.CallOption;
 import org.apache.arrow.flight.CallOptions;
@@ -30,7 +29,10 @@ import org.apache.arrow.flight.FlightStatusCode;
 import org.apache.arrow.flight.FlightStream;
 import org.apache.arrow.flight.Location;
 import org.apache.arrow.flight.Ticket;
+import org.apache.arrow.flight.auth2.BasicAuthCredentialWriter;
 import org.apache.arrow.flight.auth2.BearerCredentialWriter;
+import org.apache.arrow.flight.auth2.ClientBearerHeaderHandler;
+import org.apache.arrow.flight.auth2.ClientIncomingAuthHeaderMiddleware;
 import org.apache.arrow.flight.grpc.CredentialCallOption;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.iceberg.catalog.Catalog;
@@ -78,13 +80,19 @@ final class Connectivity {
     CallOption timeout = CallOptions.timeout(timeoutMillis, TimeUnit.MILLISECONDS);
     FlightClient client = null;
     try {
-      client = client(server, allocator);
+      // As FlightSource connects: a basic-auth handshake (under the check's timeout) whose bearer
+      // token is used when the server sends one, else the basic header on every call.
+      ClientIncomingAuthHeaderMiddleware.Factory tokens =
+          new ClientIncomingAuthHeaderMiddleware.Factory(new ClientBearerHeaderHandler());
+      client = client(server, allocator, tokens);
       List<CallOption> options = new ArrayList<>();
       options.add(timeout);
       if (server.basicUser().isPresent()) {
-        Optional<CredentialCallOption> bearer = client.authenticateBasicToken(
-            server.basicUser().get(), server.basicPassword().orElse(""));
-        bearer.ifPresent(options::add);
+        CredentialCallOption basic = new CredentialCallOption(new BasicAuthCredentialWriter(
+            server.basicUser().get(), server.basicPassword().orElse("")));
+        client.handshake(basic, timeout);
+        CredentialCallOption bearer = tokens.getCredentialCallOption();
+        options.add(bearer != null ? bearer : basic);
       } else if (server.bearerToken().isPresent()) {
         options.add(new CredentialCallOption(
             new BearerCredentialWriter(server.bearerToken().get())));
@@ -191,14 +199,15 @@ final class Connectivity {
     }
   }
 
-  private static FlightClient client(Server server, BufferAllocator allocator)
+  private static FlightClient client(Server server, BufferAllocator allocator,
+      ClientIncomingAuthHeaderMiddleware.Factory tokens)
       throws IOException {
     URI uri = URI.create(server.uri());
     boolean tls = uri.getScheme().equalsIgnoreCase("grpc+tls");
     Location location = tls
         ? Location.forGrpcTls(uri.getHost(), uri.getPort())
         : Location.forGrpcInsecure(uri.getHost(), uri.getPort());
-    FlightClient.Builder b = FlightClient.builder(allocator, location);
+    FlightClient.Builder b = FlightClient.builder(allocator, location).intercept(tokens);
     if (tls) {
       b.useTls();
       if (server.trustedCertificates().isPresent()) {
