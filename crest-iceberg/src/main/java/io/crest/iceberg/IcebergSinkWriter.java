@@ -144,6 +144,8 @@ final class IcebergSinkWriter implements SinkWriter {
   private boolean[] deleteBuffer = new boolean[0];
   private PartitioningWriter<Record, DataWriteResult> dataWriter;
   private ArrowTableWriter columnar;
+  // The columnar writers' buffers, kept from one commit's writers to the next's.
+  private io.crest.writer.ParquetEncoderPool encoderPool;
   private boolean columnarUnsupported;
   private UpsertWriter upsertWriter;
   private int writerSchemaId = -1;
@@ -358,8 +360,17 @@ final class IcebergSinkWriter implements SinkWriter {
     try {
       ArrowPartitioner partitioner = t.spec().isUnpartitioned()
           ? null : ArrowPartitioner.create(t.schema(), t.spec(), arrowSchema);
+      if (encoderPool == null) {
+        // Enough for the row groups of the previous commit's writers: one per encoder thread.
+        long rowGroup = org.apache.iceberg.util.PropertyUtil.propertyAsLong(t.properties(),
+            TableProperties.PARQUET_ROW_GROUP_SIZE_BYTES,
+            TableProperties.PARQUET_ROW_GROUP_SIZE_BYTES_DEFAULT);
+        encoderPool = io.crest.writer.ParquetEncoderPool.create(io.crest.DataSize.bytes(
+            Math.max(0, rowGroup) * (settings.encoderThreads() + 1)));
+      }
       columnar = ArrowTableWriter.open(t, partitioner, settings.maxOpenFiles(),
-          settings.clustered(), settings.encoderThreads(), TASK_IDS.incrementAndGet());
+          settings.clustered(), settings.encoderThreads(), TASK_IDS.incrementAndGet(),
+          encoderPool);
       writerSchemaId = t.schema().schemaId();
     } catch (IllegalArgumentException e) {
       // A codec, type, setting or partition transform the columnar writer does not handle:
@@ -915,6 +926,9 @@ final class IcebergSinkWriter implements SinkWriter {
     } catch (RuntimeException e) {
       failure = new CrestException(
           "Cannot discard the uncommitted files of table " + tableName + ": " + e.getMessage(), e);
+    }
+    if (encoderPool != null) {
+      encoderPool.close();
     }
     commitPool.shutdown();
     if (ownsCatalog) {

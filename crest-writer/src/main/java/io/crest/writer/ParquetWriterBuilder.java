@@ -31,6 +31,7 @@ public final class ParquetWriterBuilder {
   private ParquetCodec codec;
   private Integer level;
   private Integer encoderThreads;
+  private ParquetEncoderPool pool;
 
   ParquetWriterBuilder(Schema schema, FileOutputFactory outputs) {
     this.schema = requireNonNull(schema, "schema");
@@ -134,6 +135,18 @@ public final class ParquetWriterBuilder {
   }
 
   /**
+   * Takes the writer's column encoders (page, chunk and dictionary buffers) from {@code pool} and
+   * gives them back when the writer closes after finishing its files, for the next writer of the
+   * same schema and settings. Without a pool, each writer grows its own buffers.
+   *
+   * @throws IllegalStateException if it was set before
+   */
+  public ParquetWriterBuilder encoderPool(ParquetEncoderPool pool) {
+    this.pool = once(this.pool, requireNonNull(pool, "pool"), "encoderPool");
+    return this;
+  }
+
+  /**
    * Builds a writer.
    *
    * @throws IllegalStateException if the settings conflict: a level for a codec without levels or
@@ -176,9 +189,10 @@ public final class ParquetWriterBuilder {
         pageRowLimit == null ? 20_000 : pageRowLimit,
         dict, c, lvl, target);
     if (encoderThreads != null && encoderThreads > 1) {
-      return new ParallelParquetWriter(schema, outputs, settings, encoderThreads);
+      return new ParallelParquetWriter(schema, outputs, settings, encoderThreads,
+          pool == null ? null : pool.cache);
     }
-    return new ParquetColumnarWriter(schema, outputs, settings);
+    return new ParquetColumnarWriter(schema, outputs, settings, pool == null ? null : pool.cache);
   }
 
   private static DataSize positive(DataSize size, String name) {

@@ -597,4 +597,51 @@ class ParquetColumnarWriterTest extends WriterTestBase {
       }
     }
   }
+
+  @Test
+  void columnChunksReachTheStreamInSlicesOf64KiB() throws Exception {
+    // FileOutputStream mallocs a native buffer per write: a chunk of megabytes in one write
+    // faulted in and zeroed fresh pages for every chunk
+    Schema schema = new Schema(List.of(id(1, field("v", false, new ArrowType.Int(64, true)))));
+    int[] largest = {0};
+    long[] total = {0};
+    Path file = dir.resolve("sliced.parquet");
+    io.crest.spi.FileOutputFactory recording = () -> new io.crest.spi.FileOutput() {
+      @Override
+      public String location() {
+        return file.toString();
+      }
+
+      @Override
+      public java.io.OutputStream create() {
+        try {
+          return new java.io.FilterOutputStream(java.nio.file.Files.newOutputStream(file)) {
+            @Override
+            public void write(byte[] b, int off, int len) throws java.io.IOException {
+              largest[0] = Math.max(largest[0], len);
+              total[0] += len;
+              out.write(b, off, len);
+            }
+          };
+        } catch (java.io.IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      }
+    };
+    List<Object> values = new ArrayList<>();
+    Random r = new Random(5);
+    for (int i = 0; i < 300_000; i++) {
+      values.add(r.nextLong());
+    }
+    try (FileWriter w = FileWriters.parquet(schema, recording).codec(ParquetCodec.UNCOMPRESSED)
+        .withoutDictionary().build();
+        VectorSchemaRoot batch = Batches.batch(allocator, schema, List.of(values))) {
+      w.write(batch);
+      assertThat(w.finish()).singleElement()
+          .satisfies(f -> assertThat(f.sizeInBytes()).isEqualTo(total[0]));
+    }
+    assertThat(total[0]).isGreaterThan(2_400_000);
+    assertThat(largest[0]).isEqualTo(64 << 10);
+    assertThat(TestFiles.readRows(file)).hasSize(300_000);
+  }
 }

@@ -61,11 +61,14 @@ public final class ArrowDataWriter implements AutoCloseable {
           + ", so a writer needs the partition it writes");
     }
     this.metricsConfig = template.metricsConfig;
-    this.writer = template.builder(() -> output(spec.isPartitioned()
+    io.crest.writer.ParquetWriterBuilder b = template.builder(() -> output(spec.isPartitioned()
             ? files.newOutputFile(spec, partition)
             : files.newOutputFile()))
-        .encoderThreads(encoderThreads)
-        .build();
+        .encoderThreads(encoderThreads);
+    if (template.pool != null) {
+      b.encoderPool(template.pool);
+    }
+    this.writer = b.build();
   }
 
   /**
@@ -78,9 +81,11 @@ public final class ArrowDataWriter implements AutoCloseable {
     private final Schema schema;
     private final org.apache.arrow.vector.types.pojo.Schema arrowSchema;
     private final MetricsConfig metricsConfig;
+    private final io.crest.writer.ParquetEncoderPool pool;
 
-    private Template(Table table) {
+    private Template(Table table, io.crest.writer.ParquetEncoderPool pool) {
       this.table = table;
+      this.pool = pool;
       this.schema = table.schema();
       this.arrowSchema = IcebergArrowSchema.toArrow(schema, table.name());
       this.metricsConfig = MetricsConfig.forTable(table);
@@ -96,7 +101,15 @@ public final class ArrowDataWriter implements AutoCloseable {
      * @throws IllegalArgumentException as {@link ArrowDataWriter#open(Table, int, long)}
      */
     public static Template of(Table table) {
-      return new Template(table);
+      return new Template(table, null);
+    }
+
+    /**
+     * As {@link #of(Table)}, its writers taking their column encoders from {@code pool} (when
+     * not null) and giving them back once they finished their files.
+     */
+    public static Template of(Table table, io.crest.writer.ParquetEncoderPool pool) {
+      return new Template(table, pool);
     }
 
     private io.crest.writer.ParquetWriterBuilder builder(io.crest.spi.FileOutputFactory outputs) {

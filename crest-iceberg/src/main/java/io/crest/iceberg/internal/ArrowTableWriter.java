@@ -55,12 +55,13 @@ public final class ArrowTableWriter implements AutoCloseable {
   private boolean closed;
 
   private ArrowTableWriter(Table table, ArrowPartitioner partitioner, int maxOpenFiles,
-      boolean clustered, int encoderThreads, long taskId) {
+      boolean clustered, int encoderThreads, long taskId,
+      io.crest.writer.ParquetEncoderPool pool) {
     this.table = table;
     this.tableName = table.name();
     this.spec = table.spec();
     this.files = ArrowDataWriter.fileFactory(table, 1, taskId);
-    this.template = ArrowDataWriter.Template.of(table); // checks the settings now
+    this.template = ArrowDataWriter.Template.of(table, pool); // checks the settings now
     this.partitioner = partitioner;
     this.maxOpenFiles = maxOpenFiles;
     this.clustered = clustered;
@@ -85,8 +86,19 @@ public final class ArrowTableWriter implements AutoCloseable {
    */
   public static ArrowTableWriter open(Table table, ArrowPartitioner partitioner, int maxOpenFiles,
       boolean clustered, int encoderThreads, long taskId) {
+    return open(table, partitioner, maxOpenFiles, clustered, encoderThreads, taskId, null);
+  }
+
+  /**
+   * As {@link #open(Table, ArrowPartitioner, int, boolean, int, long)}, the file writers taking
+   * their column encoders from {@code pool} (when not null): a writer per commit then reuses the
+   * buffers the previous commit's writers grew.
+   */
+  public static ArrowTableWriter open(Table table, ArrowPartitioner partitioner, int maxOpenFiles,
+      boolean clustered, int encoderThreads, long taskId,
+      io.crest.writer.ParquetEncoderPool pool) {
     return new ArrowTableWriter(table, partitioner, maxOpenFiles, clustered, encoderThreads,
-        taskId);
+        taskId, pool);
   }
 
   /** The id of the partition spec this writer writes. */

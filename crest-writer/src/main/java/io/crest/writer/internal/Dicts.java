@@ -28,6 +28,10 @@ final class Dicts {
       }
     }
 
+    long retainedBytes() {
+      return 8L * (values.length + keys.length) + 4L * slots.length;
+    }
+
     /** The id of {@code v}, added when new; {@link #size} tells whether it grew. */
     int add(long v) {
       int i = mix(v) & mask;
@@ -92,6 +96,10 @@ final class Dicts {
         size = 0;
         plain.reset();
       }
+    }
+
+    long retainedBytes() {
+      return plain.data.length + 4L * (starts.length + lens.length + slots.length + hashes.length);
     }
 
     static int hash(byte[] a, int off, int len) {

@@ -206,6 +206,31 @@ final class Leaf {
         ? ((BaseVariableWidthViewVector) fv).getDataBuffers() : null;
   }
 
+  /** Forgets the bound batch, so that an idle leaf holds no reference to its vectors. */
+  void unbind() {
+    java.util.Arrays.fill(vectors, null);
+    java.util.Arrays.fill(validity, null);
+    java.util.Arrays.fill(listOffsets, null);
+    source = null;
+    data = null;
+    offsets = null;
+    viewData = null;
+  }
+
+  /** Heap bytes of the leaf's buffers, arrays and dictionary. */
+  long retainedBytes() {
+    long n = plain.data.length + chunk.data.length + page.data.length + compressed.data.length
+        + scratch.data.length + scratch2.data.length + page2.data.length
+        + 4L * (defs.length + reps.length + values.length + idx.length);
+    if (longDict != null) {
+      n += longDict.retainedBytes();
+    }
+    if (bytesDict != null) {
+      n += bytesDict.retainedBytes();
+    }
+    return n;
+  }
+
   static ValueVector listData(ValueVector v) {
     if (v instanceof ListVector) {
       return ((ListVector) v).getDataVector();

@@ -60,6 +60,15 @@ public final class ParallelParquetWriter implements FileWriter {
    */
   public ParallelParquetWriter(
       Schema schema, FileOutputFactory outputs, Settings settings, int threads) {
+    this(schema, outputs, settings, threads, null);
+  }
+
+  /**
+   * As {@link #ParallelParquetWriter(Schema, FileOutputFactory, Settings, int)}, each thread's
+   * writer taking its encoders from {@code cache} (when not null).
+   */
+  public ParallelParquetWriter(Schema schema, FileOutputFactory outputs, Settings settings,
+      int threads, EncoderCache cache) {
     this.target = settings.target;
     Object outputLock = new Object();
     FileOutputFactory serialized = () -> {
@@ -67,11 +76,11 @@ public final class ParallelParquetWriter implements FileWriter {
         return outputs.newOutput();
       }
     };
-    this.checker = new ParquetColumnarWriter(schema, serialized, settings);
+    this.checker = ParquetColumnarWriter.checkerOf(schema, settings);
     this.queue = new ArrayBlockingQueue<>(threads);
     this.workers = new Worker[threads];
     for (int i = 0; i < threads; i++) {
-      workers[i] = new Worker(i, new ParquetColumnarWriter(schema, serialized, settings));
+      workers[i] = new Worker(i, new ParquetColumnarWriter(schema, serialized, settings, cache));
     }
   }
 

@@ -39,13 +39,14 @@ public final class ParquetColumnarWriter implements FileWriter {
   // Row groups and files end between slices: a slice bounds how far they overshoot.
   private static final int BATCH_SLICE = 4096;
 
+  private final Encoders encoders;
   private final Node[] top;
   private final Leaf[] leaves;
   private final int[][] leafOfTop;
   private final List<SchemaElement> schemaElements;
   private final Settings settings;
   private final FileOutputFactory outputs;
-  private final PageCompressor compressor;
+  private final EncoderCache cache;
   private final List<WrittenFile> finished = new ArrayList<>();
 
   private Schema boundSchema;
@@ -67,35 +68,43 @@ public final class ParquetColumnarWriter implements FileWriter {
    * @throws IllegalArgumentException if a field of the schema cannot be written
    */
   public ParquetColumnarWriter(Schema schema, FileOutputFactory outputs, Settings settings) {
-    this.settings = settings;
+    this(schema, outputs, settings, null);
+  }
+
+  /**
+   * A writer of files with {@code schema}, created through {@code outputs}, that takes its
+   * encoders from {@code cache} (when not null) and gives them back when it closes after
+   * finishing cleanly.
+   *
+   * @throws IllegalArgumentException if a field of the schema cannot be written
+   */
+  public ParquetColumnarWriter(Schema schema, FileOutputFactory outputs, Settings settings,
+      EncoderCache cache) {
+    this(cache == null ? new Encoders(schema, settings, true) : cache.take(schema, settings),
+        outputs, cache);
+  }
+
+  private ParquetColumnarWriter(Encoders encoders, FileOutputFactory outputs, EncoderCache cache) {
+    this.encoders = encoders;
+    this.settings = encoders.settings;
     this.outputs = outputs;
-    this.compressor = new PageCompressor(settings.codec,
-        settings.codec == ParquetCodec.ZSTD && settings.level == Integer.MIN_VALUE ? 3
-            : settings.level);
-    List<Field> fields = schema.getFields();
-    this.top = new Node[fields.size()];
-    List<Node[]> paths = new ArrayList<>();
-    this.leafOfTop = new int[fields.size()][];
-    for (int i = 0; i < top.length; i++) {
-      top[i] = Node.of(fields.get(i), null, 0, 0);
-      int before = paths.size();
-      top[i].leaves(List.of(), paths);
-      leafOfTop[i] = new int[paths.size() - before];
-      for (int k = 0; k < leafOfTop[i].length; k++) {
-        leafOfTop[i][k] = before + k;
-      }
-    }
-    this.leaves = new Leaf[paths.size()];
-    for (int k = 0; k < leaves.length; k++) {
-      leaves[k] = new Leaf(paths.get(k), settings, compressor, settings.target);
-    }
-    this.schemaElements = new ArrayList<>();
-    SchemaElement root = new SchemaElement("table");
-    root.setNum_children(top.length);
-    schemaElements.add(root);
-    for (Node n : top) {
-      n.schemaElements(schemaElements);
-    }
+    this.cache = cache;
+    this.top = encoders.top;
+    this.leaves = encoders.leaves;
+    this.leafOfTop = encoders.leafOfTop;
+    this.schemaElements = encoders.schemaElements;
+  }
+
+  /**
+   * A writer that only {@linkplain #checkSchema checks schemas}: it builds no column encoders and
+   * writes nothing.
+   *
+   * @throws IllegalArgumentException if a field of the schema cannot be written
+   */
+  public static ParquetColumnarWriter checkerOf(Schema schema, Settings settings) {
+    return new ParquetColumnarWriter(new Encoders(schema, settings, false), () -> {
+      throw new IllegalStateException("A schema checker writes no files");
+    }, null);
   }
 
   @Override
@@ -108,6 +117,10 @@ public final class ParquetColumnarWriter implements FileWriter {
     int rows = batch.getRowCount();
     if (rows == 0) {
       return;
+    }
+    if (leaves == null) {
+      throw new IllegalStateException("Cannot write batch to " + settings.target
+          + ": this writer only checks schemas");
     }
     bind(batch);
     if (out == null) {
@@ -200,7 +213,7 @@ public final class ParquetColumnarWriter implements FileWriter {
       byName.put(inFields.get(i).getName(), i);
     }
     int[] topIndex = new int[top.length];
-    Source[] sources = new Source[leaves.length];
+    Source[] sources = new Source[encoders.paths.length];
     for (int t = 0; t < top.length; t++) {
       Integer i = byName.remove(top[t].name);
       topIndex[t] = i == null ? -1 : i;
@@ -216,7 +229,7 @@ public final class ParquetColumnarWriter implements FileWriter {
     for (int t = 0; t < top.length; t++) {
       for (int k : leafOfTop[t]) {
         sources[k] = topIndex[t] < 0 ? null
-            : resolveLeaf(leaves[k].path, inFields.get(topIndex[t]));
+            : resolveLeaf(encoders.paths[k], inFields.get(topIndex[t]));
       }
     }
     boundSchema = in;
@@ -434,7 +447,12 @@ public final class ParquetColumnarWriter implements FileWriter {
       return;
     }
     closed = true;
-    compressor.close();
+    if (out == null && failure == null && cache != null) {
+      // every file ended: the encoders hold no state of this writer's, only grown buffers
+      cache.give(encoders);
+    } else {
+      encoders.close();
+    }
     if (out != null) {
       try {
         out.close();
@@ -446,8 +464,9 @@ public final class ParquetColumnarWriter implements FileWriter {
     }
   }
 
-  /** Counts the bytes written through it. */
+  /** Counts the bytes written through it, and passes large writes on in slices. */
   private static final class Counting extends OutputStream {
+    static final int WRITE_SLICE = 64 << 10;
     private final OutputStream delegate;
     long pos;
 
@@ -463,8 +482,17 @@ public final class ParquetColumnarWriter implements FileWriter {
 
     @Override
     public void write(byte[] b, int off, int len) throws IOException {
-      delegate.write(b, off, len);
-      pos += len;
+      // A column chunk is tens of megabytes. FileOutputStream copies what one write passes into a
+      // native buffer malloc'ed for it, which for more than glibc's mmap threshold (128 KiB) is a
+      // fresh mapping: every page faulted in and zeroed, then unmapped, per write. Slices of
+      // WRITE_SLICE bytes reuse one malloc'ed block and stay in cache.
+      while (len > 0) {
+        int n = Math.min(len, WRITE_SLICE);
+        delegate.write(b, off, n);
+        pos += n;
+        off += n;
+        len -= n;
+      }
     }
 
     @Override

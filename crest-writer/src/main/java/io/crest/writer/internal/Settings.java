@@ -31,4 +31,22 @@ public final class Settings {
     this.level = level;
     this.target = target;
   }
+
+  @Override
+  public boolean equals(Object o) {
+    if (!(o instanceof Settings)) {
+      return false;
+    }
+    Settings s = (Settings) o;
+    return targetFileBytes == s.targetFileBytes && rowGroupBytes == s.rowGroupBytes
+        && pageBytes == s.pageBytes && pageRowLimit == s.pageRowLimit
+        && dictionaryBytes == s.dictionaryBytes && codec == s.codec && level == s.level
+        && target.equals(s.target);
+  }
+
+  @Override
+  public int hashCode() {
+    return java.util.Objects.hash(targetFileBytes, rowGroupBytes, pageBytes, pageRowLimit,
+        dictionaryBytes, codec, level, target);
+  }
 }

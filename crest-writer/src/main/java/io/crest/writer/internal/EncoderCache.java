@@ -1,0 +1,108 @@
+package io.crest.writer.internal;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.arrow.vector.types.pojo.Schema;
+
+/**
+ * Idle {@link Encoders} of finished Parquet writers, kept for the next writer of the same schema
+ * and settings, up to a budget of retained heap bytes. A writer takes the largest idle fit (its
+ * buffers grew the most, so it grows least again); when the budget is exceeded, the smallest are
+ * dropped. Thread-safe.
+ */
+public final class EncoderCache implements AutoCloseable {
+  private final long budgetBytes;
+  private final List<Encoders> idle = new ArrayList<>();
+  private long idleBytes;
+  private boolean closed;
+  private long reused;
+  private long built;
+
+  /** A cache that keeps up to {@code budgetBytes} of idle encoders' buffers. */
+  public EncoderCache(long budgetBytes) {
+    if (budgetBytes < 0) {
+      throw new IllegalArgumentException("Cannot keep " + budgetBytes + " bytes of encoders");
+    }
+    this.budgetBytes = budgetBytes;
+  }
+
+  /** An idle fit for {@code schema} and {@code settings}, or new encoders. */
+  Encoders take(Schema schema, Settings settings) {
+    synchronized (this) {
+      int best = -1;
+      long bestBytes = -1;
+      for (int i = 0; i < idle.size(); i++) {
+        Encoders e = idle.get(i);
+        if (e.fits(schema, settings)) {
+          long b = e.retainedBytes();
+          if (b > bestBytes) {
+            best = i;
+            bestBytes = b;
+          }
+        }
+      }
+      if (best >= 0) {
+        idleBytes -= bestBytes;
+        reused++;
+        return idle.remove(best);
+      }
+      built++;
+    }
+    return new Encoders(schema, settings, true);
+  }
+
+  /** Keeps {@code e}, which a writer finished cleanly with, or closes it. */
+  void give(Encoders e) {
+    e.unbind();
+    long bytes = e.retainedBytes();
+    List<Encoders> dropped = new ArrayList<>();
+    synchronized (this) {
+      if (closed || bytes > budgetBytes) {
+        dropped.add(e);
+      } else {
+        idle.add(e);
+        idleBytes += bytes;
+        while (idleBytes > budgetBytes) {
+          int smallest = 0;
+          for (int i = 1; i < idle.size(); i++) {
+            if (idle.get(i).retainedBytes() < idle.get(smallest).retainedBytes()) {
+              smallest = i;
+            }
+          }
+          Encoders d = idle.remove(smallest);
+          idleBytes -= d.retainedBytes();
+          dropped.add(d);
+        }
+      }
+    }
+    dropped.forEach(Encoders::close);
+  }
+
+  /** Heap bytes held by idle encoders now. */
+  public synchronized long idleBytes() {
+    return idleBytes;
+  }
+
+  /** How many writers took idle encoders. */
+  public synchronized long reusedCount() {
+    return reused;
+  }
+
+  /** How many writers built encoders of their own (none fitted). */
+  public synchronized long builtCount() {
+    return built;
+  }
+
+  /** Drops the idle encoders; writers still open give theirs back to nobody. */
+  @Override
+  public void close() {
+    List<Encoders> dropped;
+    synchronized (this) {
+      closed = true;
+      dropped = new ArrayList<>(idle);
+      idle.clear();
+      idleBytes = 0;
+    }
+    dropped.forEach(Encoders::close);
+  }
+}
