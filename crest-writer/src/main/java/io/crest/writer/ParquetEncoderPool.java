@@ -12,7 +12,7 @@ import io.crest.writer.internal.EncoderCache;
  * same schema and settings, instead of being grown again from a few kilobytes. A sink that writes
  * a file per commit saves a row group's worth of allocation and copying per commit.
  *
- * <p>At most {@code maxRetained} bytes of heap wait idle; past it the smallest idle encoders are
+ * <p>At most {@code maxRetained} bytes of heap wait idle; past it the longest idle encoders are
  * dropped. Encoders in use by open writers are not counted. Thread-safe: writers on several
  * threads may share a pool. Whoever creates the pool closes it; closing drops what waits, and
  * writers still open afterwards drop theirs when they close.

@@ -195,4 +195,37 @@ class ParquetEncoderPoolTest extends WriterTestBase {
       assertThat(pool.reusedCount()).isEqualTo(4);
     }
   }
+
+  @Test
+  void overTheBudgetTheLongestIdleGoFirst() throws Exception {
+    Schema narrow = new Schema(SCHEMA.getFields().subList(0, 3));
+    long wide;
+    try (ParquetEncoderPool probe = ParquetEncoderPool.create(DataSize.mib(64))) {
+      write(new TestFiles(Files.createDirectories(dir.resolve("probe"))), probe, 1, 1,
+          ParquetEncoderPoolTest::small);
+      wide = probe.idleBytes();
+    }
+    // room for the wide schema's encoders, not for them and the narrow one's together
+    try (ParquetEncoderPool pool = ParquetEncoderPool.create(DataSize.bytes(wide + 1))) {
+      write(new TestFiles(Files.createDirectories(dir.resolve("wide"))), pool, 1, 1,
+          ParquetEncoderPoolTest::small);
+      assertThat(pool.idleBytes()).isEqualTo(wide);
+      // the schema changes: the wide encoders, idle longest, make room for the narrow ones
+      try (FileWriter w = small(FileWriters.parquet(narrow, new TestFiles(dir)))
+          .encoderPool(pool).build()) {
+        try (VectorSchemaRoot root = Batches.batch(allocator, narrow,
+            columns(new Random(1), 500, 1).subList(0, 3))) {
+          w.write(root);
+        }
+        assertThat(w.finish()).hasSize(1);
+      }
+      assertThat(pool.idleBytes()).isPositive().isLessThan(wide);
+      try (FileWriter w = small(FileWriters.parquet(narrow, new TestFiles(dir)))
+          .encoderPool(pool).build()) {
+        assertThat(w.finish()).isEmpty();
+      }
+      assertThat(pool.reusedCount()).isEqualTo(1);
+      assertThat(pool.builtCount()).isEqualTo(2);
+    }
+  }
 }

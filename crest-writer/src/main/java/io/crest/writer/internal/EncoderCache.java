@@ -7,8 +7,8 @@ import org.apache.arrow.vector.types.pojo.Schema;
 /**
  * Idle {@link Encoders} of finished Parquet writers, kept for the next writer of the same schema
  * and settings, up to a budget of retained heap bytes. A writer takes the largest idle fit (its
- * buffers grew the most, so it grows least again); when the budget is exceeded, the smallest are
- * dropped. Thread-safe.
+ * buffers grew the most, so it grows least again); when the budget is exceeded, the longest idle
+ * are dropped (after a schema change, the old schema's first). Thread-safe.
  */
 public final class EncoderCache implements AutoCloseable {
   private final long budgetBytes;
@@ -63,13 +63,8 @@ public final class EncoderCache implements AutoCloseable {
         idle.add(e);
         idleBytes += bytes;
         while (idleBytes > budgetBytes) {
-          int smallest = 0;
-          for (int i = 1; i < idle.size(); i++) {
-            if (idle.get(i).retainedBytes() < idle.get(smallest).retainedBytes()) {
-              smallest = i;
-            }
-          }
-          Encoders d = idle.remove(smallest);
+          // the longest idle first: encoders of a schema or settings no writer uses any more
+          Encoders d = idle.remove(0);
           idleBytes -= d.retainedBytes();
           dropped.add(d);
         }
