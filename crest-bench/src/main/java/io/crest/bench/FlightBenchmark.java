@@ -57,8 +57,9 @@ import org.openjdk.jmh.infra.BenchmarkParams;
  * read, one commit, stop), so it also pays what a running pipeline pays once. {@code steady} is
  * the running pipeline alone: one pipeline, started once per trial, reads an endless {@code DoGet}
  * and commits every {@link #COMMIT_INTERVAL}; an operation waits until {@value #ROWS} more rows
- * are <em>committed</em>, so its score is committed rows per second. The issue 6 target is end to
- * end {@code >= 0.5} of {@code doGet} on 2 cores.
+ * are <em>committed</em>, so its score is committed rows per second; a sweeper thread deletes the
+ * table's data files once their commits are a few seconds old (tmpfs is memory: see {@link
+ * #sweep()}). The issue 6 target is end to end {@code >= 0.5} of {@code doGet} on 2 cores.
  *
  * <p>The endless stream is produced on a thread of its own (not the gRPC handler thread, whose
  * call executor must stay free to deliver cancellation) that sends only while the call is ready
