@@ -191,6 +191,62 @@ class ParquetEncoderFastPathTest extends WriterTestBase {
   }
 
   @Test
+  void plainIntegersWithNulls_gatheredPerSlice_roundTripWithExactBounds() throws Exception {
+    // distinct values: the dictionary is given up after its sample, and the rest of each chunk
+    // is gathered from between the nulls onto plain pages
+    Schema schema = new Schema(List.of(id(1, field("i", true, new ArrowType.Int(32, true))),
+        id(2, field("l", true, new ArrowType.Int(64, true)))));
+    Random r = new Random(13);
+    List<List<List<Object>>> batches = new ArrayList<>();
+    long[] bounds = {Long.MAX_VALUE, Long.MIN_VALUE, Long.MAX_VALUE, Long.MIN_VALUE};
+    long[] nulls = new long[2];
+    for (int b = 0; b < 3; b++) {
+      List<Object> ints = new ArrayList<>();
+      List<Object> longs = new ArrayList<>();
+      for (int i = 0; i < 20_000; i++) {
+        // runs of nulls, single nulls and long stretches without any
+        boolean gap = (i / 500) % 3 == 1;
+        Integer iv = gap && r.nextInt(10) == 0 || r.nextInt(40) == 0 ? null : r.nextInt();
+        Long lv = gap && r.nextInt(4) == 0 ? null : r.nextLong();
+        ints.add(iv);
+        longs.add(lv);
+        if (iv == null) {
+          nulls[0]++;
+        } else {
+          bounds[0] = Math.min(bounds[0], iv);
+          bounds[1] = Math.max(bounds[1], iv);
+        }
+        if (lv == null) {
+          nulls[1]++;
+        } else {
+          bounds[2] = Math.min(bounds[2], lv);
+          bounds[3] = Math.max(bounds[3], lv);
+        }
+      }
+      batches.add(List.of(ints, longs));
+    }
+    WrittenFile file = writeBatches(schema, batches, b -> b.pageRowLimit(3000));
+
+    ColumnStats is = file.columns().get(0);
+    ColumnStats ls = file.columns().get(1);
+    assertThat(is.nullCount()).isEqualTo(nulls[0]);
+    assertThat(ls.nullCount()).isEqualTo(nulls[1]);
+    assertThat(is.lowerBound().get().order(ByteOrder.LITTLE_ENDIAN).getInt())
+        .isEqualTo((int) bounds[0]);
+    assertThat(is.upperBound().get().order(ByteOrder.LITTLE_ENDIAN).getInt())
+        .isEqualTo((int) bounds[1]);
+    assertThat(ls.lowerBound().get().order(ByteOrder.LITTLE_ENDIAN).getLong())
+        .isEqualTo(bounds[2]);
+    assertThat(ls.upperBound().get().order(ByteOrder.LITTLE_ENDIAN).getLong())
+        .isEqualTo(bounds[3]);
+    for (ColumnChunkMetaData chunk : TestFiles.footer(Path.of(file.location())).getBlocks()
+        .get(0).getColumns()) {
+      assertThat(chunk.getEncodings()).contains(org.apache.parquet.column.Encoding.PLAIN);
+    }
+    assertThat(TestFiles.readRows(Path.of(file.location()))).isEqualTo(allRows(batches));
+  }
+
+  @Test
   void dictionary_keptForRepeatingColumns_givenUpEarlyForDistinctOnes() throws Exception {
     Schema schema = new Schema(List.of(id(1, field("few", false, new ArrowType.Int(64, true))),
         id(2, field("distinct", false, new ArrowType.Int(64, true))),
