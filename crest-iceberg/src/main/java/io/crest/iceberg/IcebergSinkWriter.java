@@ -362,9 +362,13 @@ final class IcebergSinkWriter implements SinkWriter {
           ? null : ArrowPartitioner.create(t.schema(), t.spec(), arrowSchema);
       if (encoderPool == null) {
         // Enough for the row groups of the previous commit's writers: one per encoder thread.
-        long rowGroup = org.apache.iceberg.util.PropertyUtil.propertyAsLong(t.properties(),
-            TableProperties.PARQUET_ROW_GROUP_SIZE_BYTES,
-            TableProperties.PARQUET_ROW_GROUP_SIZE_BYTES_DEFAULT);
+        long rowGroup = TableProperties.PARQUET_ROW_GROUP_SIZE_BYTES_DEFAULT;
+        try {
+          rowGroup = org.apache.iceberg.util.PropertyUtil.propertyAsLong(t.properties(),
+              TableProperties.PARQUET_ROW_GROUP_SIZE_BYTES, rowGroup);
+        } catch (NumberFormatException e) {
+          // the writer's settings check below names the malformed property
+        }
         encoderPool = io.crest.writer.ParquetEncoderPool.create(io.crest.DataSize.bytes(
             Math.max(0, rowGroup) * (settings.encoderThreads() + 1)));
       }
