@@ -161,10 +161,17 @@ public class FlightBenchmark {
         long cutoff = System.currentTimeMillis() - age;
         try (Stream<Path> files = Files.list(data)) {
           for (Path f : (Iterable<Path>) files::iterator) {
-            if (Files.getLastModifiedTime(f).toMillis() < cutoff) {
-              long size = Files.size(f);
-              Files.delete(f);
-              sweptBytes += size;
+            try {
+              // files only (a partitioned table would have directories); the modified time of a
+              // file whose last row group is still in memory is old too, but the table is never
+              // read and an unlinked open file is written on until closed
+              if (Files.isRegularFile(f) && Files.getLastModifiedTime(f).toMillis() < cutoff) {
+                long size = Files.size(f);
+                Files.delete(f);
+                sweptBytes += size;
+              }
+            } catch (IOException e) {
+              System.err.println("[sweeper] " + e);
             }
           }
         } catch (IOException e) {

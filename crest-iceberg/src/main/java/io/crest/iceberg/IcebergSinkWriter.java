@@ -146,6 +146,9 @@ final class IcebergSinkWriter implements SinkWriter {
   private ArrowTableWriter columnar;
   // The columnar writers' buffers, kept from one commit's writers to the next's.
   private io.crest.writer.ParquetEncoderPool encoderPool;
+  private long encoderPoolBudget;
+  private long encodersReused;
+  private long encodersBuilt;
   private boolean columnarUnsupported;
   private UpsertWriter upsertWriter;
   private int writerSchemaId = -1;
@@ -360,17 +363,12 @@ final class IcebergSinkWriter implements SinkWriter {
     try {
       ArrowPartitioner partitioner = t.spec().isUnpartitioned()
           ? null : ArrowPartitioner.create(t.schema(), t.spec(), arrowSchema);
-      if (encoderPool == null) {
-        // Enough for the row groups of the previous commit's writers: one per encoder thread.
-        long rowGroup = TableProperties.PARQUET_ROW_GROUP_SIZE_BYTES_DEFAULT;
-        try {
-          rowGroup = org.apache.iceberg.util.PropertyUtil.propertyAsLong(t.properties(),
-              TableProperties.PARQUET_ROW_GROUP_SIZE_BYTES, rowGroup);
-        } catch (NumberFormatException e) {
-          // the writer's settings check below names the malformed property
-        }
-        encoderPool = io.crest.writer.ParquetEncoderPool.create(io.crest.DataSize.bytes(
-            Math.max(0, rowGroup) * (settings.encoderThreads() + 1)));
+      long budget = encoderBudget(t);
+      if (encoderPool == null || encoderPoolBudget != budget) {
+        // new pool after a schema or settings change: the old encoders fit no writer any more
+        closeEncoderPool();
+        encoderPool = io.crest.writer.ParquetEncoderPool.create(io.crest.DataSize.bytes(budget));
+        encoderPoolBudget = budget;
       }
       columnar = ArrowTableWriter.open(t, partitioner, settings.maxOpenFiles(),
           settings.clustered(), settings.encoderThreads(), TASK_IDS.incrementAndGet(),
@@ -381,6 +379,44 @@ final class IcebergSinkWriter implements SinkWriter {
       // Iceberg's writer does.
       columnarUnsupported = true;
       LOG.warn("Writing {} through Iceberg's generic writer: {}", tableName, e.getMessage());
+    }
+  }
+
+  /**
+   * What the idle column encoders of one commit's writers may keep for the next: per encoder
+   * thread (and one more for the settings check), a row group's column chunks with the slack of
+   * their doubling buffers, and per leaf column its page buffers and a full dictionary. That is
+   * what those writers held at their peak; the pool keeps no more than what they grew.
+   */
+  private long encoderBudget(Table t) {
+    Map<String, String> props = t.properties();
+    long rowGroup = longProperty(props, TableProperties.PARQUET_ROW_GROUP_SIZE_BYTES,
+        TableProperties.PARQUET_ROW_GROUP_SIZE_BYTES_DEFAULT);
+    long page = longProperty(props, TableProperties.PARQUET_PAGE_SIZE_BYTES,
+        TableProperties.PARQUET_PAGE_SIZE_BYTES_DEFAULT);
+    long dict = longProperty(props, TableProperties.PARQUET_DICT_SIZE_BYTES,
+        TableProperties.PARQUET_DICT_SIZE_BYTES_DEFAULT);
+    long leaves = org.apache.iceberg.types.TypeUtil.indexById(t.schema().asStruct()).values()
+        .stream().filter(f -> f.type().isPrimitiveType()).count();
+    long perWriter = 2 * rowGroup + leaves * (4 * page + 2 * dict);
+    return perWriter * (settings.encoderThreads() + 1);
+  }
+
+  private static long longProperty(Map<String, String> props, String name, long fallback) {
+    try {
+      return Math.max(0, org.apache.iceberg.util.PropertyUtil.propertyAsLong(props, name,
+          fallback));
+    } catch (NumberFormatException e) {
+      return fallback; // the writer's settings check names the malformed property
+    }
+  }
+
+  private void closeEncoderPool() {
+    if (encoderPool != null) {
+      encodersReused += encoderPool.reusedCount();
+      encodersBuilt += encoderPool.builtCount();
+      encoderPool.close();
+      encoderPool = null;
     }
   }
 
@@ -931,8 +967,11 @@ final class IcebergSinkWriter implements SinkWriter {
       failure = new CrestException(
           "Cannot discard the uncommitted files of table " + tableName + ": " + e.getMessage(), e);
     }
-    if (encoderPool != null) {
-      encoderPool.close();
+    closeEncoderPool();
+    if (encodersReused + encodersBuilt > 0) {
+      LOG.info("Parquet column encoders of {}: reused {}, built {} (writers that took an earlier"
+          + " writer's buffers, and writers that grew their own)", tableName, encodersReused,
+          encodersBuilt);
     }
     commitPool.shutdown();
     if (ownsCatalog) {

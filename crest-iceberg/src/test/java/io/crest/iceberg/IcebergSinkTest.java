@@ -253,6 +253,26 @@ class IcebergSinkTest {
   }
 
   @Test
+  void columnarWriter_reusesItsEncodersFromCommitToCommit() throws Exception {
+    String log;
+    try (CapturedOutput output = CapturedOutput.start()) {
+      try (Pipeline p = Pipeline.from(new GeneratedSource(allocator, 100).stream("s", 0, 500))
+          .id("columnar").batch(BatchPolicy.rows(100)).to(sink())) {
+        p.start();
+        assertThat(p.awaitIdle(WAIT)).isTrue();
+        assertThat(p.stats().commits()).isEqualTo(5);
+      }
+      log = output.text();
+    }
+    // five commits, five writers and five settings checks: only the first built encoders
+    assertThat(log).containsPattern(
+        "Parquet column encoders of \\S+: reused 9, built 1 ");
+    try (OpenCatalog c = catalog()) {
+      assertThat(ids(c.loadTable(TABLE))).hasSize(500).doesNotHaveDuplicates();
+    }
+  }
+
+  @Test
   void encoderThreads_encodeOnSeveralThreads_intoFilesOfTheirOwn_withEveryRowOnce()
       throws Exception {
     IcebergSink parallel = IcebergSink.builder().localWarehouse(warehouse).table("db.events")

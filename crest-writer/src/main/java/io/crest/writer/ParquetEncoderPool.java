@@ -12,8 +12,9 @@ import io.crest.writer.internal.EncoderCache;
  * same schema and settings, instead of being grown again from a few kilobytes. A sink that writes
  * a file per commit saves a row group's worth of allocation and copying per commit.
  *
- * <p>At most {@code maxRetained} bytes of heap wait idle; past it the longest idle encoders are
- * dropped. Encoders in use by open writers are not counted. Thread-safe: writers on several
+ * <p>At most {@code maxRetained} bytes of heap wait idle, as the encoders' buffers, arrays and
+ * dictionaries count them (an estimate: small per-column objects are not counted); past it the
+ * longest idle encoders are dropped, and encoders larger than the whole budget are not kept. Encoders in use by open writers are not counted. Thread-safe: writers on several
  * threads may share a pool. Whoever creates the pool closes it; closing drops what waits, and
  * writers still open afterwards drop theirs when they close.
  */
@@ -38,7 +39,7 @@ public final class ParquetEncoderPool implements AutoCloseable {
     return new ParquetEncoderPool(maxRetained.toBytes());
   }
 
-  /** Heap bytes the idle encoders hold now. */
+  /** Heap bytes the idle encoders hold now (an estimate, as counted against the budget). */
   public long idleBytes() {
     return cache.idleBytes();
   }

@@ -24,12 +24,14 @@ import org.apache.arrow.vector.types.FloatingPointPrecision;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Schema;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Encoders handed from one writer to the next through a {@link ParquetEncoderPool} must carry
- * nothing of the previous writer's files: a writer with reused encoders writes exactly the bytes a
- * writer with fresh ones writes, whatever the previous writer wrote (dictionaries or plain,
- * nulls, several row groups and files, a column chunk left half-way into a page).
+ * nothing of the previous writer's files: a writer with reused encoders writes exactly the bytes
+ * and reports exactly the file metadata a writer with fresh ones does, whatever the previous
+ * writer wrote (dictionaries or plain, nulls, several row groups and files, each codec).
  */
 class ParquetEncoderPoolTest extends WriterTestBase {
   private static final Schema SCHEMA = new Schema(List.of(
@@ -74,19 +76,32 @@ class ParquetEncoderPoolTest extends WriterTestBase {
   }
 
   private static ParquetWriterBuilder small(ParquetWriterBuilder b, int pageRows) {
+    return small(b, pageRows, ParquetCodec.SNAPPY);
+  }
+
+  private static ParquetWriterBuilder small(ParquetWriterBuilder b, int pageRows,
+      ParquetCodec codec) {
     return b.target("db.t").pageSize(DataSize.kib(8)).pageRowLimit(pageRows)
-        .rowGroupSize(DataSize.kib(96)).targetFileSize(DataSize.kib(256))
-        .dictionarySize(DataSize.kib(16)).codec(ParquetCodec.SNAPPY);
+        .rowGroupSize(DataSize.kib(32)).targetFileSize(DataSize.kib(96))
+        .dictionarySize(DataSize.kib(16)).codec(codec);
   }
 
   private List<byte[]> write(TestFiles out, ParquetEncoderPool pool, long seed, int shape,
       UnaryOperator<ParquetWriterBuilder> config) throws Exception {
+    List<byte[]> bytes = new ArrayList<>();
+    for (WrittenFile f : writeFiles(out, pool, seed, shape, config)) {
+      bytes.add(Files.readAllBytes(Path.of(f.location())));
+    }
+    return bytes;
+  }
+
+  private List<WrittenFile> writeFiles(TestFiles out, ParquetEncoderPool pool, long seed,
+      int shape, UnaryOperator<ParquetWriterBuilder> config) {
     Random r = new Random(seed);
     ParquetWriterBuilder b = config.apply(FileWriters.parquet(SCHEMA, out));
     if (pool != null) {
       b.encoderPool(pool);
     }
-    List<WrittenFile> written;
     try (FileWriter w = b.build()) {
       for (int batch = 0; batch < 6; batch++) {
         try (VectorSchemaRoot root = Batches.batch(allocator, SCHEMA,
@@ -94,26 +109,45 @@ class ParquetEncoderPoolTest extends WriterTestBase {
           w.write(root);
         }
       }
-      written = w.finish();
+      return w.finish();
     }
-    List<byte[]> bytes = new ArrayList<>();
-    for (WrittenFile f : written) {
-      bytes.add(Files.readAllBytes(Path.of(f.location())));
-    }
-    return bytes;
   }
 
-  @Test
-  void reusedEncodersWriteTheBytesFreshOnesWrite() throws Exception {
+  /** Everything a file's metadata says but where it is. */
+  private static String describe(WrittenFile f) {
+    StringBuilder sb = new StringBuilder(f.rowCount() + " rows, " + f.sizeInBytes() + " bytes, "
+        + f.splitOffsets());
+    for (io.crest.spi.ColumnStats c : f.columns()) {
+      sb.append('\n').append(c).append(' ')
+          .append(c.lowerBound().map(ParquetEncoderPoolTest::hex).orElse("-")).append(' ')
+          .append(c.upperBound().map(ParquetEncoderPoolTest::hex).orElse("-"));
+    }
+    return sb.toString();
+  }
+
+  private static String hex(java.nio.ByteBuffer b) {
+    byte[] a = new byte[b.remaining()];
+    b.duplicate().get(a);
+    return java.util.HexFormat.of().formatHex(a);
+  }
+
+  @ParameterizedTest
+  @EnumSource(ParquetCodec.class)
+  void reusedEncodersWriteTheBytesFreshOnesWrite(ParquetCodec codec) throws Exception {
+    UnaryOperator<ParquetWriterBuilder> config = b -> small(b, 700, codec);
     try (ParquetEncoderPool pool = ParquetEncoderPool.create(DataSize.mib(64))) {
       for (int round = 0; round < 6; round++) {
         TestFiles pooled = new TestFiles(Files.createDirectories(dir.resolve("pooled" + round)));
         TestFiles fresh = new TestFiles(Files.createDirectories(dir.resolve("fresh" + round)));
-        List<byte[]> a = write(pooled, pool, round, round, ParquetEncoderPoolTest::small);
-        List<byte[]> b = write(fresh, null, round, round, ParquetEncoderPoolTest::small);
+        List<WrittenFile> a = writeFiles(pooled, pool, round, round, config);
+        List<WrittenFile> b = writeFiles(fresh, null, round, round, config);
         assertThat(a).as("round %d", round).hasSizeGreaterThan(1).hasSameSizeAs(b);
         for (int i = 0; i < a.size(); i++) {
-          assertThat(java.util.Arrays.mismatch(a.get(i), b.get(i)))
+          assertThat(describe(a.get(i))).as("round %d, file %d", round, i)
+              .isEqualTo(describe(b.get(i)));
+          byte[] x = Files.readAllBytes(Path.of(a.get(i).location()));
+          byte[] y = Files.readAllBytes(Path.of(b.get(i).location()));
+          assertThat(java.util.Arrays.mismatch(x, y))
               .as("first differing byte of round %d, file %d (-1: none)", round, i)
               .isEqualTo(-1);
         }

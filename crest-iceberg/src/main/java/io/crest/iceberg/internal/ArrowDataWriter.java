@@ -90,9 +90,14 @@ public final class ArrowDataWriter implements AutoCloseable {
       this.arrowSchema = IcebergArrowSchema.toArrow(schema, table.name());
       this.metricsConfig = MetricsConfig.forTable(table);
       // Checks the settings now (a file is only created by a first write).
-      builder(() -> {
+      // (with a pool, on idle encoders given straight back: nothing is built per commit)
+      io.crest.writer.ParquetWriterBuilder check = builder(() -> {
         throw new IllegalStateException("a settings check writes no file");
-      }).build().close();
+      });
+      if (pool != null) {
+        check.encoderPool(pool);
+      }
+      check.build().close();
     }
 
     /**

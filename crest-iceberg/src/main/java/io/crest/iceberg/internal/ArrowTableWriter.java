@@ -92,7 +92,7 @@ public final class ArrowTableWriter implements AutoCloseable {
   /**
    * As {@link #open(Table, ArrowPartitioner, int, boolean, int, long)}, the file writers taking
    * their column encoders from {@code pool} (when not null): a writer per commit then reuses the
-   * buffers the previous commit's writers grew.
+   * buffers the previous commit's writers grew. The caller keeps owning the pool and closes it.
    */
   public static ArrowTableWriter open(Table table, ArrowPartitioner partitioner, int maxOpenFiles,
       boolean clustered, int encoderThreads, long taskId,

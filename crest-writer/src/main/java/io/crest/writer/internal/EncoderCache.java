@@ -13,6 +13,8 @@ import org.apache.arrow.vector.types.pojo.Schema;
 public final class EncoderCache implements AutoCloseable {
   private final long budgetBytes;
   private final List<Encoders> idle = new ArrayList<>();
+  // retained bytes of idle.get(i), measured when it was given back
+  private final List<Long> idleSizes = new ArrayList<>();
   private long idleBytes;
   private boolean closed;
   private long reused;
@@ -32,17 +34,14 @@ public final class EncoderCache implements AutoCloseable {
       int best = -1;
       long bestBytes = -1;
       for (int i = 0; i < idle.size(); i++) {
-        Encoders e = idle.get(i);
-        if (e.fits(schema, settings)) {
-          long b = e.retainedBytes();
-          if (b > bestBytes) {
-            best = i;
-            bestBytes = b;
-          }
+        if (idle.get(i).fits(schema, settings) && idleSizes.get(i) > bestBytes) {
+          best = i;
+          bestBytes = idleSizes.get(i);
         }
       }
       if (best >= 0) {
         idleBytes -= bestBytes;
+        idleSizes.remove(best);
         reused++;
         return idle.remove(best);
       }
@@ -61,19 +60,19 @@ public final class EncoderCache implements AutoCloseable {
         dropped.add(e);
       } else {
         idle.add(e);
+        idleSizes.add(bytes);
         idleBytes += bytes;
         while (idleBytes > budgetBytes) {
           // the longest idle first: encoders of a schema or settings no writer uses any more
-          Encoders d = idle.remove(0);
-          idleBytes -= d.retainedBytes();
-          dropped.add(d);
+          dropped.add(idle.remove(0));
+          idleBytes -= idleSizes.remove(0);
         }
       }
     }
     dropped.forEach(Encoders::close);
   }
 
-  /** Heap bytes held by idle encoders now. */
+  /** Heap bytes held by idle encoders now (their buffers and arrays; an estimate). */
   public synchronized long idleBytes() {
     return idleBytes;
   }
@@ -96,6 +95,7 @@ public final class EncoderCache implements AutoCloseable {
       closed = true;
       dropped = new ArrayList<>(idle);
       idle.clear();
+      idleSizes.clear();
       idleBytes = 0;
     }
     dropped.forEach(Encoders::close);
