@@ -248,6 +248,13 @@ public class FlightBenchmark {
    * dropped (gRPC and Netty pools), busiest first: which stage of the pipeline uses the cores.
    */
   private static void printThreadCpu() {
+    java.lang.management.OperatingSystemMXBean os =
+        java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+    if (os instanceof com.sun.management.OperatingSystemMXBean) {
+      // all of the JVM's threads, ended ones (a commit's encoder threads), GC and JIT included
+      System.out.printf("[steady] process CPU seconds since start: %.2f%n",
+          ((com.sun.management.OperatingSystemMXBean) os).getProcessCpuTime() / 1e9);
+    }
     java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
     java.util.Map<String, Long> byName = new java.util.TreeMap<>();
     for (long id : mx.getAllThreadIds()) {
