@@ -295,6 +295,26 @@ class ArrowCompactionTest extends SinkTestBase {
   }
 
   @Test
+  void compaction_ofATableWithABloomFilter_takesTheGenericPath_whichWritesIt() throws Exception {
+    IcebergSink sink = sink().build();
+    for (int commit = 0; commit < 3; commit++) {
+      write(sink, allTypes(commit * 10L, 10));
+    }
+    Table t = table();
+    t.updateProperties().set("write.parquet.bloom-filter-enabled.column.id", "true").commit();
+    List<List<Object>> before = values(rows());
+
+    TableMaintenance.CompactionResult result = TableMaintenance.of(t).compact(2);
+
+    t.refresh();
+    assertThat(result.partitionsViaGeneric()).isEqualTo(1);
+    assertThat(result.partitionsViaArrow()).isZero();
+    assertThat(dataFiles(t)).isEqualTo(1);
+    assertThat(createdBy(t)).containsExactly("parquet-mr");
+    assertThat(values(rows())).hasSize(30).containsExactlyInAnyOrderElementsOf(before);
+  }
+
+  @Test
   void compaction_withPositionDeleteFiles_appliesThemOnTheArrowPath() throws Exception {
     compactsWithPositionDeletes(2);
   }

@@ -80,8 +80,9 @@ public final class ArrowCompaction {
 
   /**
    * Why the files of {@code tasks} cannot be rewritten here, or {@code null} if they can: an
-   * equality delete file to apply, a file or table format other than Parquet, or a column type
-   * outside the reader's. Position deletes and deletion vectors are applied here.
+   * equality delete file to apply, a file or table format other than Parquet, a column type
+   * outside the reader's, or a {@code write.parquet.*} setting the columnar writer does not take
+   * (a codec it lacks, a bloom filter). Position deletes and deletion vectors are applied here.
    */
   public static String unsupported(Table table, List<FileScanTask> tasks) {
     for (Types.NestedField f : table.schema().columns()) {
@@ -94,6 +95,11 @@ public final class ArrowCompaction {
         TableProperties.DEFAULT_FILE_FORMAT, TableProperties.DEFAULT_FILE_FORMAT_DEFAULT);
     if (FileFormat.fromString(format) != FileFormat.PARQUET) {
       return "the table writes " + format + " files";
+    }
+    try {
+      ArrowDataWriter.Template.of(table); // the write.parquet.* settings the columnar writer takes
+    } catch (IllegalArgumentException e) {
+      return e.getMessage();
     }
     Set<String> equalityDeletes = new HashSet<>();
     for (FileScanTask task : tasks) {

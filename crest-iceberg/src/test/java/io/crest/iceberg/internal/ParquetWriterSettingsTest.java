@@ -33,6 +33,18 @@ class ParquetWriterSettingsTest {
   }
 
   @Test
+  void bloomFilterOnAColumn_isRefusedNamingTheProperty_andAFalseOneIsNot() {
+    assertThatThrownBy(() -> ParquetWriterSettings.apply(builder(),
+            Map.of("write.parquet.bloom-filter-enabled.column.a", "true"), "db.t"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("Cannot write table db.t with Crest's columnar writer:"
+            + " write.parquet.bloom-filter-enabled.column.a is true, and the columnar writer"
+            + " writes no bloom filters (Iceberg's writer does)");
+    ParquetWriterSettings.apply(builder(),
+        Map.of("write.parquet.bloom-filter-enabled.column.a", "false"), "db.t").build().close();
+  }
+
+  @Test
   void zstdLevelOutOfRange_isRejectedWhenBuilding() {
     ParquetWriterBuilder b = ParquetWriterSettings.apply(builder(),
         Map.of("write.parquet.compression-codec", "zstd",
