@@ -89,8 +89,17 @@ final class Leaf {
   private long chunkValues;
   private long chunkUncompressed;
   private final EnumSet<Encoding> encodings = EnumSet.noneOf(Encoding.class);
+  // the open page's counts and bounds, folded into the chunk's when the page is written
+  final Stats pageStats;
   final Stats chunkStats;
   final Stats fileStats;
+  // the open chunk's pages, for its column and offset index
+  private final PageIndex index;
+  private long chunkRows;
+  private boolean[] seen = new boolean[0]; // dictionary ids met on the open page (foldPageIds)
+  // the indexes of the chunk finishChunk wrote last, until the writer takes them
+  private org.apache.parquet.format.ColumnIndex lastColumnIndex;
+  private org.apache.parquet.format.OffsetIndex lastOffsetIndex;
   long fileBytes;
 
   // scratch
@@ -116,8 +125,10 @@ final class Leaf {
     this.listOffsets = new ArrowBuf[path.length];
     this.offsetWidth = new int[path.length];
     this.fixedListSize = new int[path.length];
+    this.pageStats = new Stats(node);
     this.chunkStats = new Stats(node);
     this.fileStats = new Stats(node);
+    this.index = new PageIndex(node);
     switch (node.physical) {
       case INT32:
       case FLOAT:
@@ -221,7 +232,7 @@ final class Leaf {
   long retainedBytes() {
     long n = plain.data.length + chunk.data.length + page.data.length + compressed.data.length
         + scratch.data.length + scratch2.data.length + page2.data.length
-        + 4L * (defs.length + reps.length + values.length + idx.length);
+        + 4L * (defs.length + reps.length + values.length + idx.length) + seen.length;
     if (longDict != null) {
       n += longDict.retainedBytes();
     }
@@ -459,7 +470,7 @@ final class Leaf {
             int rel = idx[k] - base;
             int b = (bits[rel >>> 3] >>> (rel & 7)) & 1;
             values[valueCount++] = b;
-            chunkStats.updateLong(b);
+            pageStats.updateLong(b);
           }
           return;
         }
@@ -531,7 +542,7 @@ final class Leaf {
             int rel = i - base;
             int b = (bits[rel >>> 3] >>> (rel & 7)) & 1;
             values[valueCount++] = b;
-            chunkStats.updateLong(b);
+            pageStats.updateLong(b);
           }
           return;
         }
@@ -561,7 +572,7 @@ final class Leaf {
   }
 
   private void statsOfPlain(byte[] a, int off, int n) {
-    Stats s = chunkStats;
+    Stats s = pageStats;
     switch (node.physical) {
       case INT32:
         {
@@ -675,20 +686,20 @@ final class Leaf {
     double d = node.physical == Node.Physical.FLOAT ? Float.intBitsToFloat((int) v)
         : Double.longBitsToDouble(v);
     if (d != d) {
-      chunkStats.nans++;
+      pageStats.nans++;
     }
   }
 
   private void updateNumericStats(long v) {
     switch (node.physical) {
       case FLOAT:
-        chunkStats.updateDouble(Float.intBitsToFloat((int) v));
+        pageStats.updateDouble(Float.intBitsToFloat((int) v));
         return;
       case DOUBLE:
-        chunkStats.updateDouble(Double.longBitsToDouble(v));
+        pageStats.updateDouble(Double.longBitsToDouble(v));
         return;
       default:
-        chunkStats.updateLong(v);
+        pageStats.updateLong(v);
     }
   }
 
@@ -784,7 +795,7 @@ final class Leaf {
     plain.ensure(span + 4 * (n - from));
     byte[] out = plain.data;
     int p = plain.size;
-    Stats st = chunkStats;
+    Stats st = pageStats;
     for (int k = from; k < n; k++) {
       int r = ids == null ? k : ids[k] - first;
       int s = (int) Buf.INT_LE.get(ob, r * 4) - rebase;
@@ -802,7 +813,7 @@ final class Leaf {
       int before = bytesDict.size;
       int id = bytesDict.add(a, off, len);
       if (bytesDict.size != before) {
-        chunkStats.updateBytes(a, off, len);
+        pageStats.updateBytes(a, off, len);
       }
       ensureValues(1);
       values[valueCount++] = id;
@@ -816,7 +827,7 @@ final class Leaf {
       plain.putIntLe(len);
     }
     plain.write(a, off, len);
-    chunkStats.updateBytes(a, off, len);
+    pageStats.updateBytes(a, off, len);
   }
 
   /** Whether the first page just reached {@link #DICT_SAMPLE} values and the dictionary loses. */
@@ -833,6 +844,7 @@ final class Leaf {
 
   /** Leaves dictionary encoding for the rest of the chunk, re-encoding the open page plainly. */
   private void fallBack() {
+    foldPageIds(); // the page so far, before its ids become plain values
     dictMode = false;
     plain.reset();
     for (int k = 0; k < valueCount; k++) {
@@ -854,6 +866,50 @@ final class Leaf {
     valueCount = 0;
     if (dictPages == 0) {
       clearDict();
+    }
+  }
+
+  /**
+   * Folds the values of the open page's dictionary ids into {@link #pageStats}' bounds (not its
+   * counts): in dictionary mode the bounds are updated only for values new to the chunk, which
+   * are enough for the chunk but not for a page that repeats values of earlier pages.
+   */
+  private void foldPageIds() {
+    int size = dictSize();
+    if (seen.length < size) {
+      seen = new boolean[Math.max(size, 2 * seen.length)];
+    }
+    boolean[] s = seen;
+    Stats st = pageStats;
+    for (int k = 0; k < valueCount; k++) {
+      int id = values[k];
+      if (!s[id]) {
+        s[id] = true;
+        if (longDict != null) {
+          long v = longDict.values[id];
+          switch (node.physical) {
+            case FLOAT:
+              foldDouble(st, Float.intBitsToFloat((int) v));
+              break;
+            case DOUBLE:
+              foldDouble(st, Double.longBitsToDouble(v));
+              break;
+            default:
+              st.updateLong(v);
+          }
+        } else {
+          st.updateBytes(bytesDict.plain.data, bytesDict.starts[id], bytesDict.lens[id]);
+        }
+      }
+    }
+    for (int k = 0; k < valueCount; k++) {
+      s[values[k]] = false;
+    }
+  }
+
+  private static void foldDouble(Stats st, double d) {
+    if (d == d) { // a NaN was counted when it was added
+      st.updateDouble(d);
     }
   }
 
@@ -900,6 +956,7 @@ final class Leaf {
     }
     Encoding encoding;
     if (dictMode) {
+      foldPageIds(); // the page's bounds: values first seen on earlier pages are on it too
       int width = Math.max(1, Rle.bitWidth(dictSize() - 1));
       page.write(width);
       Rle.encode(values, valueCount, width, page);
@@ -918,12 +975,18 @@ final class Leaf {
     }
     int nonNull = node.physical == Node.Physical.BOOLEAN || dictMode
         ? valueCount : countPlainValues();
-    chunkStats.values += levelCount;
-    chunkStats.nulls += levelCount - nonNull;
+    pageStats.values += levelCount;
+    pageStats.nulls += levelCount - nonNull;
     PageHeader header = new PageHeader(PageType.DATA_PAGE, page.size, 0);
     header.setData_page_header(
         new DataPageHeader(levelCount, encoding, Encoding.RLE, Encoding.RLE));
-    writePage(header, page, chunk);
+    int at = chunk.size;
+    long stored = writePage(header, page, chunk);
+    index.add(at, (int) stored, chunkRows, levelCount - nonNull, nonNull == 0, pageStats,
+        pageStats.nans > 0);
+    chunkRows += pageRows;
+    chunkStats.merge(pageStats);
+    pageStats.reset();
     chunkValues += levelCount;
     levelCount = 0;
     levelsDeferred = flat && maxDef > 0;
@@ -1026,6 +1089,10 @@ final class Leaf {
     }
     out.write(chunk.data, 0, chunk.size);
     long total = written + chunk.size;
+    lastOffsetIndex = index.isEmpty() ? null : index.offsetIndex(offset + written);
+    lastColumnIndex = index.isEmpty() ? null : index.columnIndex();
+    index.reset();
+    chunkRows = 0;
     List<Encoding> encodingList = new ArrayList<>(encodings);
     ColumnMetaData md = new ColumnMetaData(node.thriftType(), encodingList,
         Node.columnPath(path), compressor.thriftCodec(), chunkValues, chunkUncompressed, total,
@@ -1048,6 +1115,20 @@ final class Leaf {
     clearDict();
     dictMode = dictionaryAllowed;
     return cc;
+  }
+
+  /** The column index of the chunk {@link #finishChunk} wrote last, or null (a NaN, no page). */
+  org.apache.parquet.format.ColumnIndex takeColumnIndex() {
+    org.apache.parquet.format.ColumnIndex ci = lastColumnIndex;
+    lastColumnIndex = null;
+    return ci;
+  }
+
+  /** The offset index of the chunk {@link #finishChunk} wrote last, or null (no page). */
+  org.apache.parquet.format.OffsetIndex takeOffsetIndex() {
+    org.apache.parquet.format.OffsetIndex oi = lastOffsetIndex;
+    lastOffsetIndex = null;
+    return oi;
   }
 
   /** Forgets everything of the open file (after it was finished or abandoned). */

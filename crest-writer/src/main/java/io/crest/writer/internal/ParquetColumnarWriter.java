@@ -57,6 +57,10 @@ public final class ParquetColumnarWriter implements FileWriter {
   private String location;
   private final List<RowGroup> rowGroups = new ArrayList<>();
   private final List<Long> splitOffsets = new ArrayList<>();
+  // every chunk of the open file with its page indexes, written before the footer
+  private final List<ColumnChunk> indexedChunks = new ArrayList<>();
+  private final List<org.apache.parquet.format.ColumnIndex> columnIndexes = new ArrayList<>();
+  private final List<org.apache.parquet.format.OffsetIndex> offsetIndexes = new ArrayList<>();
   private long fileRows;
   private long groupRows;
   private boolean closed;
@@ -349,6 +353,9 @@ public final class ParquetColumnarWriter implements FileWriter {
         long at = out.pos;
         ColumnChunk cc = leaf.finishChunk(out, at);
         chunks.add(cc);
+        indexedChunks.add(cc);
+        columnIndexes.add(leaf.takeColumnIndex());
+        offsetIndexes.add(leaf.takeOffsetIndex());
         total += cc.getMeta_data().getTotal_compressed_size();
         uncompressed += cc.getMeta_data().getTotal_uncompressed_size();
       }
@@ -374,6 +381,7 @@ public final class ParquetColumnarWriter implements FileWriter {
     }
     meta.setColumn_orders(orders);
     try {
+      writePageIndexes();
       long footerStart = out.pos;
       Util.writeFileMetaData(meta, out);
       int footerLength = (int) (out.pos - footerStart);
@@ -405,7 +413,40 @@ public final class ParquetColumnarWriter implements FileWriter {
     location = null;
     rowGroups.clear();
     splitOffsets.clear();
+    clearPageIndexes();
     fileRows = 0;
+  }
+
+  /**
+   * Writes the column indexes of every chunk of the file, then their offset indexes, where
+   * parquet-java puts them (after the last row group, before the footer), and points each chunk
+   * at its own.
+   */
+  private void writePageIndexes() throws IOException {
+    for (int i = 0; i < indexedChunks.size(); i++) {
+      org.apache.parquet.format.ColumnIndex ci = columnIndexes.get(i);
+      if (ci != null) {
+        long start = out.pos;
+        Util.writeColumnIndex(ci, out);
+        indexedChunks.get(i).setColumn_index_offset(start);
+        indexedChunks.get(i).setColumn_index_length((int) (out.pos - start));
+      }
+    }
+    for (int i = 0; i < indexedChunks.size(); i++) {
+      org.apache.parquet.format.OffsetIndex oi = offsetIndexes.get(i);
+      if (oi != null) {
+        long start = out.pos;
+        Util.writeOffsetIndex(oi, out);
+        indexedChunks.get(i).setOffset_index_offset(start);
+        indexedChunks.get(i).setOffset_index_length((int) (out.pos - start));
+      }
+    }
+  }
+
+  private void clearPageIndexes() {
+    indexedChunks.clear();
+    columnIndexes.clear();
+    offsetIndexes.clear();
   }
 
   @Override
