@@ -233,19 +233,27 @@ class ParquetPageIndexTest extends WriterTestBase {
             .isLessThanOrEqualTo(0);
         assertThat(Arrays.compareUnsigned(storedMax, hi)).as("max of %s", page)
             .isGreaterThanOrEqualTo(0);
-        // and tight: the value itself when it fits, else its 64-byte prefix
+        // valid UTF-8, as the column's values are
+        assertThat(validUtf8(storedMin)).as("min of %s is UTF-8", page).isTrue();
+        assertThat(validUtf8(storedMax)).as("max of %s is UTF-8", page).isTrue();
+        // and tight: the value itself when it fits, else a prefix of at most 64 bytes ending
+        // between characters; the upper one with its last (ASCII) byte incremented, or whole
         if (lo.length <= 64) {
           assertThat(storedMin).as("min of %s", page).isEqualTo(lo);
         } else {
-          assertThat(storedMin).as("min of %s", page).isEqualTo(Arrays.copyOf(lo, 64));
+          assertThat(storedMin.length).as("min of %s", page).isBetween(61, 64);
+          assertThat(storedMin).as("min of %s", page)
+              .isEqualTo(Arrays.copyOf(lo, storedMin.length));
         }
-        if (hi.length <= 64) {
+        if (hi.length <= 64 || Arrays.equals(storedMax, hi)) {
           assertThat(storedMax).as("max of %s", page).isEqualTo(hi);
         } else {
-          assertThat(storedMax.length).as("max of %s", page).isLessThanOrEqualTo(64);
+          assertThat(storedMax.length).as("max of %s", page).isBetween(61, 64);
           assertThat(Arrays.copyOf(hi, storedMax.length - 1))
               .as("max of %s: the prefix before its incremented byte", page)
               .isEqualTo(Arrays.copyOf(storedMax, storedMax.length - 1));
+          assertThat(storedMax[storedMax.length - 1] - hi[storedMax.length - 1])
+              .as("max of %s: its last byte incremented", page).isEqualTo(1);
         }
     }
   }
@@ -343,6 +351,223 @@ class ParquetPageIndexTest extends WriterTestBase {
     assertThat(rowsRead).isLessThanOrEqualTo(500);
   }
 
+  private static final Schema EVERY_TYPE = new Schema(List.of(
+      id(1, field("l", true, new ArrowType.Int(64, true))),
+      id(2, field("tiny", true, new ArrowType.Int(8, true))),
+      id(3, field("i16", true, new ArrowType.Int(16, true))),
+      id(4, field("f", true, new ArrowType.FloatingPoint(FloatingPointPrecision.SINGLE))),
+      id(5, field("dec10", true, new ArrowType.Decimal(10, 2, 128))),
+      id(6, field("dec30", true, new ArrowType.Decimal(30, 5, 128))),
+      id(7, field("day", true, new ArrowType.Date(org.apache.arrow.vector.types.DateUnit.DAY))),
+      id(8, field("ts_ms", true, new ArrowType.Timestamp(
+          org.apache.arrow.vector.types.TimeUnit.MILLISECOND, "UTC"))),
+      id(9, field("fixed", true, new ArrowType.FixedSizeBinary(5))),
+      id(10, field("bin", true, ArrowType.Binary.INSTANCE)),
+      id(11, list("nested", true, id(12, list("element", true,
+          id(13, field("element", true, new ArrowType.Int(32, true))))))),
+      id(14, Batches.map("m", true, id(15, field("key", false, ArrowType.Utf8.INSTANCE)),
+          id(16, field("value", true, new ArrowType.Int(64, true))))),
+      id(17, Batches.struct("st", true,
+          id(18, field("x", false, new ArrowType.FloatingPoint(FloatingPointPrecision.DOUBLE))),
+          id(19, field("label", true, ArrowType.Utf8.INSTANCE))))));
+
+  /** A row of {@link #EVERY_TYPE}; {@code few} draws from few distinct values (dictionaries). */
+  private static Object[] everyTypeRow(Random r, boolean few) {
+    int k = few ? 4 : 1 << 30;
+    float[] floats = {-0.0f, 0.0f, 1.5f, -2.25f};
+    List<Object> outer = new ArrayList<>();
+    for (int i = r.nextInt(3); i > 0; i--) {
+      List<Object> inner = new ArrayList<>();
+      for (int j = r.nextInt(3); j > 0; j--) {
+        inner.add(r.nextInt(6) == 0 ? null : r.nextInt(k) - k / 2);
+      }
+      outer.add(r.nextInt(5) == 0 ? null : inner);
+    }
+    return new Object[] {
+        r.nextInt(6) == 0 ? null : few ? (long) r.nextInt(k) : r.nextLong(),
+        r.nextInt(6) == 0 ? null : r.nextInt(256) - 128,
+        r.nextInt(6) == 0 ? null : r.nextInt(few ? k : 65536) - (few ? 0 : 32768),
+        r.nextInt(6) == 0 ? null : few ? floats[r.nextInt(4)] : (float) r.nextGaussian(),
+        r.nextInt(6) == 0 ? null : java.math.BigDecimal.valueOf(r.nextInt(k) - k / 2, 2),
+        r.nextInt(6) == 0 ? null : new java.math.BigDecimal(
+            new java.math.BigInteger(90, r).subtract(java.math.BigInteger.ONE.shiftLeft(89)), 5),
+        r.nextInt(6) == 0 ? null : 18_000 + r.nextInt(few ? k : 5000),
+        r.nextInt(6) == 0 ? null : 1_700_000_000_000L + r.nextInt(few ? k : 1 << 30),
+        r.nextInt(6) == 0 ? null : String.format("%010x", few ? r.nextInt(k) : r.nextLong() >>> 24),
+        r.nextInt(6) == 0 ? null : Long.toHexString(few ? r.nextInt(k) : r.nextLong())
+            .replaceAll("^(.(..)*)$", "0$1"),
+        r.nextInt(6) == 0 ? null : listValue(outer.toArray()),
+        r.nextInt(6) == 0 ? null : r.nextBoolean() ? Batches.mapValue()
+            : Batches.mapValue("k" + r.nextInt(k), r.nextInt(4) == 0 ? null : r.nextLong()),
+        r.nextInt(6) == 0 ? null : Batches.structValue("x", few ? (double) r.nextInt(k)
+            : r.nextGaussian(), "label", r.nextInt(4) == 0 ? null : "l" + r.nextInt(k))};
+  }
+
+  @Test
+  void everyPage_ofEveryType_isIndexedAsParquetJavaReadsIt() throws Exception {
+    int[] pageRows = {1, 7, 100, 1000};
+    ParquetEncoderPool pool = ParquetEncoderPool.create(DataSize.mib(64));
+    try (pool) {
+      for (int round = 0; round < 6; round++) {
+        Random r = new Random(round);
+        int limit = pageRows[round % pageRows.length];
+        long pageSize = 256L << r.nextInt(7);
+        long rowGroup = 8L << r.nextInt(4);
+        // two writers of the same settings: the second one on the first one's encoders
+        for (int writer = 0; writer < 2; writer++) {
+          ParquetWriterBuilder b = FileWriters.parquet(EVERY_TYPE, files).pageRowLimit(limit)
+              .pageSize(DataSize.bytes(pageSize)).rowGroupSize(DataSize.kib(rowGroup))
+              .targetFileSize(DataSize.kib(96)).codec(ParquetCodec.SNAPPY).encoderPool(pool)
+              .encoderThreads(round % 3 == 2 ? 3 : 1);
+          if (round % 2 == 1) {
+            b.dictionarySize(DataSize.bytes(256));
+          }
+          List<WrittenFile> written;
+          try (FileWriter w = b.build()) {
+            for (int batch = 0; batch < 4; batch++) {
+              List<Object[]> rows = new ArrayList<>();
+              boolean few = r.nextBoolean();
+              for (int i = 300 + r.nextInt(1500); i > 0; i--) {
+                rows.add(everyTypeRow(r, few));
+              }
+              try (VectorSchemaRoot root = Batches.batch(allocator, EVERY_TYPE,
+                  Batches.columns(rows.toArray(new Object[0][])))) {
+                w.write(root);
+              }
+            }
+            written = w.finish();
+          }
+          assertThat(written).isNotEmpty();
+          for (WrittenFile f : written) {
+            checkAgainstParquetJava(Path.of(f.location()), "round " + round + " writer " + writer);
+          }
+        }
+      }
+      assertThat(pool.reusedCount()).isPositive();
+    }
+  }
+
+  /**
+   * Reads every column of every row group back through parquet-java's column readers, splits its
+   * values into pages by the offset index's first rows, and checks each page's entry of the
+   * column index: null count, null page, and bounds by the column type's own comparator.
+   */
+  private static void checkAgainstParquetJava(Path file, String what) throws IOException {
+    try (ParquetFileReader reader = ParquetFileReader.open(new LocalInputFile(file),
+        ParquetReadOptions.builder().build())) {
+      MessageType schema = reader.getFooter().getFileMetaData().getSchema();
+      List<BlockMetaData> blocks = reader.getFooter().getBlocks();
+      for (int b = 0; b < blocks.size(); b++) {
+        BlockMetaData block = blocks.get(b);
+        PageReadStore store = reader.readRowGroup(b);
+        org.apache.parquet.column.impl.ColumnReadStoreImpl columns =
+            new org.apache.parquet.column.impl.ColumnReadStoreImpl(store,
+                new GroupRecordConverter(schema).getRootConverter(), schema, "crest");
+        List<org.apache.parquet.column.ColumnDescriptor> descriptors = schema.getColumns();
+        for (int c = 0; c < descriptors.size(); c++) {
+          org.apache.parquet.column.ColumnDescriptor d = descriptors.get(c);
+          ColumnChunkMetaData col = block.getColumns().get(c);
+          String where = what + ", " + file.getFileName() + ", row group " + b + ", "
+              + col.getPath().toDotString();
+          OffsetIndex oi = reader.readOffsetIndex(col);
+          ColumnIndex ci = reader.readColumnIndex(col);
+          assertThat(oi).as("offset index of %s", where).isNotNull();
+          assertThat(ci).as("column index of %s", where).isNotNull(); // no NaN written
+          int pages = oi.getPageCount();
+          long[] nulls = new long[pages];
+          Object[] min = new Object[pages];
+          Object[] max = new Object[pages];
+          org.apache.parquet.schema.PrimitiveType type = d.getPrimitiveType();
+          @SuppressWarnings("unchecked")
+          java.util.Comparator<Object> cmp =
+              (java.util.Comparator<Object>) (java.util.Comparator<?>) type.comparator();
+          org.apache.parquet.column.ColumnReader cr = columns.getColumnReader(d);
+          long row = -1;
+          int page = -1;
+          for (long v = cr.getTotalValueCount(); v > 0; v--) {
+            if (cr.getCurrentRepetitionLevel() == 0) {
+              row++;
+              while (page + 1 < pages && oi.getFirstRowIndex(page + 1) <= row) {
+                page++;
+              }
+            }
+            if (cr.getCurrentDefinitionLevel() < d.getMaxDefinitionLevel()) {
+              nulls[page]++;
+            } else {
+              Object value = read(cr, type);
+              if (min[page] == null || cmp.compare(value, min[page]) < 0) {
+                min[page] = value;
+              }
+              if (max[page] == null || cmp.compare(value, max[page]) > 0) {
+                max[page] = value;
+              }
+            }
+            cr.consume();
+          }
+          assertThat(row + 1).as("rows of %s", where).isEqualTo(block.getRowCount());
+          for (int p = 0; p < pages; p++) {
+            String at = where + " page " + p;
+            assertThat(ci.getNullCounts().get(p)).as("nulls of %s", at).isEqualTo(nulls[p]);
+            assertThat(ci.getNullPages().get(p)).as("null page %s", at).isEqualTo(min[p] == null);
+            if (min[p] == null) {
+              continue;
+            }
+            Object lo = decode(ci.getMinValues().get(p), type);
+            Object hi = decode(ci.getMaxValues().get(p), type);
+            assertThat(cmp.compare(lo, min[p])).as("min of %s", at).isLessThanOrEqualTo(0);
+            assertThat(cmp.compare(hi, max[p])).as("max of %s", at).isGreaterThanOrEqualTo(0);
+            if (!isZero(min[p])) {
+              assertThat(cmp.compare(lo, min[p])).as("min of %s is the page's", at).isZero();
+            }
+            if (!isZero(max[p])) {
+              assertThat(cmp.compare(hi, max[p])).as("max of %s is the page's", at).isZero();
+            }
+          }
+        }
+      }
+    }
+  }
+
+  private static boolean isZero(Object v) {
+    return (v instanceof Float && (Float) v == 0f) || (v instanceof Double && (Double) v == 0d);
+  }
+
+  private static Object read(org.apache.parquet.column.ColumnReader cr,
+      org.apache.parquet.schema.PrimitiveType type) {
+    switch (type.getPrimitiveTypeName()) {
+      case BOOLEAN:
+        return cr.getBoolean();
+      case INT32:
+        return cr.getInteger();
+      case INT64:
+        return cr.getLong();
+      case FLOAT:
+        return cr.getFloat();
+      case DOUBLE:
+        return cr.getDouble();
+      default:
+        return org.apache.parquet.io.api.Binary.fromConstantByteArray(cr.getBinary().getBytes());
+    }
+  }
+
+  private static Object decode(ByteBuffer b, org.apache.parquet.schema.PrimitiveType type) {
+    ByteBuffer v = le(b);
+    switch (type.getPrimitiveTypeName()) {
+      case BOOLEAN:
+        return v.get(v.position()) != 0;
+      case INT32:
+        return v.getInt(v.position());
+      case INT64:
+        return v.getLong(v.position());
+      case FLOAT:
+        return v.getFloat(v.position());
+      case DOUBLE:
+        return v.getDouble(v.position());
+      default:
+        return org.apache.parquet.io.api.Binary.fromConstantByteArray(bytes(b));
+    }
+  }
+
   @Test
   void aNanInADoubleChunk_leavesOutItsColumnIndex_butNotItsOffsetIndex() throws Exception {
     List<Object[]> rows = rows(3000, 9);
@@ -357,6 +582,15 @@ class ParquetPageIndexTest extends WriterTestBase {
       assertThat(reader.readColumnIndex(seq)).isNotNull();
     }
     assertThat(TestFiles.readRows(file)).hasSize(3000);
+  }
+
+  private static boolean validUtf8(byte[] b) {
+    try {
+      StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(b));
+      return true;
+    } catch (java.nio.charset.CharacterCodingException e) {
+      return false;
+    }
   }
 
   private static ByteBuffer le(ByteBuffer b) {

@@ -19,10 +19,12 @@ import org.apache.arrow.vector.complex.ListVector;
 import org.apache.arrow.vector.complex.StructVector;
 import org.apache.arrow.vector.UuidVector;
 import org.apache.parquet.format.ColumnChunk;
+import org.apache.parquet.format.ColumnIndex;
 import org.apache.parquet.format.ColumnMetaData;
 import org.apache.parquet.format.DataPageHeader;
 import org.apache.parquet.format.DictionaryPageHeader;
 import org.apache.parquet.format.Encoding;
+import org.apache.parquet.format.OffsetIndex;
 import org.apache.parquet.format.PageHeader;
 import org.apache.parquet.format.PageType;
 import org.apache.parquet.format.Util;
@@ -98,8 +100,8 @@ final class Leaf {
   private long chunkRows;
   private boolean[] seen = new boolean[0]; // dictionary ids met on the open page (foldPageIds)
   // the indexes of the chunk finishChunk wrote last, until the writer takes them
-  private org.apache.parquet.format.ColumnIndex lastColumnIndex;
-  private org.apache.parquet.format.OffsetIndex lastOffsetIndex;
+  private ColumnIndex lastColumnIndex;
+  private OffsetIndex lastOffsetIndex;
   long fileBytes;
 
   // scratch
@@ -1118,15 +1120,15 @@ final class Leaf {
   }
 
   /** The column index of the chunk {@link #finishChunk} wrote last, or null (a NaN, no page). */
-  org.apache.parquet.format.ColumnIndex takeColumnIndex() {
-    org.apache.parquet.format.ColumnIndex ci = lastColumnIndex;
+  ColumnIndex takeColumnIndex() {
+    ColumnIndex ci = lastColumnIndex;
     lastColumnIndex = null;
     return ci;
   }
 
   /** The offset index of the chunk {@link #finishChunk} wrote last, or null (no page). */
-  org.apache.parquet.format.OffsetIndex takeOffsetIndex() {
-    org.apache.parquet.format.OffsetIndex oi = lastOffsetIndex;
+  OffsetIndex takeOffsetIndex() {
+    OffsetIndex oi = lastOffsetIndex;
     lastOffsetIndex = null;
     return oi;
   }

@@ -14,13 +14,15 @@ import org.apache.parquet.format.Statistics;
  * written: where each data page is, its first row, null count and bounds. Readers such as Trino
  * and parquet-java use them to skip pages. As in parquet-java, the column index of a chunk with a
  * NaN in a float or double page is left out (its bounds would mislead filters), and byte array
- * bounds are truncated to {@value #TRUNCATE} bytes (the upper one rounded up). The boundary order
+ * bounds are truncated to {@value #TRUNCATE} bytes (the upper one rounded up; strings stay valid
+ * UTF-8). The boundary order
  * is always {@code UNORDERED}, which every reader must accept. Not thread-safe.
  */
 final class PageIndex {
   static final int TRUNCATE = 64;
 
   private final boolean truncate;
+  private final boolean utf8;
   private final List<long[]> locations = new ArrayList<>(); // offset in chunk, size, first row
   private final List<Boolean> nullPages = new ArrayList<>();
   private final List<ByteBuffer> mins = new ArrayList<>();
@@ -30,6 +32,7 @@ final class PageIndex {
 
   PageIndex(Node leaf) {
     this.truncate = leaf.physical == Node.Physical.BYTE_ARRAY;
+    this.utf8 = leaf.logical == Node.Logical.STRING;
   }
 
   /**
@@ -58,8 +61,8 @@ final class PageIndex {
       boundsValid = false; // values, but no bounds: only NaN, which the flag above also catches
       return;
     }
-    mins.add(truncate ? lower(s.min_value) : s.min_value);
-    maxs.add(truncate ? upper(s.max_value) : s.max_value);
+    mins.add(truncate ? lower(s.min_value, utf8) : s.min_value);
+    maxs.add(truncate ? upper(s.max_value, utf8) : s.max_value);
   }
 
   boolean isEmpty() {
@@ -95,27 +98,48 @@ final class PageIndex {
     boundsValid = true;
   }
 
-  /** A lower bound of at most {@value #TRUNCATE} bytes: a prefix is never larger. */
-  static ByteBuffer lower(ByteBuffer min) {
+  /**
+   * A lower bound of at most {@value #TRUNCATE} bytes: a prefix is never larger. For a string,
+   * the prefix ends between two characters, so that it stays valid UTF-8.
+   */
+  static ByteBuffer lower(ByteBuffer min, boolean utf8) {
     if (min.remaining() <= TRUNCATE) {
       return min;
     }
+    int cut = TRUNCATE;
+    if (utf8) {
+      while (cut > 0 && (min.get(min.position() + cut) & 0xC0) == 0x80) {
+        cut--; // the byte after the cut continues a character: cut before that character
+      }
+    }
     ByteBuffer b = min.duplicate();
-    b.limit(b.position() + TRUNCATE);
+    b.limit(b.position() + cut);
     return b.slice();
   }
 
   /**
    * An upper bound of at most {@value #TRUNCATE} bytes: the prefix with its last byte that is not
    * 0xFF incremented (bytes compare unsigned); the whole value when every byte of the prefix is
-   * 0xFF.
+   * 0xFF. For a string, only a prefix ending between two characters whose last character is ASCII
+   * below 0x7F is incremented (the result stays valid UTF-8); otherwise the whole value is kept.
    */
-  static ByteBuffer upper(ByteBuffer max) {
+  static ByteBuffer upper(ByteBuffer max, boolean utf8) {
     if (max.remaining() <= TRUNCATE) {
       return max;
     }
     byte[] p = new byte[TRUNCATE];
     max.duplicate().get(p);
+    if (utf8) {
+      int cut = TRUNCATE;
+      while (cut > 0 && (max.get(max.position() + cut) & 0xC0) == 0x80) {
+        cut--;
+      }
+      if (cut > 0 && p[cut - 1] >= 0 && p[cut - 1] < 0x7F) {
+        p[cut - 1]++;
+        return ByteBuffer.wrap(java.util.Arrays.copyOf(p, cut));
+      }
+      return max;
+    }
     for (int i = TRUNCATE - 1; i >= 0; i--) {
       if (p[i] != (byte) 0xFF) {
         p[i]++;
