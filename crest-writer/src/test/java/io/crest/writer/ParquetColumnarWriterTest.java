@@ -644,4 +644,42 @@ class ParquetColumnarWriterTest extends WriterTestBase {
     assertThat(largest[0]).isEqualTo(64 << 10);
     assertThat(TestFiles.readRows(file)).hasSize(300_000);
   }
+
+  @Test
+  void aFileThatCannotBeFinished_stopsTheWriter_insteadOfWritingOnIntoItsState() throws Exception {
+    Schema schema = new Schema(List.of(id(1, field("v", false, new ArrowType.Int(64, true)))));
+    Path file = dir.resolve("broken.parquet");
+    io.crest.spi.FileOutputFactory failingClose = () -> new io.crest.spi.FileOutput() {
+      @Override
+      public String location() {
+        return file.toString();
+      }
+
+      @Override
+      public java.io.OutputStream create() {
+        try {
+          return new java.io.FilterOutputStream(java.nio.file.Files.newOutputStream(file)) {
+            @Override
+            public void close() throws java.io.IOException {
+              super.close();
+              throw new java.io.IOException("disk gone");
+            }
+          };
+        } catch (java.io.IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      }
+    };
+    try (FileWriter w = FileWriters.parquet(schema, failingClose).target("db.t").build();
+        VectorSchemaRoot batch = Batches.batch(allocator, schema,
+            Batches.columns(new Object[] {1L}, new Object[] {2L}))) {
+      w.write(batch);
+      assertThatThrownBy(w::finish).isInstanceOf(java.io.UncheckedIOException.class)
+          .hasMessageContaining("disk gone");
+      assertThatThrownBy(() -> w.write(batch)).isInstanceOf(IllegalStateException.class)
+          .hasMessageContaining("Cannot write batch to db.t")
+          .hasMessageContaining(file.toString())
+          .hasMessageContaining("disk gone");
+    }
+  }
 }

@@ -453,7 +453,13 @@ public final class ParquetColumnarWriter implements FileWriter {
   public void roll() {
     checkUsable("finish a file for");
     if (out != null) {
-      finishFile();
+      try {
+        finishFile();
+      } catch (RuntimeException e) {
+        // the file is half-written and the columns half-reset: nothing more may go into it
+        failure = e;
+        throw e;
+      }
     }
   }
 
