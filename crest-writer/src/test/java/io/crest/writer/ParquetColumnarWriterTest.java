@@ -606,28 +606,15 @@ class ParquetColumnarWriterTest extends WriterTestBase {
     int[] largest = {0};
     long[] total = {0};
     Path file = dir.resolve("sliced.parquet");
-    io.crest.spi.FileOutputFactory recording = () -> new io.crest.spi.FileOutput() {
-      @Override
-      public String location() {
-        return file.toString();
-      }
-
-      @Override
-      public java.io.OutputStream create() {
-        try {
-          return new java.io.FilterOutputStream(java.nio.file.Files.newOutputStream(file)) {
-            @Override
-            public void write(byte[] b, int off, int len) throws java.io.IOException {
-              largest[0] = Math.max(largest[0], len);
-              total[0] += len;
-              out.write(b, off, len);
-            }
-          };
-        } catch (java.io.IOException e) {
-          throw new java.io.UncheckedIOException(e);
-        }
-      }
-    };
+    io.crest.spi.FileOutputFactory recording = outputTo(file,
+        stream -> new java.io.FilterOutputStream(stream) {
+          @Override
+          public void write(byte[] b, int off, int len) throws java.io.IOException {
+            largest[0] = Math.max(largest[0], len);
+            total[0] += len;
+            out.write(b, off, len);
+          }
+        });
     List<Object> values = new ArrayList<>();
     Random r = new Random(5);
     for (int i = 0; i < 300_000; i++) {
@@ -649,27 +636,14 @@ class ParquetColumnarWriterTest extends WriterTestBase {
   void aFileThatCannotBeFinished_stopsTheWriter_insteadOfWritingOnIntoItsState() throws Exception {
     Schema schema = new Schema(List.of(id(1, field("v", false, new ArrowType.Int(64, true)))));
     Path file = dir.resolve("broken.parquet");
-    io.crest.spi.FileOutputFactory failingClose = () -> new io.crest.spi.FileOutput() {
-      @Override
-      public String location() {
-        return file.toString();
-      }
-
-      @Override
-      public java.io.OutputStream create() {
-        try {
-          return new java.io.FilterOutputStream(java.nio.file.Files.newOutputStream(file)) {
-            @Override
-            public void close() throws java.io.IOException {
-              super.close();
-              throw new java.io.IOException("disk gone");
-            }
-          };
-        } catch (java.io.IOException e) {
-          throw new java.io.UncheckedIOException(e);
-        }
-      }
-    };
+    io.crest.spi.FileOutputFactory failingClose = outputTo(file,
+        stream -> new java.io.FilterOutputStream(stream) {
+          @Override
+          public void close() throws java.io.IOException {
+            super.close();
+            throw new java.io.IOException("disk gone");
+          }
+        });
     try (FileWriter w = FileWriters.parquet(schema, failingClose).target("db.t").build();
         VectorSchemaRoot batch = Batches.batch(allocator, schema,
             Batches.columns(new Object[] {1L}, new Object[] {2L}))) {
@@ -681,5 +655,25 @@ class ParquetColumnarWriterTest extends WriterTestBase {
           .hasMessageContaining(file.toString())
           .hasMessageContaining("disk gone");
     }
+  }
+
+  /** Outputs into {@code file}, through the stream {@code wrap} makes of the file's. */
+  private static io.crest.spi.FileOutputFactory outputTo(Path file,
+      java.util.function.UnaryOperator<java.io.OutputStream> wrap) {
+    return () -> new io.crest.spi.FileOutput() {
+      @Override
+      public String location() {
+        return file.toString();
+      }
+
+      @Override
+      public java.io.OutputStream create() {
+        try {
+          return wrap.apply(java.nio.file.Files.newOutputStream(file));
+        } catch (java.io.IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      }
+    };
   }
 }
