@@ -6,7 +6,6 @@ import io.crest.spi.FileOutput;
 import io.crest.spi.FileOutputFactory;
 import io.crest.spi.FileWriter;
 import io.crest.spi.WrittenFile;
-import io.crest.writer.ParquetCodec;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
