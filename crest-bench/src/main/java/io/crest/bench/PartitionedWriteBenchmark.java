@@ -1,10 +1,10 @@
 package io.crest.bench;
 
 import io.crest.iceberg.IcebergCatalogs;
-import io.crest.iceberg.internal.ArrowPartitioner;
-import io.crest.iceberg.internal.ArrowRecords;
-import io.crest.iceberg.internal.ArrowSchemas;
-import io.crest.iceberg.internal.ArrowTableWriter;
+import io.crest.iceberg.write.ArrowPartitioner;
+import io.crest.iceberg.write.ArrowRecords;
+import io.crest.iceberg.schema.ArrowSchemas;
+import io.crest.iceberg.write.ArrowTableWriter;
 import java.io.IOException;
 import java.util.List;
 import java.util.Map;

@@ -1,8 +1,8 @@
 package io.crest.bench;
 
-import io.crest.iceberg.internal.ArrowRecords;
-import io.crest.iceberg.internal.ArrowSchemas;
-import io.crest.iceberg.internal.IcebergArrowSchema;
+import io.crest.iceberg.write.ArrowRecords;
+import io.crest.iceberg.schema.ArrowSchemas;
+import io.crest.iceberg.schema.IcebergArrowSchema;
 import io.crest.spi.FileWriter;
 import io.crest.writer.FileWriters;
 import io.crest.writer.ParquetCodec;

@@ -70,14 +70,14 @@ public final class IcebergCatalogs {
   /**
    * The Hadoop configuration behind the catalog's file IO. Local {@code file:} paths use Hadoop's
    * raw local file system with permissions set through java.nio ({@link
-   * io.crest.iceberg.internal.LocalFileSystem}): Iceberg files carry their own integrity checks,
+   * io.crest.iceberg.catalog.LocalFileSystem}): Iceberg files carry their own integrity checks,
    * and the default checksumming one writes a {@code .crc} side file per file, checksums every
    * byte and, without Hadoop's native library, forks a {@code chmod} process for each file it
    * creates. The file systems are not cached, so nothing else in the JVM sees this choice.
    */
   private static Configuration hadoopConf() {
     Configuration conf = new Configuration();
-    conf.set("fs.file.impl", io.crest.iceberg.internal.LocalFileSystem.class.getName());
+    conf.set("fs.file.impl", io.crest.iceberg.catalog.LocalFileSystem.class.getName());
     conf.setBoolean("fs.file.impl.disable.cache", true);
     return conf;
   }

@@ -6,7 +6,10 @@ import io.crest.spi.SinkWriter;
 import io.crest.CommitStrategy;
 import io.crest.errors.CrestException;
 import io.crest.SchemaEvolutionPolicy;
-import io.crest.iceberg.internal.TableLayouts;
+import io.crest.iceberg.commit.CommitRetry;
+import io.crest.iceberg.commit.CommitSettings;
+import io.crest.iceberg.schema.TableLayouts;
+import io.crest.iceberg.write.WriteSettings;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -50,20 +53,25 @@ public final class IcebergSink implements Sink {
     this.catalogFactory = b.catalogFactory;
     this.ownsCatalog = b.ownsCatalog;
     this.catalogDescription = b.catalogDescription;
-    this.settings =
-        new SinkSettings(
-            Map.copyOf(b.tableProperties),
-            List.copyOf(b.partitionBy),
-            List.copyOf(b.sortBy),
+    CommitStrategy strategy = b.strategy != null ? b.strategy : CommitStrategy.append();
+    this.settings = new SinkSettings(
+        new WriteSettings(
+            b.tableProperties,
+            b.partitionBy,
+            b.sortBy,
             b.location,
             b.evolution != null ? b.evolution : SchemaEvolutionPolicy.strict(),
-            b.strategy != null ? b.strategy : CommitStrategy.append(),
-            b.branch,
+            strategy,
             b.maxOpenFiles,
             b.clustered,
             b.genericWriter,
-            b.encoderThreads,
-            b.retry);
+            b.encoderThreads),
+        new CommitSettings(
+            strategy,
+            strategy instanceof IcebergCommitStrategies.OverwriteByFilter
+                ? ((IcebergCommitStrategies.OverwriteByFilter) strategy).filter() : null,
+            b.branch,
+            b.retry));
   }
 
   /** Starts building a sink. */
@@ -113,9 +121,10 @@ public final class IcebergSink implements Sink {
 
   @Override
   public String toString() {
-    return "IcebergSink[" + table + " in " + catalogDescription + ", " + settings.strategy().name()
-        + ", schema " + settings.evolution().name()
-        + (settings.branch() == null ? "" : ", branch " + settings.branch()) + "]";
+    return "IcebergSink[" + table + " in " + catalogDescription + ", "
+        + settings.commit().strategy().name() + ", schema " + settings.write().evolution().name()
+        + (settings.commit().branch() == null ? "" : ", branch " + settings.commit().branch())
+        + "]";
   }
 
   /**
@@ -518,16 +527,47 @@ public final class IcebergSink implements Sink {
       return this;
     }
 
+    /** The checks of an upsert that need no table: they fail at build time, not at a batch. */
+    private void checkUpsert() {
+      if (clustered) {
+        throw new IllegalStateException(
+            "Cannot build IcebergSink: strategy " + strategy.name() + " keeps a writer per"
+                + " partition and cannot use clustered()");
+      }
+      if ("1".equals(tableProperties.get("format-version"))) {
+        throw new IllegalStateException(
+            "Cannot build IcebergSink for table " + table + ": strategy " + strategy.name()
+                + " needs row-level deletes, which format version 1 does not have (use"
+                + " formatVersion(2) or 3)");
+      }
+      for (String field : partitionBy) {
+        String column = TableLayouts.sourceColumn(field);
+        if (!strategy.keyColumns().contains(column)) {
+          throw new IllegalStateException(
+              "Cannot build IcebergSink for table " + table + ": partition field '" + field
+                  + "' comes from column '" + column + "', which is not a key of strategy "
+                  + strategy.name() + " (add it to the keys, so a key never moves between"
+                  + " partitions)");
+        }
+      }
+    }
+
     /**
      * Builds the sink.
      *
      * @throws IllegalStateException if no table was set
      */
     public IcebergSink build() {
-      if (strategy != null && strategy.mode() == CommitStrategy.Mode.UPSERT && clustered) {
+      if (strategy != null && strategy.mode() == CommitStrategy.Mode.UPSERT) {
+        checkUpsert();
+      }
+      if (strategy != null && strategy.mode() == CommitStrategy.Mode.OVERWRITE_BY_FILTER
+          && !(strategy instanceof IcebergCommitStrategies.OverwriteByFilter)) {
         throw new IllegalStateException(
-            "Cannot build IcebergSink: strategy " + strategy.name() + " keeps a writer per"
-                + " partition and cannot use clustered()");
+            "Cannot build IcebergSink: strategy " + strategy.name() + " asks for"
+                + " OVERWRITE_BY_FILTER but gives no Iceberg filter (use"
+                + " IcebergCommitStrategies.overwriteByFilter(filter) itself, not a strategy"
+                + " that delegates its mode to it)");
       }
       if (table == null) {
         throw new IllegalStateException("Cannot build IcebergSink: no table (call table(\"ns.name\"))");

@@ -1,21 +1,10 @@
 package io.crest.iceberg;
 
-import io.crest.CommitStrategy;
-import io.crest.SchemaEvolutionPolicy;
-import java.util.List;
-import java.util.Map;
+import io.crest.iceberg.commit.CommitSettings;
+import io.crest.iceberg.write.WriteSettings;
 
-/** What an {@link IcebergSink} was built with, handed to each writer it opens. Immutable. */
-record SinkSettings(
-    Map<String, String> tableProperties,
-    List<String> partitionBy,
-    List<String> sortBy,
-    String location,
-    SchemaEvolutionPolicy evolution,
-    CommitStrategy strategy,
-    String branch,
-    int maxOpenFiles,
-    boolean clustered,
-    boolean genericWriter,
-    int encoderThreads,
-    CommitRetry retry) {}
+/**
+ * What an {@link IcebergSink} was built with, handed to each writer it opens: the writer's half
+ * and the committer's half. Immutable.
+ */
+record SinkSettings(WriteSettings write, CommitSettings commit) {}

@@ -1,6 +1,8 @@
 package io.crest.iceberg;
 
-import io.crest.iceberg.internal.ArrowCompaction;
+import io.crest.iceberg.commit.CommitRetry;
+import io.crest.iceberg.commit.PipelineState;
+import io.crest.iceberg.maintenance.ArrowCompaction;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -350,7 +352,7 @@ public final class TableMaintenance {
     Snapshot current = table.currentSnapshot();
     if (current != null) {
       for (Snapshot s : SnapshotUtil.ancestorsOf(current.snapshotId(), table::snapshot)) {
-        String pipeline = s.summary().get(IcebergSinkWriter.SUMMARY_PIPELINE_ID);
+        String pipeline = s.summary().get(PipelineState.SUMMARY_PIPELINE_ID);
         if (pipeline != null) {
           newest.putIfAbsent(pipeline, s.snapshotId());
         }

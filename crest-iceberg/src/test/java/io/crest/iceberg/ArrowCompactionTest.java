@@ -1,14 +1,14 @@
 package io.crest.iceberg;
 
 import static io.crest.iceberg.TableMaintenanceTest.dataFiles;
-import static io.crest.iceberg.internal.ArrowTestData.batch;
-import static io.crest.iceberg.internal.ArrowTestData.columns;
-import static io.crest.iceberg.internal.ArrowTestData.field;
-import static io.crest.iceberg.internal.ArrowTestData.listOf;
+import static io.crest.iceberg.testing.ArrowTestData.batch;
+import static io.crest.iceberg.testing.ArrowTestData.columns;
+import static io.crest.iceberg.testing.ArrowTestData.field;
+import static io.crest.iceberg.testing.ArrowTestData.listOf;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.crest.CommitStrategy;
-import io.crest.iceberg.internal.ArrowTestData;
+import io.crest.iceberg.testing.ArrowTestData;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
 import java.math.BigDecimal;

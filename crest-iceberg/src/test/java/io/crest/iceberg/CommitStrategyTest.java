@@ -1,8 +1,8 @@
 package io.crest.iceberg;
 
-import static io.crest.iceberg.internal.ArrowTestData.batch;
-import static io.crest.iceberg.internal.ArrowTestData.columns;
-import static io.crest.iceberg.internal.ArrowTestData.field;
+import static io.crest.iceberg.testing.ArrowTestData.batch;
+import static io.crest.iceberg.testing.ArrowTestData.columns;
+import static io.crest.iceberg.testing.ArrowTestData.field;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -116,11 +116,13 @@ class CommitStrategyTest extends SinkTestBase {
   }
 
   @Test
-  void upsert_withAPartitionColumnOutsideTheKey_isRejectedClearly() {
-    Throwable cause = failure(
-        sink().partitionBy("region").commitStrategy(CommitStrategy.upsert("id")).build(),
-        kv(row(1L, "eu", "a")));
-    assertThat(cause)
+  void upsert_intoATablePartitionedOutsideTheKey_isRejectedWhenThePipelineStarts()
+      throws Exception {
+    write(sink().partitionBy("region").build(), kv(row(1L, "eu", "a")));
+    IcebergSink upsert = sink().commitStrategy(CommitStrategy.upsert("id")).build();
+    io.crest.Pipeline p = io.crest.Pipeline.from(
+        new io.crest.testing.RootsSource("s", List.of(kv(row(2L, "eu", "b"))))).id("p").to(upsert);
+    assertThatThrownBy(p::start)
         .isInstanceOf(ValidationException.class)
         .hasMessageContaining("Cannot upsert into table db.t on keys [id]")
         .hasMessageContaining("partition field region comes from column 'region', which is not a key");
@@ -152,7 +154,7 @@ class CommitStrategyTest extends SinkTestBase {
     }
     assertThat(onBranch).containsExactlyInAnyOrder(1L, 2L, 3L);
     assertThat(branchHead.summary()).containsKey("crest.positions");
-    assertThat(IcebergSinkWriter.findState(t, "audit", "p").positions()).containsKeys("run-2", "run-3");
+    assertThat(io.crest.iceberg.commit.PipelineState.find(t, "audit", "p").positions()).containsKeys("run-2", "run-3");
     // Publish: fast-forward main to the audited branch.
     t.manageSnapshots().fastForwardBranch("main", "audit").commit();
     assertThat(rows()).hasSize(3);

@@ -12,7 +12,7 @@ import io.crest.errors.CommitStateUnknownException;
 import io.crest.errors.PipelineFailedException;
 import io.crest.errors.PipelineFencedException;
 import io.crest.errors.ValidationException;
-import io.crest.iceberg.internal.ArrowSchemas;
+import io.crest.iceberg.schema.ArrowSchemas;
 import io.crest.testing.GeneratedSource;
 import io.crest.testing.RootsSource;
 import io.crest.testing.TestBatches;
@@ -337,18 +337,18 @@ class ExactlyOnceTest {
     // A null in a nested required field is found by the columnar encoder only while it writes,
     // when rows of the batch are already in the open file: the batch cannot be set aside.
     Schema arrow = new Schema(List.of(
-        io.crest.iceberg.internal.ArrowTestData.field("id", false, new ArrowType.Int(64, true)),
-        io.crest.iceberg.internal.ArrowTestData.structOf("point", true,
-            io.crest.iceberg.internal.ArrowTestData.field("x", false,
+        io.crest.iceberg.testing.ArrowTestData.field("id", false, new ArrowType.Int(64, true)),
+        io.crest.iceberg.testing.ArrowTestData.structOf("point", true,
+            io.crest.iceberg.testing.ArrowTestData.field("x", false,
                 new ArrowType.FloatingPoint(org.apache.arrow.vector.types.FloatingPointPrecision.DOUBLE)))));
-    VectorSchemaRoot good = io.crest.iceberg.internal.ArrowTestData.batch(allocator, arrow, List.of(
+    VectorSchemaRoot good = io.crest.iceberg.testing.ArrowTestData.batch(allocator, arrow, List.of(
         List.of(1L, 2L),
-        List.of(io.crest.iceberg.internal.ArrowTestData.struct("x", 1.0),
-            io.crest.iceberg.internal.ArrowTestData.struct("x", 2.0))));
-    VectorSchemaRoot bad = io.crest.iceberg.internal.ArrowTestData.batch(allocator, arrow, List.of(
+        List.of(io.crest.iceberg.testing.ArrowTestData.struct("x", 1.0),
+            io.crest.iceberg.testing.ArrowTestData.struct("x", 2.0))));
+    VectorSchemaRoot bad = io.crest.iceberg.testing.ArrowTestData.batch(allocator, arrow, List.of(
         List.of(3L, 4L),
-        List.of(io.crest.iceberg.internal.ArrowTestData.struct("x", 3.0),
-            io.crest.iceberg.internal.ArrowTestData.struct("x", null))));
+        List.of(io.crest.iceberg.testing.ArrowTestData.struct("x", 3.0),
+            io.crest.iceberg.testing.ArrowTestData.struct("x", null))));
     Path dlq = warehouse.resolve("dead-letters");
     Pipeline p = Pipeline.from(new RootsSource("points", List.of(good, bad)))
         .id("points")

@@ -29,6 +29,13 @@ final class FaultyCatalog implements Catalog {
   final AtomicInteger unknownAfterCommit = new AtomicInteger();
   final AtomicInteger unknownWithoutCommit = new AtomicInteger();
   final AtomicInteger commitCalls = new AtomicInteger();
+  /** Refreshes (reads of the table's current metadata) that fail from now on, counted down. */
+  final AtomicInteger failingRefreshes = new AtomicInteger();
+  /** Called with "conflict" or "unknown" after each injected commit failure. */
+  volatile java.util.function.Consumer<String> onInjected = kind -> {};
+  /** The names of the pipeline threads (writer, committer) that used each loaded table. */
+  final Map<Table, java.util.Set<String>> pipelineThreads =
+      new java.util.concurrent.ConcurrentHashMap<>();
   private final Catalog delegate;
 
   FaultyCatalog(Catalog delegate) {
@@ -43,7 +50,11 @@ final class FaultyCatalog implements Catalog {
   @Override
   public Table loadTable(TableIdentifier identifier) {
     Table table = delegate.loadTable(identifier);
-    return new BaseTable(new Ops(((HasTableOperations) table).operations()), table.name());
+    Ops ops = new Ops(((HasTableOperations) table).operations());
+    BaseTable loaded = new BaseTable(ops, table.name());
+    ops.table = loaded;
+    pipelineThreads.put(loaded, java.util.concurrent.ConcurrentHashMap.newKeySet());
+    return loaded;
   }
 
   @Override
@@ -76,38 +87,59 @@ final class FaultyCatalog implements Catalog {
 
   private final class Ops implements TableOperations {
     private final TableOperations ops;
+    volatile Table table;
 
     Ops(TableOperations ops) {
       this.ops = ops;
     }
 
+    /** Notes which pipeline thread uses this table instance. */
+    private void used() {
+      String thread = Thread.currentThread().getName();
+      if (table != null && thread.startsWith("crest-")
+          && (thread.endsWith("-writer") || thread.endsWith("-committer"))) {
+        pipelineThreads.get(table).add(thread);
+      }
+    }
+
     @Override
     public TableMetadata current() {
+      used();
       return ops.current();
     }
 
     @Override
     public TableMetadata refresh() {
+      used();
+      if (take(failingRefreshes)) {
+        throw new org.apache.iceberg.exceptions.ServiceUnavailableException(
+            "Injected: cannot read the table");
+      }
       return ops.refresh();
     }
 
     @Override
     public void commit(TableMetadata base, TableMetadata metadata) {
+      used();
       commitCalls.incrementAndGet();
       if (take(conflicts)) {
+        onInjected.accept("conflict");
         throw new CommitFailedException("Injected conflict");
       }
       if (take(unknownWithoutCommit)) {
+        onInjected.accept("unknown");
         throw new CommitStateUnknownException(new RuntimeException("injected: no answer, not committed"));
       }
       ops.commit(base, metadata);
       if (take(unknownAfterCommit)) {
+        onInjected.accept("unknown");
         throw new CommitStateUnknownException(new RuntimeException("injected: no answer, committed"));
       }
     }
 
     @Override
     public FileIO io() {
+      used();
       return ops.io();
     }
 

@@ -1,6 +1,6 @@
 package io.crest.iceberg;
 
-import static io.crest.iceberg.internal.ArrowTestData.batch;
+import static io.crest.iceberg.testing.ArrowTestData.batch;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -28,10 +28,10 @@ import org.junit.jupiter.api.Test;
 /** Writing to partitioned tables: every transform, spec evolution, pruning, file caps. */
 class PartitioningTest extends SinkTestBase {
   private static final Schema EVENTS = new Schema(List.of(
-      io.crest.iceberg.internal.ArrowTestData.field("id", false, new ArrowType.Int(64, true)),
-      io.crest.iceberg.internal.ArrowTestData.field("region", false, ArrowType.Utf8.INSTANCE),
-      io.crest.iceberg.internal.ArrowTestData.field("customer", true, ArrowType.Utf8.INSTANCE),
-      io.crest.iceberg.internal.ArrowTestData.field(
+      io.crest.iceberg.testing.ArrowTestData.field("id", false, new ArrowType.Int(64, true)),
+      io.crest.iceberg.testing.ArrowTestData.field("region", false, ArrowType.Utf8.INSTANCE),
+      io.crest.iceberg.testing.ArrowTestData.field("customer", true, ArrowType.Utf8.INSTANCE),
+      io.crest.iceberg.testing.ArrowTestData.field(
           "at", false, new ArrowType.Timestamp(TimeUnit.MICROSECOND, "UTC"))));
   private static final OffsetDateTime T0 = OffsetDateTime.of(2026, 1, 30, 22, 0, 0, 0, ZoneOffset.UTC);
   private static final List<String> REGIONS = List.of("eu", "us", "ap", "sa");
@@ -163,8 +163,8 @@ class PartitioningTest extends SinkTestBase {
   @Test
   void partitionTransformsNotEvaluatedOnVectors_fallBackToIcebergsWriter() throws Exception {
     Schema withDecimal = new Schema(List.of(
-        io.crest.iceberg.internal.ArrowTestData.field("id", false, new ArrowType.Int(64, true)),
-        io.crest.iceberg.internal.ArrowTestData.field("amount", false, new ArrowType.Decimal(9, 2, 128))));
+        io.crest.iceberg.testing.ArrowTestData.field("id", false, new ArrowType.Int(64, true)),
+        io.crest.iceberg.testing.ArrowTestData.field("amount", false, new ArrowType.Decimal(9, 2, 128))));
     List<List<?>> columns = List.of(new ArrayList<>(), new ArrayList<>());
     for (long id = 0; id < 40; id++) {
       ((List<Object>) columns.get(0)).add(id);

@@ -7,7 +7,7 @@ import io.crest.Pipeline;
 import io.crest.errors.PipelineFailedException;
 import io.crest.errors.PipelineFencedException;
 import io.crest.flight.FlightSource;
-import io.crest.iceberg.internal.ArrowSchemas;
+import io.crest.iceberg.schema.ArrowSchemas;
 import io.crest.testing.GeneratedSource;
 import io.crest.testing.TestBatches;
 import java.io.IOException;

@@ -1,16 +1,16 @@
 package io.crest.iceberg;
 
-import static io.crest.iceberg.internal.ArrowTestData.batch;
-import static io.crest.iceberg.internal.ArrowTestData.columns;
-import static io.crest.iceberg.internal.ArrowTestData.field;
-import static io.crest.iceberg.internal.ArrowTestData.struct;
-import static io.crest.iceberg.internal.ArrowTestData.structOf;
+import static io.crest.iceberg.testing.ArrowTestData.batch;
+import static io.crest.iceberg.testing.ArrowTestData.columns;
+import static io.crest.iceberg.testing.ArrowTestData.field;
+import static io.crest.iceberg.testing.ArrowTestData.struct;
+import static io.crest.iceberg.testing.ArrowTestData.structOf;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.crest.SchemaChange;
 import io.crest.SchemaEvolutionPolicy;
 import io.crest.errors.ValidationException;
-import io.crest.iceberg.internal.SchemaReconciler;
+import io.crest.iceberg.schema.SchemaReconciler;
 import io.crest.testing.SchemaEvolutionPolicyContract;
 import java.math.BigDecimal;
 import java.util.List;

@@ -1,8 +1,8 @@
 package io.crest.iceberg;
 
-import static io.crest.iceberg.internal.ArrowTestData.batch;
-import static io.crest.iceberg.internal.ArrowTestData.columns;
-import static io.crest.iceberg.internal.ArrowTestData.field;
+import static io.crest.iceberg.testing.ArrowTestData.batch;
+import static io.crest.iceberg.testing.ArrowTestData.columns;
+import static io.crest.iceberg.testing.ArrowTestData.field;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;

@@ -1,0 +1,164 @@
+package io.crest.iceberg.commit;
+
+import io.crest.spi.CommittedState;
+import io.crest.spi.SourcePosition;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.iceberg.Snapshot;
+import org.apache.iceberg.Table;
+import org.apache.iceberg.util.JsonUtil;
+import org.apache.iceberg.util.SnapshotUtil;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Where a pipeline's exactly-once state lives in an Iceberg table and how it is read back: every
+ * commit's snapshot summary carries the pipeline id, the commit id, the source instance and every
+ * stream's position, and the table property {@code crest.state.<pipeline>} carries the same for
+ * the pipeline's latest commit, written in the same transaction, so it survives snapshot expiry.
+ *
+ * <p>Stateless; the static methods are thread-safe as far as the {@link Table} passed in is.
+ */
+public final class PipelineState {
+  /** Snapshot summary key of the pipeline id. */
+  public static final String SUMMARY_PIPELINE_ID = "crest.pipeline-id";
+  /** Snapshot summary key of the commit id. */
+  public static final String SUMMARY_COMMIT_ID = "crest.commit-id";
+  /** Snapshot summary key of the positions, a JSON object of stream id to position. */
+  public static final String SUMMARY_POSITIONS = "crest.positions";
+  /** Snapshot summary key of the source instance id. */
+  public static final String SUMMARY_SOURCE_INSTANCE = "crest.source-instance";
+  /** Table property prefix holding each pipeline's latest state, which survives snapshot expiry. */
+  public static final String STATE_PROPERTY_PREFIX = "crest.state.";
+  /** Snapshot properties under this prefix are Crest's; commit strategies may not set them. */
+  public static final String RESERVED_PREFIX = "crest.";
+
+  private static final Logger LOG = LoggerFactory.getLogger(PipelineState.class);
+
+  private PipelineState() {}
+
+  /**
+   * What {@code pipelineId} last committed to {@code table}: the newest snapshot of the pipeline in
+   * the branch's history, which is authoritative (a rollback takes the rolled-back commits with it,
+   * and their rows are read again). When the history was cut by snapshot expiry before any such
+   * snapshot, the state property written in the same transaction as the pipeline's last commit is
+   * used instead, so expiry never makes a pipeline ingest again.
+   *
+   * @param branch the branch the pipeline commits to, {@code null} for the main branch
+   */
+  public static CommittedState find(Table table, String branch, String pipelineId) {
+    Snapshot current = head(table, branch);
+    if (current == null) {
+      return CommittedState.empty();
+    }
+    Snapshot oldest = current;
+    for (Snapshot snapshot : SnapshotUtil.ancestorsOf(current.snapshotId(), table::snapshot)) {
+      Map<String, String> summary = snapshot.summary();
+      if (pipelineId.equals(summary.get(SUMMARY_PIPELINE_ID))) {
+        return CommittedState.of(
+            summary.get(SUMMARY_COMMIT_ID),
+            decodePositions(summary.get(SUMMARY_POSITIONS)),
+            summary.get(SUMMARY_SOURCE_INSTANCE));
+      }
+      oldest = snapshot;
+    }
+    String property = table.properties().get(STATE_PROPERTY_PREFIX + pipelineId);
+    if (property == null) {
+      return CommittedState.empty();
+    }
+    if (oldest.parentId() == null) {
+      LOG.warn("Table {} has no snapshot of pipeline {} in its history although its state property"
+          + " says it committed: the table was rolled back before its commits, which are read"
+          + " again", table.name(), pipelineId);
+      return CommittedState.empty();
+    }
+    LOG.info("The snapshots of pipeline {} in {} expired; resuming from its state property",
+        pipelineId, table.name());
+    return decodeState(property);
+  }
+
+  /**
+   * The snapshot of the branch's history whose summary carries {@code commitId}, or {@code null}.
+   *
+   * @param branch the branch, {@code null} for the main branch
+   */
+  public static Snapshot findCommit(Table table, String branch, String commitId) {
+    Snapshot current = head(table, branch);
+    if (current == null) {
+      return null;
+    }
+    for (Snapshot snapshot : SnapshotUtil.ancestorsOf(current.snapshotId(), table::snapshot)) {
+      if (commitId.equals(snapshot.summary().get(SUMMARY_COMMIT_ID))) {
+        return snapshot;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * The head of {@code branch}; for a branch that does not exist yet, the main branch's head, from
+   * which the first commit will fork it (so its history is main's).
+   */
+  public static Snapshot head(Table table, String branch) {
+    Snapshot head = branch == null ? null : table.snapshot(branch);
+    return head != null ? head : table.currentSnapshot();
+  }
+
+  /** The state property's value for a commit. */
+  public static String encodeState(String commitId, String positionsJson, String sourceInstance) {
+    return JsonUtil.generate(
+        gen -> {
+          gen.writeStartObject();
+          gen.writeStringField("commit-id", commitId);
+          if (sourceInstance != null) {
+            gen.writeStringField("source-instance", sourceInstance);
+          }
+          gen.writeFieldName("positions");
+          gen.writeRawValue(positionsJson);
+          gen.writeEndObject();
+        },
+        false);
+  }
+
+  /** Reads a state property's value. */
+  public static CommittedState decodeState(String json) {
+    return JsonUtil.parse(
+        json,
+        node -> CommittedState.of(
+            JsonUtil.getString("commit-id", node),
+            decodePositions(node.get("positions").toString()),
+            JsonUtil.getStringOrNull("source-instance", node)));
+  }
+
+  /** The positions as a JSON object, streams in order. */
+  public static String encodePositions(Map<String, SourcePosition> positions) {
+    return JsonUtil.generate(
+        gen -> {
+          gen.writeStartObject();
+          for (Map.Entry<String, SourcePosition> e : new TreeMap<>(positions).entrySet()) {
+            gen.writeStringField(e.getKey(), e.getValue().value());
+          }
+          gen.writeEndObject();
+        },
+        false);
+  }
+
+  /** Reads positions written by {@link #encodePositions}; empty for {@code null} or empty text. */
+  public static Map<String, SourcePosition> decodePositions(String json) {
+    if (json == null || json.isEmpty()) {
+      return Map.of();
+    }
+    return JsonUtil.parse(
+        json,
+        node -> {
+          Map<String, SourcePosition> positions = new TreeMap<>();
+          Iterator<String> names = node.fieldNames();
+          while (names.hasNext()) {
+            String name = names.next();
+            positions.put(name, SourcePosition.of(node.get(name).asText()));
+          }
+          return positions;
+        });
+  }
+}

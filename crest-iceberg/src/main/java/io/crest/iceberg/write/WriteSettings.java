@@ -1,0 +1,52 @@
+package io.crest.iceberg.write;
+
+import io.crest.CommitStrategy;
+import io.crest.SchemaEvolutionPolicy;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * How a sink's writer writes: the layout of a table it creates, the schema evolution policy, the
+ * strategy (append, overwrite, upsert keys and op column) and the writer's own settings. Immutable.
+ *
+ * @param tableProperties properties of a table the writer creates
+ * @param partitionBy partition fields of a table the writer creates, in Iceberg's transform names
+ * @param sortBy sort fields of a table the writer creates
+ * @param location location of a table the writer creates, {@code null} for the catalog's default
+ * @param evolution how batch schemas that differ from the table's are reconciled
+ * @param strategy the commit strategy, which decides between append and upsert writing
+ * @param maxOpenFiles cap on files open at once in one flush, 0 for none
+ * @param clustered whether the rows of a flush arrive grouped by partition
+ * @param genericWriter whether Iceberg's generic row writer replaces the columnar one
+ * @param encoderThreads threads that encode Parquet files of an unpartitioned table
+ */
+public record WriteSettings(
+    Map<String, String> tableProperties,
+    List<String> partitionBy,
+    List<String> sortBy,
+    String location,
+    SchemaEvolutionPolicy evolution,
+    CommitStrategy strategy,
+    int maxOpenFiles,
+    boolean clustered,
+    boolean genericWriter,
+    int encoderThreads) {
+
+  /** Copies the collections. */
+  public WriteSettings {
+    tableProperties = Map.copyOf(tableProperties);
+    partitionBy = List.copyOf(partitionBy);
+    sortBy = List.copyOf(sortBy);
+  }
+
+  /** Whether rows are upserted by key. */
+  public boolean upsert() {
+    return strategy.mode() == CommitStrategy.Mode.UPSERT;
+  }
+
+  /** The batch columns that are not table columns: the op column of a CDC upsert. */
+  public Set<String> ignoredColumns() {
+    return strategy.opColumn().map(Set::of).orElse(Set.of());
+  }
+}

@@ -1,0 +1,182 @@
+package io.crest.iceberg;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.crest.CommitStrategy;
+import io.crest.errors.CommitFailedException;
+import io.crest.errors.CommitStateUnknownException;
+import io.crest.iceberg.commit.CommitRetry;
+import io.crest.iceberg.commit.CommitSettings;
+import io.crest.iceberg.commit.PipelineState;
+import io.crest.iceberg.commit.TableCommittable;
+import io.crest.iceberg.commit.TableCommittable.FileGroup;
+import io.crest.iceberg.commit.TableCommitter;
+import io.crest.spi.SourcePosition;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.apache.iceberg.DataFile;
+import org.apache.iceberg.DataFiles;
+import org.apache.iceberg.FileFormat;
+import org.apache.iceberg.PartitionSpec;
+import org.apache.iceberg.Schema;
+import org.apache.iceberg.Table;
+import org.apache.iceberg.TableProperties;
+import org.apache.iceberg.types.Types;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The committer on its own, without Arrow or data written by Crest: committables of plain files
+ * against a real catalog whose commits and reads fail on request.
+ */
+class TableCommitterTest extends SinkTestBase {
+  private static final Schema SCHEMA =
+      new Schema(Types.NestedField.required(1, "id", Types.LongType.get()));
+  private static final CommitSettings APPEND = new CommitSettings(
+      CommitStrategy.append(), null, null, new CommitRetry(3, Duration.ZERO, Duration.ZERO));
+
+  private FaultyCatalog faulty;
+  private TableCommitter committer;
+
+  @BeforeEach
+  void createTable() {
+    // Iceberg's own retries off: every injected conflict reaches the committer.
+    ((org.apache.iceberg.catalog.SupportsNamespaces) catalog.catalog())
+        .createNamespace(TABLE.namespace());
+    catalog.catalog().createTable(TABLE, SCHEMA, PartitionSpec.unpartitioned(),
+        Map.of(TableProperties.COMMIT_NUM_RETRIES, "0"));
+    faulty = new FaultyCatalog(catalog.catalog());
+    committer = new TableCommitter(faulty, TABLE, null, APPEND, "p", null, null);
+  }
+
+  @AfterEach
+  void closeCommitter() {
+    committer.close();
+  }
+
+  private TableCommittable committable(int files) throws IOException {
+    List<DataFile> data = new java.util.ArrayList<>();
+    for (int i = 0; i < files; i++) {
+      Path file = warehouse.resolve("data-" + System.nanoTime() + ".parquet");
+      Files.write(file, new byte[16]);
+      data.add(DataFiles.builder(PartitionSpec.unpartitioned())
+          .withPath(file.toUri().toString())
+          .withFormat(FileFormat.PARQUET)
+          .withFileSizeInBytes(16)
+          .withRecordCount(1)
+          .build());
+    }
+    return TableCommittable.of(List.of(new FileGroup(data, List.of())),
+        Map.of("s", SourcePosition.ofOffset(files)));
+  }
+
+  private static boolean exists(DataFile file) {
+    return Files.exists(Path.of(java.net.URI.create(file.location())));
+  }
+
+  private DataFile firstFile(TableCommittable c) {
+    return c.groups().get(0).data().get(0);
+  }
+
+  @Test
+  void aCommit_recordsItsFilesAndPositions() throws IOException {
+    TableCommittable c = committable(2);
+    committer.commit(c);
+    Table t = table();
+    assertThat(t.currentSnapshot().addedDataFiles(t.io())).hasSize(2);
+    assertThat(PipelineState.find(t, null, "p").positions())
+        .containsEntry("s", SourcePosition.ofOffset(2));
+  }
+
+  @Test
+  void aCommitWithoutFiles_onlyMovesThePositions() {
+    committer.commit(TableCommittable.of(List.of(), Map.of("s", SourcePosition.ofOffset(7))));
+    Table t = table();
+    assertThat(t.currentSnapshot().addedDataFiles(t.io())).isEmpty();
+    assertThat(PipelineState.find(t, null, "p").positions())
+        .containsEntry("s", SourcePosition.ofOffset(7));
+  }
+
+  @Test
+  void conflictsAfterAnUnknownOutcome_whoseLookUpFailed_areNotAFailureThatDeletesFiles()
+      throws IOException {
+    // Attempt 1: outcome unknown, and the look-up that follows cannot read the table. Attempts 2
+    // and 3 conflict, and the last read fails too: the first attempt may have landed.
+    faulty.unknownWithoutCommit.set(1);
+    faulty.onInjected = kind -> {
+      if (kind.equals("unknown")) {
+        faulty.failingRefreshes.set(1);
+        faulty.conflicts.set(2);
+      } else if (faulty.conflicts.get() == 0) {
+        faulty.failingRefreshes.set(1);
+      }
+    };
+    TableCommittable c = committable(1);
+    assertThatThrownBy(() -> committer.commit(c))
+        .isInstanceOf(CommitStateUnknownException.class)
+        .hasMessageContaining("Cannot tell whether commit " + c.commitId() + " reached table db.t");
+
+    faulty.failingRefreshes.set(1);
+    committer.abort(c);
+    assertThat(exists(firstFile(c))).as("kept while the table cannot be read").isTrue();
+
+    committer.abort(c);
+    assertThat(exists(firstFile(c))).as("deleted once a read proved the commit absent").isFalse();
+  }
+
+  @Test
+  void conflictsAfterAnUnknownOutcome_failCleanly_onceAReadProvesTheCommitAbsent()
+      throws IOException {
+    faulty.unknownWithoutCommit.set(1);
+    faulty.onInjected = kind -> {
+      if (kind.equals("unknown")) {
+        faulty.failingRefreshes.set(1); // the look-up right after the unknown outcome fails
+        faulty.conflicts.set(2);
+      }
+    };
+    TableCommittable c = committable(1);
+    assertThatThrownBy(() -> committer.commit(c))
+        .isInstanceOf(CommitFailedException.class)
+        .hasMessageContaining("after 3 attempts");
+    committer.abort(c);
+    assertThat(exists(firstFile(c))).isFalse();
+    assertThat(table().currentSnapshot()).isNull();
+  }
+
+  @Test
+  void anUnknownOutcomeThatLanded_isFoundByTheNextAttempt_evenAfterAFailedLookUp()
+      throws IOException {
+    faulty.unknownAfterCommit.set(1);
+    faulty.onInjected = kind -> faulty.failingRefreshes.set(1);
+    TableCommittable c = committable(1);
+    committer.commit(c);
+    Table t = table();
+    assertThat(PipelineState.findCommit(t, null, c.commitId())).isNotNull();
+    assertThat(t.snapshots()).hasSize(1); // landed once
+    assertThat(exists(firstFile(c))).isTrue();
+  }
+
+  @Test
+  void aFailedReadBeforeAnAttempt_isRetried() throws IOException {
+    faulty.failingRefreshes.set(2);
+    TableCommittable c = committable(1);
+    committer.commit(c);
+    assertThat(PipelineState.findCommit(table(), null, c.commitId())).isNotNull();
+  }
+
+  @Test
+  void plainConflicts_thatOutlastTheRetries_failAndTheFilesMayGo() throws IOException {
+    faulty.conflicts.set(3);
+    TableCommittable c = committable(1);
+    assertThatThrownBy(() -> committer.commit(c)).isInstanceOf(CommitFailedException.class)
+        .hasMessageContaining("Injected conflict");
+    committer.abort(c);
+    assertThat(exists(firstFile(c))).isFalse();
+  }
+}
