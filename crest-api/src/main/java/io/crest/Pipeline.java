@@ -3,16 +3,13 @@ package io.crest;
 import io.crest.internal.PipelineRunner;
 import io.crest.spi.Sink;
 import io.crest.spi.Source;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.UUID;
 
 /**
  * A running link from one {@link Source} to one {@link Sink}: batches are read on the source's
@@ -22,6 +19,7 @@ import java.util.Optional;
  *
  * <pre>{@code
  * try (Pipeline p = Pipeline.from(source)
+ *     .id("orders")
  *     .batch(BatchPolicy.rows(100_000).orEvery(Duration.ofSeconds(5)))
  *     .to(sink)) {
  *   p.start();
@@ -55,7 +53,11 @@ public interface Pipeline extends AutoCloseable {
     return new Builder(source);
   }
 
-  /** The id under which this pipeline records its commits, stable across restarts. */
+  /**
+   * The id under which this pipeline records its commits, as set with {@link Builder#id}; stable
+   * across restarts. A pipeline to a sink that keeps no positions ({@link Sink#keepsPositions()})
+   * built without an id has a random one, new on every build, for logs and metrics.
+   */
   String id();
 
   /**
@@ -119,9 +121,15 @@ public interface Pipeline extends AutoCloseable {
     }
 
     /**
-     * Sets the id under which the pipeline records its commits. A restarted pipeline must use the
-     * same id to continue where it stopped; two pipelines writing the same target need different
-     * ids. Defaults to an id derived from the source's and the sink's names.
+     * Sets the pipeline's durable identity: the id under which the sink records the source
+     * positions of each commit. A restarted pipeline must use the same id to continue where it
+     * stopped; a new id starts from the source's beginning, and two pipelines writing the same
+     * target need different ids. The id does not change when the source or its streams do, so a
+     * stream added to the source is read from its beginning while the others resume.
+     *
+     * <p>Required when the sink keeps positions ({@link Sink#keepsPositions()}, true for every
+     * sink that resumes, such as the Iceberg sink). There is no default: an id derived from the
+     * source would change with it and silently re-ingest everything.
      *
      * @throws IllegalArgumentException if {@code id} is blank or longer than 200 characters
      * @throws IllegalStateException if the id was set before
@@ -207,9 +215,12 @@ public interface Pipeline extends AutoCloseable {
     }
 
     /**
-     * Completes the pipeline with its sink. The pipeline is built, not started.
+     * Completes the pipeline with its sink. The pipeline is built, not started. If this throws, no
+     * pipeline took the source, and the caller still owns it.
      *
      * @throws IllegalArgumentException if the sink's name is blank
+     * @throws IllegalStateException if no {@link #id} was set and the sink keeps positions ({@link
+     *     Sink#keepsPositions()})
      */
     public Pipeline to(Sink sink) {
       Objects.requireNonNull(sink, "sink");
@@ -218,7 +229,15 @@ public interface Pipeline extends AutoCloseable {
         throw new IllegalArgumentException(
             "Cannot build pipeline from " + source.name() + ": the sink has no name");
       }
-      String pipelineId = id != null ? id : defaultId(source.name(), sinkName);
+      if (id == null && sink.keepsPositions()) {
+        throw new IllegalStateException(
+            "Cannot build pipeline from " + source.name() + " to " + sinkName + ": no id (call"
+                + " .id(\"orders\") before .to(...); the id is the durable identity under which"
+                + " the sink records its positions, so a restart with the same id resumes)");
+      }
+      // A sink that keeps no positions resumes nothing: the id only names the run.
+      String pipelineId =
+          id != null ? id : "crest-" + UUID.randomUUID().toString().replace("-", "").substring(16);
       return new PipelineRunner(
           pipelineId,
           source,
@@ -227,17 +246,6 @@ public interface Pipeline extends AutoCloseable {
           bufferLimit != null ? bufferLimit : DEFAULT_BUFFER_LIMIT,
           List.copyOf(listeners),
           deadLetter);
-    }
-
-    private static String defaultId(String sourceName, String sinkName) {
-      try {
-        byte[] digest =
-            MessageDigest.getInstance("SHA-256")
-                .digest((sourceName + "\n" + sinkName).getBytes(StandardCharsets.UTF_8));
-        return "crest-" + HexFormat.of().formatHex(digest, 0, 8);
-      } catch (NoSuchAlgorithmException e) {
-        throw new IllegalStateException("Cannot derive pipeline id: no SHA-256 in this JVM", e);
-      }
     }
   }
 }

@@ -8,6 +8,13 @@ import io.crest.errors.CommitFailedException;
 import io.crest.errors.PipelineFailedException;
 import io.crest.errors.SourceException;
 import io.crest.errors.ValidationException;
+import io.crest.spi.CommitResult;
+import io.crest.spi.Committable;
+import io.crest.spi.CommittedState;
+import io.crest.spi.Sink;
+import io.crest.spi.SinkContext;
+import io.crest.spi.SinkWriter;
+import io.crest.spi.SourceBatch;
 import io.crest.spi.SourcePosition;
 import io.crest.testing.GeneratedSource;
 import io.crest.testing.MemorySink;
@@ -52,7 +59,8 @@ class PipelineTest {
     MemorySink sink = new MemorySink();
     GeneratedSource source =
         new GeneratedSource(allocator, 100).stream("a", 0, 1_000).stream("b", 10_000, 550);
-    try (Pipeline p = Pipeline.from(source).batch(BatchPolicy.rows(300)).to(sink)) {
+    try (Pipeline p =
+        Pipeline.from(source).id("two-streams").batch(BatchPolicy.rows(300)).to(sink)) {
       p.start();
       assertThat(p.awaitIdle(WAIT)).isTrue();
       assertThat(p.stats().rowsIn()).isEqualTo(1_550);
@@ -74,7 +82,8 @@ class PipelineTest {
   void rowsPolicy_commitsOnceTheLimitIsReached() throws Exception {
     MemorySink sink = new MemorySink();
     GeneratedSource source = new GeneratedSource(allocator, 100).stream("a", 0, 1_000);
-    try (Pipeline p = Pipeline.from(source).batch(BatchPolicy.rows(250)).to(sink)) {
+    try (Pipeline p =
+        Pipeline.from(source).id("rows-policy").batch(BatchPolicy.rows(250)).to(sink)) {
       p.start();
       assertThat(p.awaitIdle(WAIT)).isTrue();
     }
@@ -111,7 +120,7 @@ class PipelineTest {
     MemorySink sink = new MemorySink();
     GeneratedSource source = new GeneratedSource(allocator, 10).stream("a", 0, 30).continuous();
     try (Pipeline p =
-        Pipeline.from(source)
+        Pipeline.from(source).id("timed")
             .batch(BatchPolicy.rows(1_000_000).orEvery(Duration.ofMillis(100)))
             .to(sink)) {
       p.start();
@@ -125,7 +134,7 @@ class PipelineTest {
   void stop_drainsFlushesAndCommitsWhatArrived() throws Exception {
     MemorySink sink = new MemorySink();
     GeneratedSource source = new GeneratedSource(allocator, 10).stream("a", 0, 200).continuous();
-    Pipeline p = Pipeline.from(source).batch(BatchPolicy.rows(1_000_000)).to(sink);
+    Pipeline p = Pipeline.from(source).id("stopped").batch(BatchPolicy.rows(1_000_000)).to(sink);
     p.start();
     await().atMost(WAIT).until(() -> p.stats().rowsIn() == 200);
     assertThat(sink.commits()).isEmpty();
@@ -143,7 +152,11 @@ class PipelineTest {
     // 100 rows of (long, ~10-char string) are about 2.6 KiB of Arrow buffers.
     GeneratedSource source = new GeneratedSource(allocator, 100).stream("a", 0, 10_000);
     try (Pipeline p =
-        Pipeline.from(source).batch(BatchPolicy.rows(500)).bufferLimit(DataSize.kib(16)).to(sink)) {
+        Pipeline.from(source)
+            .id("bounded")
+            .batch(BatchPolicy.rows(500))
+            .bufferLimit(DataSize.kib(16))
+            .to(sink)) {
       p.start();
       await().atMost(WAIT).until(() -> source.emittedBatches() > 2);
       long emittedWhileBlocked = source.emittedBatches();
@@ -173,7 +186,7 @@ class PipelineTest {
               }
             });
     GeneratedSource source = new GeneratedSource(allocator, 100).stream("a", 0, 1_000);
-    Pipeline p = Pipeline.from(source).batch(BatchPolicy.rows(200)).to(sink);
+    Pipeline p = Pipeline.from(source).id("invalid").batch(BatchPolicy.rows(200)).to(sink);
     p.start();
     assertThatThrownBy(() -> p.awaitIdle(WAIT))
         .isInstanceOf(PipelineFailedException.class)
@@ -193,7 +206,7 @@ class PipelineTest {
     Semaphore commits = new Semaphore(0);
     MemorySink sink = new MemorySink().failNextCommits(1).gateCommits(commits);
     GeneratedSource source = new GeneratedSource(allocator, 100).stream("a", 0, 400);
-    Pipeline p = Pipeline.from(source).batch(BatchPolicy.rows(100)).to(sink);
+    Pipeline p = Pipeline.from(source).id("failing-commits").batch(BatchPolicy.rows(100)).to(sink);
     p.start();
     commits.release(100);
     assertThatThrownBy(() -> p.awaitIdle(WAIT))
@@ -212,7 +225,8 @@ class PipelineTest {
     MemorySink sink = new MemorySink();
     GeneratedSource source =
         new GeneratedSource(allocator, 50).stream("a", 0, 1_000).failAfter(300);
-    Pipeline p = Pipeline.from(source).batch(BatchPolicy.rows(1_000_000)).to(sink);
+    Pipeline p =
+        Pipeline.from(source).id("failing-source").batch(BatchPolicy.rows(1_000_000)).to(sink);
     p.start();
     assertThatThrownBy(() -> p.awaitIdle(WAIT))
         .isInstanceOf(PipelineFailedException.class)
@@ -236,7 +250,8 @@ class PipelineTest {
     });
     GeneratedSource source = new GeneratedSource(allocator, 100).stream("a", 0, 300).continuous();
     // No commit is due while the pipeline runs: the source hears of the dead letter anyway.
-    Pipeline p = Pipeline.from(source).batch(BatchPolicy.rows(1_000_000)).deadLetter(dir)
+    Pipeline p = Pipeline.from(source).id("dead-letter").batch(BatchPolicy.rows(1_000_000))
+        .deadLetter(dir)
         .to(sink);
     p.start();
     try {
@@ -316,7 +331,9 @@ class PipelineTest {
   @Test
   void start_twice_isRejected() throws Exception {
     try (Pipeline p =
-        Pipeline.from(new GeneratedSource(allocator, 10).stream("a", 0, 10)).to(new MemorySink())) {
+        Pipeline.from(new GeneratedSource(allocator, 10).stream("a", 0, 10))
+            .id("started-twice")
+            .to(new MemorySink())) {
       p.start();
       assertThatThrownBy(p::start)
           .isInstanceOf(IllegalStateException.class)
@@ -328,25 +345,112 @@ class PipelineTest {
   @Test
   void stop_beforeStart_closesTheSource() {
     Pipeline p =
-        Pipeline.from(new GeneratedSource(allocator, 10).stream("a", 0, 10)).to(new MemorySink());
+        Pipeline.from(new GeneratedSource(allocator, 10).stream("a", 0, 10))
+            .id("never-started")
+            .to(new MemorySink());
     p.stop();
     assertThat(p.state()).isEqualTo(Pipeline.State.STOPPED);
     assertThatThrownBy(() -> p.awaitIdle(WAIT)).isInstanceOf(IllegalStateException.class);
   }
 
   @Test
-  void defaultId_isStableForTheSameSourceAndSink() {
-    GeneratedSource s1 = new GeneratedSource(allocator, 10).stream("a", 0, 10);
-    GeneratedSource s2 = new GeneratedSource(allocator, 10).stream("a", 0, 10);
-    GeneratedSource other = new GeneratedSource(allocator, 10).stream("b", 0, 10);
-    Pipeline p1 = Pipeline.from(s1).to(new MemorySink());
-    Pipeline p2 = Pipeline.from(s2).to(new MemorySink());
-    Pipeline p3 = Pipeline.from(other).to(new MemorySink());
-    assertThat(p1.id()).isEqualTo(p2.id()).startsWith("crest-").hasSize(22);
-    assertThat(p3.id()).isNotEqualTo(p1.id());
-    p1.close();
-    p2.close();
-    p3.close();
+  void to_statefulSinkWithoutId_isRejected() {
+    GeneratedSource source = new GeneratedSource(allocator, 10).stream("a", 0, 10);
+    assertThatThrownBy(() -> Pipeline.from(source).to(new MemorySink()))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessage(
+            "Cannot build pipeline from generated[a] to memory: no id (call .id(\"orders\") before"
+                + " .to(...); the id is the durable identity under which the sink records its"
+                + " positions, so a restart with the same id resumes)");
+    source.close(); // no pipeline took it
+  }
+
+  @Test
+  void to_statelessSinkWithoutId_builds() throws Exception {
+    StatelessSink sink = new StatelessSink();
+    try (Pipeline p =
+        Pipeline.from(new GeneratedSource(allocator, 10).stream("a", 0, 30)).to(sink)) {
+      assertThat(p.id()).startsWith("crest-").hasSize(22);
+      p.start();
+      assertThat(p.awaitIdle(WAIT)).isTrue();
+    }
+    assertThat(sink.memory.committedIds()).containsExactlyElementsOf(range(0, 30));
+  }
+
+  @Test
+  void restart_withAStreamAdded_keepsTheIdAndReadsOnlyTheNewStreamFromItsBeginning()
+      throws Exception {
+    MemorySink sink = new MemorySink();
+    try (Pipeline p =
+        Pipeline.from(new GeneratedSource(allocator, 64).stream("a", 0, 500))
+            .id("orders")
+            .to(sink)) {
+      p.start();
+      assertThat(p.awaitIdle(WAIT)).isTrue();
+    }
+    // The source's name changes with its streams; the pipeline's identity does not.
+    try (Pipeline p =
+        Pipeline.from(new GeneratedSource(allocator, 64).stream("a", 0, 500).stream("b", 1000, 70))
+            .id("orders")
+            .to(sink)) {
+      p.start();
+      assertThat(p.awaitIdle(WAIT)).isTrue();
+      assertThat(p.stats().rowsIn()).isEqualTo(70);
+    }
+    List<Long> expected = new ArrayList<>(range(0, 500));
+    expected.addAll(range(1000, 1070));
+    assertThat(sink.committedIds()).containsExactlyInAnyOrderElementsOf(expected);
+  }
+
+  /** A sink that records no positions: it restores nothing, so every run starts over. */
+  private static final class StatelessSink implements Sink {
+    final MemorySink memory = new MemorySink();
+
+    @Override
+    public String name() {
+      return "stateless";
+    }
+
+    @Override
+    public boolean keepsPositions() {
+      return false;
+    }
+
+    @Override
+    public SinkWriter open(SinkContext context) {
+      SinkWriter writer = memory.open(context);
+      return new SinkWriter() {
+        @Override
+        public CommittedState restoredState() {
+          return CommittedState.empty();
+        }
+
+        @Override
+        public void write(SourceBatch batch) {
+          writer.write(batch);
+        }
+
+        @Override
+        public Committable prepareCommit(Map<String, SourcePosition> positions) {
+          return writer.prepareCommit(positions);
+        }
+
+        @Override
+        public CommitResult commit(Committable committable) {
+          return writer.commit(committable);
+        }
+
+        @Override
+        public void abort(Committable committable) {
+          writer.abort(committable);
+        }
+
+        @Override
+        public void close() {
+          writer.close();
+        }
+      };
+    }
   }
 
   @Test

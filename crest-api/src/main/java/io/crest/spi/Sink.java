@@ -19,4 +19,18 @@ public interface Sink {
    * @throws io.crest.errors.CrestException if the target cannot be reached or read
    */
   SinkWriter open(SinkContext context);
+
+  /**
+   * Whether this sink records the source positions of each commit under the pipeline's id and
+   * hands them back to the next run with the same id ({@link SinkWriter#restoredState()}), so that
+   * a restart resumes where the last commit ended. A pipeline to such a sink must be given its
+   * durable identity with {@link io.crest.Pipeline.Builder#id}; a sink that returns {@code false}
+   * always restores {@link CommittedState#empty()}, every run starts from the source's beginning,
+   * and its pipelines may be built without an id.
+   *
+   * <p>Defaults to {@code true}; override it only in a sink that keeps no positions at all.
+   */
+  default boolean keepsPositions() {
+    return true;
+  }
 }

@@ -46,7 +46,7 @@ import org.slf4j.LoggerFactory;
  *         .certificate(Path.of("server.pem"), Path.of("server-key.pem"))
  *         .user("producer", password)
  *         .build();
- *     Pipeline pipeline = Pipeline.from(server.source("shop.orders")).to(sink)) {
+ *     Pipeline pipeline = Pipeline.from(server.source("shop.orders")).id("ingest-orders").to(sink)) {
  *   pipeline.start();
  *   ...
  * }

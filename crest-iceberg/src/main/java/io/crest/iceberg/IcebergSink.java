@@ -128,8 +128,10 @@ public final class IcebergSink implements Sink {
   }
 
   /**
-   * Builds an {@link IcebergSink}. Exactly one catalog setting is allowed; without one, the sink
-   * uses the embedded local warehouse in {@code ./crest-warehouse}. Not thread-safe.
+   * Builds an {@link IcebergSink}. A table and exactly one catalog setting are required: {@link
+   * #catalog(Map)} or {@link #catalog(String, Map)} for catalog properties, {@link
+   * #catalog(Catalog)} for a catalog the caller owns, or {@link #localWarehouse(Path)} for the
+   * embedded local warehouse. There is no default catalog. Not thread-safe.
    */
   public static final class Builder {
     /** The default cap on files open at once in one flush. */
@@ -555,7 +557,7 @@ public final class IcebergSink implements Sink {
     /**
      * Builds the sink.
      *
-     * @throws IllegalStateException if no table was set
+     * @throws IllegalStateException if no table or no catalog was set
      */
     public IcebergSink build() {
       if (strategy != null && strategy.mode() == CommitStrategy.Mode.UPSERT) {
@@ -573,7 +575,10 @@ public final class IcebergSink implements Sink {
         throw new IllegalStateException("Cannot build IcebergSink: no table (call table(\"ns.name\"))");
       }
       if (catalogFactory == null) {
-        localWarehouse(Path.of("crest-warehouse"));
+        throw new IllegalStateException(
+            "Cannot build IcebergSink for table " + table + ": no catalog (call catalog(Map) with"
+                + " catalog properties, catalog(Catalog) with a catalog you own, or"
+                + " localWarehouse(dir) for the embedded local warehouse in a directory)");
       }
       return new IcebergSink(this);
     }

@@ -145,7 +145,7 @@ class IcebergSinkTest {
     ((UnionVector) root.getVector("choice")).setValueCount(1);
     root.getVector("id").setValueCount(1);
     root.setRowCount(1);
-    Pipeline p = Pipeline.from(new RootsSource("s", List.of(root))).to(sink());
+    Pipeline p = Pipeline.from(new RootsSource("s", List.of(root))).id("union").to(sink());
     p.start();
     assertThatThrownBy(() -> p.awaitIdle(WAIT))
         .isInstanceOf(PipelineFailedException.class)
@@ -207,7 +207,7 @@ class IcebergSinkTest {
     ((BigIntVector) root.getVector("id")).setSafe(1, 2);
     ((TimeStampNanoTZVector) root.getVector("at")).setNull(1);
     root.setRowCount(2);
-    try (Pipeline p = Pipeline.from(new RootsSource("s", List.of(root))).to(sink())) {
+    try (Pipeline p = Pipeline.from(new RootsSource("s", List.of(root))).id("nanos").to(sink())) {
       p.start();
       assertThat(p.awaitIdle(WAIT)).isTrue();
     }
@@ -423,7 +423,7 @@ class IcebergSinkTest {
     assertThatThrownBy(() -> IcebergSink.builder().build())
         .isInstanceOf(IllegalStateException.class)
         .hasMessage("Cannot build IcebergSink: no table (call table(\"ns.name\"))");
-    assertThat(IcebergSink.builder().table("a.b.c").build().name()).isEqualTo("a.b.c");
+    assertThat(IcebergSink.builder().localWarehouse(warehouse).table("a.b.c").build().name()).isEqualTo("a.b.c");
   }
 
   private long dataFiles() throws IOException {

@@ -27,7 +27,7 @@ import java.util.function.LongSupplier;
  *
  * <pre>{@code
  * CrestMetrics metrics = CrestMetrics.forRegistry(registry);
- * Pipeline p = Pipeline.from(source).listener(metrics).to(sink);
+ * Pipeline p = Pipeline.from(source).id("orders").listener(metrics).to(sink);
  * }</pre>
  *
  * <p>Every meter is tagged {@code pipeline} (the pipeline id) and {@code table} (the sink's name,

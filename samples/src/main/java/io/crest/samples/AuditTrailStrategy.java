@@ -14,7 +14,11 @@ import java.util.Optional;
  * {@code audit.first-position}) that shows up in the table's history for anyone who reads it.
  *
  * <pre>{@code
- * IcebergSink.builder()...commitStrategy(new AuditTrailStrategy("nightly-orders", CommitStrategy.append()))
+ * IcebergSink.builder()
+ *     .localWarehouse(Path.of("warehouse"))
+ *     .table("shop.orders")
+ *     .commitStrategy(new AuditTrailStrategy("nightly-orders", CommitStrategy.append()))
+ *     .build();
  * }</pre>
  *
  * <p>Immutable and thread-safe, as the interface requires.

@@ -336,7 +336,9 @@ final class ConfigReader {
       return null;
     }
     keys(p, path, PIPELINE_KEYS);
-    String id = text(p, "id", path, "a stable id, such as orders-ingest");
+    String id = text(p, "id", path, "a stable id, such as orders-ingest: the durable identity"
+        + " under which the table records the pipeline's positions, so a restart with the same id"
+        + " resumes");
     if (id != null && (id.isBlank() || id.length() > 200)) {
       problem(path + ".id", "must be 1 to 200 characters, not blank");
     }

@@ -217,6 +217,22 @@ class ConfigReaderTest {
   }
 
   @Test
+  void missingPipelineId_andMissingCatalog_areReportedByTheirSettings() throws IOException {
+    assertThat(problems("""
+        servers:
+          orders: {uri: "grpc://127.0.0.1:47470"}
+        pipelines:
+          - table: shop.orders
+            streams: [{server: orders, ticket: orders_mv}]
+        """, Map.of())).containsExactly(
+        "catalog: missing (set warehouse: <directory> for the embedded local warehouse, or"
+            + " properties: {type: rest, uri: ...})",
+        "pipelines[0].id: missing (a stable id, such as orders-ingest: the durable identity"
+            + " under which the table records the pipeline's positions, so a restart with the"
+            + " same id resumes)");
+  }
+
+  @Test
   void missingEnvironmentVariable_isReportedWithPathAndName() throws IOException {
     List<String> problems = problems("""
         servers:
