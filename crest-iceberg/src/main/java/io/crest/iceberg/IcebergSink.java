@@ -560,6 +560,9 @@ public final class IcebergSink implements Sink {
      * @throws IllegalStateException if no table or no catalog was set
      */
     public IcebergSink build() {
+      if (table == null) {
+        throw new IllegalStateException("Cannot build IcebergSink: no table (call table(\"ns.name\"))");
+      }
       if (strategy != null && strategy.mode() == CommitStrategy.Mode.UPSERT) {
         checkUpsert();
       }
@@ -570,9 +573,6 @@ public final class IcebergSink implements Sink {
                 + " OVERWRITE_BY_FILTER but gives no Iceberg filter (use"
                 + " IcebergCommitStrategies.overwriteByFilter(filter) itself, not a strategy"
                 + " that delegates its mode to it)");
-      }
-      if (table == null) {
-        throw new IllegalStateException("Cannot build IcebergSink: no table (call table(\"ns.name\"))");
       }
       if (catalogFactory == null) {
         throw new IllegalStateException(

@@ -22,7 +22,7 @@ import org.slf4j.LoggerFactory;
  * <pre>{@code
  * ScheduledMaintenance maintenance = ScheduledMaintenance.everyCommits(50,
  *     () -> catalog.loadTable(id), m -> { m.compact(10); m.expireSnapshots(Duration.ofDays(1), 20); });
- * Pipeline.from(source).listener(maintenance).to(sink);   // close maintenance after the pipeline
+ * Pipeline.from(source).id("orders").listener(maintenance).to(sink);   // close maintenance after the pipeline
  * }</pre>
  *
  * <p>Thread-safe. A failing run is logged and counted, and the next one is tried as scheduled.
