@@ -179,4 +179,60 @@ class TableCommitterTest extends SinkTestBase {
     committer.abort(c);
     assertThat(exists(firstFile(c))).isFalse();
   }
+
+  /** Positions of streams {@code from} (inclusive) to {@code to} (exclusive). */
+  private static Map<String, SourcePosition> streams(int from, int to) {
+    Map<String, SourcePosition> positions = new java.util.TreeMap<>();
+    for (int i = from; i < to; i++) {
+      positions.put("discovered/endpoint-" + i, SourcePosition.ofOffset(1_000_000L + i));
+    }
+    return positions;
+  }
+
+  @Test
+  void tenThousandStreamsComingAndGoing_keepEverySummaryBounded() {
+    // 10,000 streams, 200 live at a time: each commit carries the live window only (the source
+    // forgets the streams that ended), so no summary grows with the streams seen so far.
+    int maxSummary = 0;
+    for (int start = 0; start + 200 <= 10_000; start += 100) {
+      committer.commit(TableCommittable.of(List.of(), streams(start, start + 200)));
+      Table t = table();
+      maxSummary = Math.max(maxSummary,
+          t.currentSnapshot().summary().get(PipelineState.SUMMARY_POSITIONS).length());
+    }
+    Table t = table();
+    assertThat(t.snapshots()).hasSize(99);
+    assertThat(maxSummary).isLessThan(PipelineState.MAX_SUMMARY_POSITIONS);
+    assertThat(PipelineState.find(t, null, "p").positions()).isEqualTo(streams(9_800, 10_000));
+  }
+
+  @Test
+  void tenThousandLiveStreams_areKeptInTheStateProperty_notInTheSummary() {
+    committer.commit(TableCommittable.of(List.of(), streams(0, 100)));
+    committer.commit(TableCommittable.of(List.of(), streams(0, 10_000)));
+    Table t = table();
+    Map<String, String> summary = t.currentSnapshot().summary();
+    assertThat(summary).doesNotContainKey(PipelineState.SUMMARY_POSITIONS)
+        .containsEntry(PipelineState.SUMMARY_POSITIONS_IN_STATE, "true");
+    assertThat(summary.values().stream().mapToInt(String::length).sum())
+        .isLessThan(PipelineState.MAX_SUMMARY_POSITIONS);
+    assertThat(PipelineState.find(t, null, "p").positions()).isEqualTo(streams(0, 10_000));
+
+    // Rolled back to the first commit: its summary has its own positions.
+    t.manageSnapshots().rollbackTo(t.currentSnapshot().parentId()).commit();
+    assertThat(PipelineState.find(table(), null, "p").positions()).isEqualTo(streams(0, 100));
+  }
+
+  @Test
+  void aRollbackPastALargeStateKeptOnlyInTheProperty_isRefusedClearly() {
+    committer.commit(TableCommittable.of(List.of(), streams(0, 10_000)));
+    TableCommittable second = TableCommittable.of(List.of(), streams(0, 10_001));
+    committer.commit(second);
+    Table t = table();
+    t.manageSnapshots().rollbackTo(t.currentSnapshot().parentId()).commit();
+    assertThatThrownBy(() -> PipelineState.find(table(), null, "p"))
+        .isInstanceOf(io.crest.errors.ValidationException.class)
+        .hasMessageContaining("Cannot resume pipeline p from table")
+        .hasMessageContaining("which now holds commit " + second.commitId());
+  }
 }

@@ -29,6 +29,18 @@ public final class PipelineState {
   public static final String SUMMARY_POSITIONS = "crest.positions";
   /** Snapshot summary key of the source instance id. */
   public static final String SUMMARY_SOURCE_INSTANCE = "crest.source-instance";
+  /**
+   * Snapshot summary key set instead of {@link #SUMMARY_POSITIONS} when the positions are longer
+   * than {@link #MAX_SUMMARY_POSITIONS}: they are then only in the state property.
+   */
+  public static final String SUMMARY_POSITIONS_IN_STATE = "crest.positions-in-state";
+  /**
+   * The longest positions text a snapshot summary carries (64 KiB). Every snapshot keeps its
+   * summary in the table metadata, so a larger state would grow the metadata by that much per
+   * commit; sources keep the state small by forgetting streams that ended ({@code
+   * SourceContext.forget}).
+   */
+  public static final int MAX_SUMMARY_POSITIONS = 64 * 1024;
   /** Table property prefix holding each pipeline's latest state, which survives snapshot expiry. */
   public static final String STATE_PROPERTY_PREFIX = "crest.state.";
   /** Snapshot properties under this prefix are Crest's; commit strategies may not set them. */
@@ -56,6 +68,9 @@ public final class PipelineState {
     for (Snapshot snapshot : SnapshotUtil.ancestorsOf(current.snapshotId(), table::snapshot)) {
       Map<String, String> summary = snapshot.summary();
       if (pipelineId.equals(summary.get(SUMMARY_PIPELINE_ID))) {
+        if (summary.containsKey(SUMMARY_POSITIONS_IN_STATE)) {
+          return fromProperty(table, pipelineId, summary.get(SUMMARY_COMMIT_ID));
+        }
         return CommittedState.of(
             summary.get(SUMMARY_COMMIT_ID),
             decodePositions(summary.get(SUMMARY_POSITIONS)),
@@ -76,6 +91,29 @@ public final class PipelineState {
     LOG.info("The snapshots of pipeline {} in {} expired; resuming from its state property",
         pipelineId, table.name());
     return decodeState(property);
+  }
+
+  /**
+   * The state of a commit whose positions were too long for its snapshot summary: the state
+   * property, which must still be that commit's.
+   *
+   * @throws io.crest.errors.ValidationException if the property holds another commit's state (the
+   *     table was rolled back past the pipeline's last commit)
+   */
+  private static CommittedState fromProperty(Table table, String pipelineId, String commitId) {
+    String property = table.properties().get(STATE_PROPERTY_PREFIX + pipelineId);
+    CommittedState state = property == null ? null : decodeState(property);
+    if (state == null || !state.commitId().orElse("").equals(commitId)) {
+      throw new io.crest.errors.ValidationException(
+          "Cannot resume pipeline " + pipelineId + " from table " + table.name() + ": its last"
+              + " commit in the history, " + commitId + ", kept its positions (over "
+              + MAX_SUMMARY_POSITIONS + " characters) only in table property "
+              + STATE_PROPERTY_PREFIX + pipelineId + ", which now holds "
+              + (state == null ? "nothing" : "commit " + state.commitId().orElse("?"))
+              + " (the table was rolled back past it; resume under a new pipeline id, or set the"
+              + " property back to that commit's state)");
+    }
+    return state;
   }
 
   /**

@@ -331,7 +331,11 @@ public final class TableCommitter implements AutoCloseable {
         extra.forEach(op::set);
         op.set(PipelineState.SUMMARY_PIPELINE_ID, pipelineId);
         op.set(PipelineState.SUMMARY_COMMIT_ID, c.commitId());
-        op.set(PipelineState.SUMMARY_POSITIONS, positions);
+        if (positions.length() <= PipelineState.MAX_SUMMARY_POSITIONS) {
+          op.set(PipelineState.SUMMARY_POSITIONS, positions);
+        } else {
+          op.set(PipelineState.SUMMARY_POSITIONS_IN_STATE, "true");
+        }
         if (sourceInstance != null) {
           op.set(PipelineState.SUMMARY_SOURCE_INSTANCE, sourceInstance);
         }
