@@ -340,25 +340,22 @@ public final class PipelineRunner implements Pipeline {
               continue; // the pipeline is going down: the batch is not written, only released
             }
             boolean written = batch.rowCount() == 0 || writeOrDeadLetter(batch);
-            positions.put(batch.stream(), batch.positionAfter());
+            SourcePosition before = positions.put(batch.stream(), batch.positionAfter());
             batchesIn.incrementAndGet();
             bytesIn.addAndGet(size);
-            if (!written) {
-              continue; // dead-lettered: the position moves on, no rows are pending
-            }
-            rowsIn.addAndGet(batch.rowCount());
             long now = nanoClock.getAsLong();
-            trigger.add(batch.rowCount(), size, now);
-            if (!listeners.isEmpty()) {
-              BatchEvent event = new BatchEvent(
-                  id, batch.stream(), batch.rowCount(), size, batch.positionAfter(), now);
-              for (PipelineListener listener : listeners) {
-                try {
-                  listener.onBatch(event);
-                } catch (RuntimeException e) {
-                  recordSecondary("listener", "notify listener " + listener + " of a batch", e);
-                }
+            if (!written) {
+              // Dead-lettered: no rows to commit, but the moved position must be, or a restart
+              // reads the batch again. Its rows count towards the policy like written ones.
+              trigger.add(batch.rowCount(), size, now);
+            } else if (batch.rowCount() == 0) {
+              if (!batch.positionAfter().equals(before)) {
+                trigger.moved(now);
               }
+            } else {
+              rowsIn.addAndGet(batch.rowCount());
+              trigger.add(batch.rowCount(), size, now);
+              notifyBatch(batch, size, now);
             }
           } finally {
             batch.close();
@@ -390,6 +387,21 @@ public final class PipelineRunner implements Pipeline {
       fail(e);
     } finally {
       putUninterruptibly(Control.END);
+    }
+  }
+
+  private void notifyBatch(SourceBatch batch, long size, long now) {
+    if (listeners.isEmpty()) {
+      return;
+    }
+    BatchEvent event =
+        new BatchEvent(id, batch.stream(), batch.rowCount(), size, batch.positionAfter(), now);
+    for (PipelineListener listener : listeners) {
+      try {
+        listener.onBatch(event);
+      } catch (RuntimeException e) {
+        recordSecondary("listener", "notify listener " + listener + " of a batch", e);
+      }
     }
   }
 

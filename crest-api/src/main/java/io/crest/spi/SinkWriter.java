@@ -54,7 +54,15 @@ public interface SinkWriter extends AutoCloseable {
 
   /**
    * Closes every file written since the last call and returns them, with {@code positions}, as
-   * one unit to commit. Returns {@code null} when nothing was written since the last call.
+   * one unit to commit.
+   *
+   * <p>Called when rows were written <em>or</em> positions moved since the last call (a batch
+   * went to the dead-letter directory, an empty batch moved its stream on, the source forgot a
+   * stream): a position that moved must be committed even without rows, or a restart reads the
+   * dead-lettered batch again. When no file was written since the last call, the writer returns
+   * a committable without files ({@code fileCount() == 0}, {@code rowCount() == 0}) whose commit
+   * only records {@code positions}. Only a sink that keeps no positions (whose {@link
+   * #restoredState()} is always empty) may return {@code null} then, meaning nothing to commit.
    *
    * @param positions every stream's position after the last batch written, the full state of the
    *     pipeline (not only the streams that sent data since the last commit)
