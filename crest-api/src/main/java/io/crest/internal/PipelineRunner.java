@@ -90,13 +90,19 @@ public final class PipelineRunner implements Pipeline {
   private Throwable failure;
   private boolean idle;
   private boolean shutDown;
+  // Set once a shutdown began or was requested from one of the pipeline's own threads.
+  private boolean stopRequested;
+  // Counted down when start() returns or throws: a stop requested from a callback waits for it,
+  // so the source is never closed while it is still being started.
+  private final java.util.concurrent.CountDownLatch startDone =
+      new java.util.concurrent.CountDownLatch(1);
 
   private final BatchQueue queue;
   private final BlockingQueue<Object> commitQueue = new ArrayBlockingQueue<>(1);
   private SinkWriter sinkWriter;
   // Set once by start(), before the threads start; read under lock afterwards.
   private volatile Thread writerThread;
-  private Thread committerThread;
+  private volatile Thread committerThread;
   // Committer thread only.
   private boolean sourceToldOfFailure;
 
@@ -176,6 +182,8 @@ public final class PipelineRunner implements Pipeline {
       fail(e);
       shutdown();
       throw e;
+    } finally {
+      startDone.countDown();
     }
   }
 
@@ -202,6 +210,14 @@ public final class PipelineRunner implements Pipeline {
   public boolean awaitIdle(Duration timeout) throws InterruptedException {
     Objects.requireNonNull(timeout, "timeout");
     long deadline = System.nanoTime() + timeout.toNanos();
+    String own = ownThread();
+    if (own != null) {
+      throw new IllegalStateException(
+          "Cannot await pipeline " + id + ": called on its own " + own + " thread (from a"
+              + " listener or source hook), which must return before the pipeline can become"
+              + " idle (await on another thread; to end the pipeline from a callback call stop(),"
+              + " which returns at once)");
+    }
     synchronized (lock) {
       if (writerThread == null) {
         throw new IllegalStateException("Cannot await pipeline " + id + ": it was not started");
@@ -233,6 +249,10 @@ public final class PipelineRunner implements Pipeline {
     }
     if (neverStarted) {
       closeSource();
+      return;
+    }
+    if (ownThread() != null) {
+      requestStop();
       return;
     }
     shutdown();
@@ -284,6 +304,48 @@ public final class PipelineRunner implements Pipeline {
   }
 
   /**
+   * The name of the pipeline thread the caller runs on ({@code writer} or {@code committer}, where
+   * listeners and source hooks are called), or {@code null} on any other thread.
+   */
+  private String ownThread() {
+    Thread current = Thread.currentThread();
+    if (current == writerThread) {
+      return "writer";
+    }
+    return current == committerThread ? "committer" : null;
+  }
+
+  /**
+   * Starts the orderly {@link #shutdown} on a short-lived thread of its own and returns: called
+   * on the writer or committer thread (from a listener or source hook), which the shutdown joins.
+   * The stop takes effect once the callback returns.
+   */
+  private void requestStop() {
+    synchronized (lock) {
+      if (stopRequested || shutDown) {
+        return;
+      }
+      stopRequested = true;
+    }
+    Thread stopper = new Thread(() -> {
+      boolean interrupted = false;
+      while (true) {
+        try {
+          startDone.await(); // never close the source while start() is still starting it
+          break;
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
+      }
+      shutdown();
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }, "crest-" + id + "-stopper");
+    stopper.start();
+  }
+
+  /**
    * Stops everything once, in the order that keeps every buffer with one owner: close the queue
    * to readers, let the writer drain and flush, let the committer finish, discard what is left,
    * close the sink writer (which may still hold references to buffers of batches it was given,
@@ -296,6 +358,7 @@ public final class PipelineRunner implements Pipeline {
         if (shutDown) {
           return;
         }
+        stopRequested = true;
       }
       queue.closeToProducers();
       queue.putControl(Control.STOP);
