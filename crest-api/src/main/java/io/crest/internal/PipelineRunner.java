@@ -65,6 +65,15 @@ public final class PipelineRunner implements Pipeline {
     END
   }
 
+  /** Streams whose positions the source no longer needs, queued after the batches before it. */
+  private static final class Forget {
+    final List<String> streams;
+
+    Forget(List<String> streams) {
+      this.streams = streams;
+    }
+  }
+
   /** A source failure, queued after the batches that arrived before it. */
   private static final class SourceFailed {
     final Throwable error;
@@ -427,6 +436,18 @@ public final class PipelineRunner implements Pipeline {
           if (trigger.isDue(nanoClock.getAsLong())) {
             flush(trigger, positions);
           }
+        } else if (item instanceof Forget) {
+          boolean moved = false;
+          for (String stream : ((Forget) item).streams) {
+            moved |= positions.remove(stream) != null;
+          }
+          long now = nanoClock.getAsLong();
+          if (moved) {
+            trigger.moved(now);
+          }
+          if (trigger.isDue(now)) {
+            flush(trigger, positions);
+          }
         } else if (item == null) {
           if (trigger.isDue(nanoClock.getAsLong())) {
             flush(trigger, positions);
@@ -738,6 +759,14 @@ public final class PipelineRunner implements Pipeline {
     public boolean emit(SourceBatch batch) throws InterruptedException {
       Objects.requireNonNull(batch, "batch");
       return queue.offer(batch);
+    }
+
+    @Override
+    public void forget(java.util.Collection<String> streams) {
+      List<String> copy = List.copyOf(streams); // rejects null ids
+      if (!copy.isEmpty()) {
+        queue.putControl(new Forget(copy));
+      }
     }
 
     @Override
