@@ -31,11 +31,12 @@ public interface SinkWriter extends AutoCloseable {
   CommittedState restoredState();
 
   /**
-   * Writes a batch into the sink's open files. Does not keep the batch's vectors: the caller
-   * closes the batch after this returns. A writer that encodes on threads of its own may keep
-   * references to the batch's buffers (retained, zero-copy) until its next {@link
-   * #prepareCommit} or its {@link #close} returns; the pipeline closes the writer before the
-   * source whose allocator those buffers came from.
+   * Writes a batch into the sink's open files. The caller owns the batch and closes it after this
+   * returns: the writer never keeps the batch or its root or vectors. A writer that encodes on
+   * threads of its own may keep retained references to the vectors' buffers (zero-copy) until
+   * its next {@link #prepareCommit} or its {@link #close} returns; the pipeline closes the writer
+   * before the source whose allocator those buffers came from. {@link SourceBatch} states the
+   * same contract.
    *
    * @throws io.crest.errors.ValidationException if the batch does not fit the target (schema,
    *     nullability, types); nothing of the batch is committed
