@@ -76,7 +76,9 @@ public interface Pipeline extends AutoCloseable {
    *
    * @return {@code true} if the pipeline became idle, {@code false} if {@code timeout} passed first
    * @throws io.crest.errors.PipelineFailedException if the pipeline failed
-   * @throws IllegalStateException if the pipeline was not started
+   * @throws IllegalStateException if the pipeline was not started, or if called on one of the
+   *     pipeline's own threads (from a {@link PipelineListener} or source hook), which would wait
+   *     for itself
    * @throws InterruptedException if the waiting thread was interrupted
    */
   boolean awaitIdle(Duration timeout) throws InterruptedException;
@@ -85,7 +87,17 @@ public interface Pipeline extends AutoCloseable {
    * Stops gracefully: stops reading, writes and commits every batch already received, then closes
    * the source and the sink writer. Returns when all is done. Safe to call more than once.
    *
-   * @throws io.crest.errors.PipelineFailedException if the pipeline failed, now or before
+   * <p>Called from a {@link PipelineListener} callback or a source hook (on the pipeline's own
+   * writer or committer thread), it only requests the same orderly stop and returns at once,
+   * without throwing: the stop runs on a short-lived thread of its own and proceeds once the
+   * callback returns (the callback's thread is one the stop waits for). Batches received before
+   * the stop are still written and committed. Other threads observe the end through {@link
+   * #state()} ({@link State#STOPPED}, or {@link State#FAILED} with {@link #failure()}), {@link
+   * #awaitIdle} (which returns {@code false} or throws once the pipeline stopped) or a later
+   * {@code stop()}, which waits for the stop to finish.
+   *
+   * @throws io.crest.errors.PipelineFailedException if the pipeline failed, now or before (not
+   *     from a callback, see above)
    */
   void stop();
 

@@ -1,14 +1,19 @@
 package io.crest.internal;
 
 import io.crest.spi.SourceBatch;
+import io.crest.spi.SourcePosition;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.UUID;
@@ -17,7 +22,12 @@ import org.apache.arrow.vector.ipc.ArrowFileWriter;
 /**
  * Writes rejected batches as Arrow IPC files, durably: written to a temporary name, forced to disk,
  * then renamed, and the directory forced, so a file with the final name is always complete and
- * survives a crash once {@link #write} returned. Used by the writer thread only.
+ * survives a crash once {@link #write} returned.
+ *
+ * <p>The file name depends only on the pipeline id, the stream and the position after the batch
+ * (see {@link #fileName}), so a batch dead-lettered again after a restart (its position was not
+ * committed before a crash) replaces its earlier file instead of adding a second one. Used by the
+ * writer thread only.
  */
 final class DeadLetterWriter {
   static final String REASON = "crest.reason";
@@ -46,10 +56,11 @@ final class DeadLetterWriter {
     meta.put(POSITION, batch.positionAfter().value());
     meta.put(PIPELINE_ID, pipelineId);
     meta.put(SINK, sink);
-    String name = safe(batch.stream()) + "-" + safe(batch.positionAfter().value()) + "-"
-        + UUID.randomUUID().toString().substring(0, 8) + ".arrow";
+    String name = fileName(pipelineId, batch.stream(), batch.positionAfter());
     Path target = directory.resolve(name);
-    Path temp = directory.resolve("." + name + ".tmp");
+    // A random temporary name: two copies of a pipeline (a zombie) never write into one file.
+    Path temp = directory.resolve(
+        "." + name + "." + UUID.randomUUID().toString().substring(0, 8) + ".tmp");
     try {
       Files.createDirectories(directory);
       try (FileChannel channel =
@@ -63,7 +74,7 @@ final class DeadLetterWriter {
       try {
         Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
       } catch (AtomicMoveNotSupportedException e) {
-        Files.move(temp, target);
+        Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING);
       }
       forceDirectory();
       return target;
@@ -93,8 +104,27 @@ final class DeadLetterWriter {
     }
   }
 
+  /**
+   * The name of the dead-letter file of a batch: a readable prefix (stream and position, with
+   * every character outside {@code A-Z a-z 0-9 . _ = -} replaced by {@code _}, each cut to 40
+   * characters) and the first 16 hex digits of the SHA-256 of the exact (pipeline id, stream,
+   * position) triple, then {@code .arrow}. The same triple always gives the same name; names are
+   * at most 105 characters and safe on every file system.
+   */
+  static String fileName(String pipelineId, String stream, SourcePosition position) {
+    String triple = pipelineId + "\n" + stream + "\n" + position.value();
+    try {
+      byte[] digest =
+          MessageDigest.getInstance("SHA-256").digest(triple.getBytes(StandardCharsets.UTF_8));
+      return safe(stream) + "-" + safe(position.value()) + "-"
+          + HexFormat.of().formatHex(digest, 0, 8) + ".arrow";
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("Cannot name a dead-letter file: no SHA-256 in this JVM", e);
+    }
+  }
+
   private static String safe(String text) {
     String s = text.replaceAll("[^A-Za-z0-9._=-]", "_");
-    return s.length() > 80 ? s.substring(0, 80) : s;
+    return s.length() > 40 ? s.substring(0, 40) : s;
   }
 }

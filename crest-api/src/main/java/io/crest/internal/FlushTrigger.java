@@ -35,7 +35,20 @@ final class FlushTrigger {
     bytes += batchBytes;
   }
 
-  /** Whether rows are waiting to be committed. */
+  /**
+   * Counts a move of positions without rows to write (a dead-lettered or empty batch, a forgotten
+   * stream) at {@code nowNanos}: something is pending, so the next flush must record it, and the
+   * time limit runs from here if nothing was pending. Rows and bytes limits are reached only by
+   * later batches; the end of the source, a source failure and a stop flush it in any case.
+   */
+  void moved(long nowNanos) {
+    if (!pending) {
+      pending = true;
+      firstArrivalNanos = nowNanos;
+    }
+  }
+
+  /** Whether rows or moved positions are waiting to be committed. */
   boolean hasPending() {
     return pending;
   }

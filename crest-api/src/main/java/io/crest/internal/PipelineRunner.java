@@ -65,6 +65,15 @@ public final class PipelineRunner implements Pipeline {
     END
   }
 
+  /** Streams whose positions the source no longer needs, queued after the batches before it. */
+  private static final class Forget {
+    final List<String> streams;
+
+    Forget(List<String> streams) {
+      this.streams = streams;
+    }
+  }
+
   /** A source failure, queued after the batches that arrived before it. */
   private static final class SourceFailed {
     final Throwable error;
@@ -90,13 +99,19 @@ public final class PipelineRunner implements Pipeline {
   private Throwable failure;
   private boolean idle;
   private boolean shutDown;
+  // Set once a shutdown began or was requested from one of the pipeline's own threads.
+  private boolean stopRequested;
+  // Counted down when start() returns or throws: a stop requested from a callback waits for it,
+  // so the source is never closed while it is still being started.
+  private final java.util.concurrent.CountDownLatch startDone =
+      new java.util.concurrent.CountDownLatch(1);
 
   private final BatchQueue queue;
   private final BlockingQueue<Object> commitQueue = new ArrayBlockingQueue<>(1);
   private SinkWriter sinkWriter;
   // Set once by start(), before the threads start; read under lock afterwards.
   private volatile Thread writerThread;
-  private Thread committerThread;
+  private volatile Thread committerThread;
   // Committer thread only.
   private boolean sourceToldOfFailure;
 
@@ -176,6 +191,8 @@ public final class PipelineRunner implements Pipeline {
       fail(e);
       shutdown();
       throw e;
+    } finally {
+      startDone.countDown();
     }
   }
 
@@ -202,6 +219,14 @@ public final class PipelineRunner implements Pipeline {
   public boolean awaitIdle(Duration timeout) throws InterruptedException {
     Objects.requireNonNull(timeout, "timeout");
     long deadline = System.nanoTime() + timeout.toNanos();
+    String own = ownThread();
+    if (own != null) {
+      throw new IllegalStateException(
+          "Cannot await pipeline " + id + ": called on its own " + own + " thread (from a"
+              + " listener or source hook), which must return before the pipeline can become"
+              + " idle (await on another thread; to end the pipeline from a callback call stop(),"
+              + " which returns at once)");
+    }
     synchronized (lock) {
       if (writerThread == null) {
         throw new IllegalStateException("Cannot await pipeline " + id + ": it was not started");
@@ -233,6 +258,10 @@ public final class PipelineRunner implements Pipeline {
     }
     if (neverStarted) {
       closeSource();
+      return;
+    }
+    if (ownThread() != null) {
+      requestStop();
       return;
     }
     shutdown();
@@ -284,6 +313,48 @@ public final class PipelineRunner implements Pipeline {
   }
 
   /**
+   * The name of the pipeline thread the caller runs on ({@code writer} or {@code committer}, where
+   * listeners and source hooks are called), or {@code null} on any other thread.
+   */
+  private String ownThread() {
+    Thread current = Thread.currentThread();
+    if (current == writerThread) {
+      return "writer";
+    }
+    return current == committerThread ? "committer" : null;
+  }
+
+  /**
+   * Starts the orderly {@link #shutdown} on a short-lived thread of its own and returns: called
+   * on the writer or committer thread (from a listener or source hook), which the shutdown joins.
+   * The stop takes effect once the callback returns.
+   */
+  private void requestStop() {
+    synchronized (lock) {
+      if (stopRequested || shutDown) {
+        return;
+      }
+      stopRequested = true;
+    }
+    Thread stopper = new Thread(() -> {
+      boolean interrupted = false;
+      while (true) {
+        try {
+          startDone.await(); // never close the source while start() is still starting it
+          break;
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
+      }
+      shutdown();
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }, "crest-" + id + "-stopper");
+    stopper.start();
+  }
+
+  /**
    * Stops everything once, in the order that keeps every buffer with one owner: close the queue
    * to readers, let the writer drain and flush, let the committer finish, discard what is left,
    * close the sink writer (which may still hold references to buffers of batches it was given,
@@ -296,6 +367,7 @@ public final class PipelineRunner implements Pipeline {
         if (shutDown) {
           return;
         }
+        stopRequested = true;
       }
       queue.closeToProducers();
       queue.putControl(Control.STOP);
@@ -340,31 +412,40 @@ public final class PipelineRunner implements Pipeline {
               continue; // the pipeline is going down: the batch is not written, only released
             }
             boolean written = batch.rowCount() == 0 || writeOrDeadLetter(batch);
-            positions.put(batch.stream(), batch.positionAfter());
+            SourcePosition before = positions.put(batch.stream(), batch.positionAfter());
             batchesIn.incrementAndGet();
             bytesIn.addAndGet(size);
-            if (!written) {
-              continue; // dead-lettered: the position moves on, no rows are pending
-            }
-            rowsIn.addAndGet(batch.rowCount());
             long now = nanoClock.getAsLong();
-            trigger.add(batch.rowCount(), size, now);
-            if (!listeners.isEmpty()) {
-              BatchEvent event = new BatchEvent(
-                  id, batch.stream(), batch.rowCount(), size, batch.positionAfter(), now);
-              for (PipelineListener listener : listeners) {
-                try {
-                  listener.onBatch(event);
-                } catch (RuntimeException e) {
-                  recordSecondary("listener", "notify listener " + listener + " of a batch", e);
-                }
+            if (!written) {
+              // Dead-lettered: no rows to commit, but the moved position must be, or a restart
+              // reads the batch again. Its rows count towards the policy like written ones.
+              trigger.add(batch.rowCount(), size, now);
+            } else if (batch.rowCount() == 0) {
+              if (!batch.positionAfter().equals(before)) {
+                trigger.moved(now);
               }
+            } else {
+              rowsIn.addAndGet(batch.rowCount());
+              trigger.add(batch.rowCount(), size, now);
+              notifyBatch(batch, size, now);
             }
           } finally {
             batch.close();
             queue.release(size);
           }
           if (trigger.isDue(nanoClock.getAsLong())) {
+            flush(trigger, positions);
+          }
+        } else if (item instanceof Forget) {
+          boolean moved = false;
+          for (String stream : ((Forget) item).streams) {
+            moved |= positions.remove(stream) != null;
+          }
+          long now = nanoClock.getAsLong();
+          if (moved) {
+            trigger.moved(now);
+          }
+          if (trigger.isDue(now)) {
             flush(trigger, positions);
           }
         } else if (item == null) {
@@ -390,6 +471,21 @@ public final class PipelineRunner implements Pipeline {
       fail(e);
     } finally {
       putUninterruptibly(Control.END);
+    }
+  }
+
+  private void notifyBatch(SourceBatch batch, long size, long now) {
+    if (listeners.isEmpty()) {
+      return;
+    }
+    BatchEvent event =
+        new BatchEvent(id, batch.stream(), batch.rowCount(), size, batch.positionAfter(), now);
+    for (PipelineListener listener : listeners) {
+      try {
+        listener.onBatch(event);
+      } catch (RuntimeException e) {
+        recordSecondary("listener", "notify listener " + listener + " of a batch", e);
+      }
     }
   }
 
@@ -663,6 +759,14 @@ public final class PipelineRunner implements Pipeline {
     public boolean emit(SourceBatch batch) throws InterruptedException {
       Objects.requireNonNull(batch, "batch");
       return queue.offer(batch);
+    }
+
+    @Override
+    public void forget(java.util.Collection<String> streams) {
+      List<String> copy = List.copyOf(streams); // rejects null ids
+      if (!copy.isEmpty()) {
+        queue.putControl(new Forget(copy));
+      }
     }
 
     @Override

@@ -31,11 +31,12 @@ public interface SinkWriter extends AutoCloseable {
   CommittedState restoredState();
 
   /**
-   * Writes a batch into the sink's open files. Does not keep the batch's vectors: the caller
-   * closes the batch after this returns. A writer that encodes on threads of its own may keep
-   * references to the batch's buffers (retained, zero-copy) until its next {@link
-   * #prepareCommit} or its {@link #close} returns; the pipeline closes the writer before the
-   * source whose allocator those buffers came from.
+   * Writes a batch into the sink's open files. The caller owns the batch and closes it after this
+   * returns: the writer never keeps the batch or its root or vectors. A writer that encodes on
+   * threads of its own may keep retained references to the vectors' buffers (zero-copy) until
+   * its next {@link #prepareCommit} or its {@link #close} returns; the pipeline closes the writer
+   * before the source whose allocator those buffers came from. {@link SourceBatch} states the
+   * same contract.
    *
    * @throws io.crest.errors.ValidationException if the batch does not fit the target (schema,
    *     nullability, types); nothing of the batch is committed
@@ -54,7 +55,15 @@ public interface SinkWriter extends AutoCloseable {
 
   /**
    * Closes every file written since the last call and returns them, with {@code positions}, as
-   * one unit to commit. Returns {@code null} when nothing was written since the last call.
+   * one unit to commit.
+   *
+   * <p>Called when rows were written <em>or</em> positions moved since the last call (a batch
+   * went to the dead-letter directory, an empty batch moved its stream on, the source forgot a
+   * stream): a position that moved must be committed even without rows, or a restart reads the
+   * dead-lettered batch again. When no file was written since the last call, the writer returns
+   * a committable without files ({@code fileCount() == 0}, {@code rowCount() == 0}) whose commit
+   * only records {@code positions}. Only a sink that keeps no positions (whose {@link
+   * #restoredState()} is always empty) may return {@code null} then, meaning nothing to commit.
    *
    * @param positions every stream's position after the last batch written, the full state of the
    *     pipeline (not only the streams that sent data since the last commit)

@@ -10,11 +10,18 @@ package io.crest.spi;
  *   <li>{@link #start} once, with the positions to resume from; the source starts its own reader
  *       threads and returns.
  *   <li>The readers call {@link SourceContext#emit} for each batch (blocking while the pipeline's
- *       buffer is full), {@link SourceContext#complete} when no stream will ever produce more, or
- *       {@link SourceContext#fail} when they cannot go on.
+ *       buffer is full), {@link SourceContext#forget} for streams whose positions no restart will
+ *       need, {@link SourceContext#complete} when no stream will ever produce more, or {@link
+ *       SourceContext#fail} when they cannot go on.
  *   <li>{@link #close} once, after every batch the source emitted has been closed by the
  *       pipeline: it stops the readers, waits for them and releases connections and allocators.
  * </ol>
+ *
+ * <p>Positions: every commit records the position of every stream the pipeline has seen (from
+ * its batches or the restored state) and not been told to {@link SourceContext#forget}. A source
+ * whose set of streams changes over time forgets the streams that ended for good, so the
+ * committed state stays as large as what a restart needs; see {@link SourceContext#forget} for
+ * the rule.
  *
  * <p>A pipeline owns its source and closes it; a source belongs to one pipeline run. {@link
  * #start} and {@link #close} are called from the pipeline's control thread; the source's readers

@@ -9,9 +9,12 @@ import org.apache.arrow.vector.VectorSchemaRoot;
  *
  * <p>A batch owns its {@link VectorSchemaRoot}: the root is not reused for another batch, and
  * whoever holds the batch closes it. A source hands the batch to {@link SourceContext#emit} and
- * from then on the pipeline owns it; a sink's {@link SinkWriter#write} reads it and must not keep
- * a reference to its vectors after returning. Closing twice is safe. Not thread-safe: one thread
- * uses a batch at a time.
+ * from then on the pipeline owns it, and closes it once {@link SinkWriter#write} returned. A sink
+ * writer never keeps the batch or its root or vectors after {@code write} returns; a writer that
+ * encodes on threads of its own may keep retained references to the vectors' buffers (zero-copy)
+ * until its next {@link SinkWriter#prepareCommit} or its {@link SinkWriter#close} returns, as
+ * {@link SinkWriter#write} describes. Closing twice is safe. Not thread-safe: one thread uses a
+ * batch at a time.
  */
 public final class SourceBatch implements AutoCloseable {
   private final String stream;

@@ -1,9 +1,11 @@
 package io.crest.spi;
 
+import java.util.Collection;
 import java.util.Map;
 
 /**
- * What a running pipeline offers its source: resume positions and the hand-off for batches.
+ * What a running pipeline offers its source: resume positions, the hand-off for batches and the
+ * way to drop positions no restart needs ({@link #forget}).
  *
  * <p>Thread-safe: every reader thread of a source may call it concurrently.
  */
@@ -30,6 +32,29 @@ public interface SourceContext {
    * @throws InterruptedException if the calling thread was interrupted while waiting
    */
   boolean emit(SourceBatch batch) throws InterruptedException;
+
+  /**
+   * Tells the pipeline that a restart will never need the positions of {@code streams} again, so
+   * its commits stop recording them. Without it a stream's position is kept in every commit for
+   * ever (from its first batch, or from the restored state), so a source whose streams come and
+   * go (discovered endpoints, per-producer streams) must forget the ones that ended for good, or
+   * the committed state grows without bound.
+   *
+   * <p>The rule: forget a stream once no restart will read it again whatever its position, for
+   * example because the server no longer lists it or because its end is final and recorded
+   * elsewhere. Keep the position of a stream a restart may still read (a replayed stream that may
+   * grow, a still-listed endpoint): without a position it would be read from its beginning and its
+   * rows written twice. Conversely, a forgotten stream that comes back is read from its
+   * beginning.
+   *
+   * <p>The call is ordered with {@link #emit}: it takes effect after every batch emitted before it
+   * (of any stream), so the stream's last batch is still covered by a commit, and commits
+   * prepared after it no longer carry the streams; the pipeline commits the change even if no
+   * rows follow (by the batch policy, at the latest when the source completes or the pipeline
+   * stops). A batch of a forgotten stream emitted later starts a new position. Unknown stream ids
+   * are ignored. The default does nothing (positions are kept), for contexts that keep none.
+   */
+  default void forget(Collection<String> streams) {}
 
   /**
    * Reports that no stream of the source will produce more data. Once every batch emitted before

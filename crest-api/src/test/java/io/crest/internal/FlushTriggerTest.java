@@ -46,4 +46,18 @@ class FlushTriggerTest {
     t.add(1, 1024, 0);
     assertThat(t.isDue(0)).isTrue();
   }
+
+  @Test
+  void movedPositions_arePending_dueByTimeOrLaterRows() {
+    FlushTrigger t = new FlushTrigger(BatchPolicy.rows(10).orEvery(Duration.ofMillis(100)));
+    t.moved(50 * MS);
+    assertThat(t.hasPending()).isTrue();
+    assertThat(t.isDue(50 * MS)).isFalse();
+    assertThat(t.nanosUntilDue(50 * MS)).isEqualTo(100 * MS);
+    t.add(10, 1, 60 * MS);
+    assertThat(t.isDue(60 * MS)).isTrue();
+    t.reset();
+    t.moved(200 * MS);
+    assertThat(t.isDue(300 * MS)).isTrue();
+  }
 }

@@ -94,9 +94,7 @@ public final class MemorySink implements Sink {
 
       @Override
       public Committable prepareCommit(Map<String, SourcePosition> positions) {
-        if (pending.isEmpty()) {
-          return null;
-        }
+        // Without pending ids this is a commit that only records the moved positions.
         List<Long> ids = List.copyOf(pending);
         pending.clear();
         return new Pending(UUID.randomUUID().toString(), ids, positions);
@@ -128,8 +126,8 @@ public final class MemorySink implements Sink {
   }
 
   /**
-   * The committable of test sinks that keep ids: the ids written since the last commit, with the
-   * positions after them. Immutable.
+   * The committable of test sinks that keep ids: the ids written since the last commit (none for a
+   * commit that only moves positions), with the positions after them. Immutable.
    */
   public record Pending(String commitId, List<Long> ids, Map<String, SourcePosition> positions)
       implements Committable {
@@ -140,7 +138,7 @@ public final class MemorySink implements Sink {
 
     @Override
     public int fileCount() {
-      return 1;
+      return ids.isEmpty() ? 0 : 1;
     }
 
     @Override

@@ -59,7 +59,8 @@ import org.slf4j.LoggerFactory;
  *   <li><b>Discovered</b> ({@link Builder#discover}): {@code GetFlightInfo} of a descriptor; every
  *       endpoint of the answer is a stream with id {@code <id>/<ticket>} (see {@link
  *       Builder#discover}), read from its locations in order, incremental if its ticket follows
- *       the convention and replayed otherwise.
+ *       the convention and replayed otherwise. The positions of streams the server no longer
+ *       lists are dropped from the committed state (see {@link Builder#discover}).
  * </ul>
  *
  * <p>Failures: a call that fails with a transient status ({@code UNAVAILABLE}, {@code TIMED_OUT},
@@ -301,7 +302,7 @@ public final class FlightSource implements Source {
           LOG.debug("Discovered stream {} resumes after {}", stream.id(), position);
         }
       }
-      warnAboutVanishedStreams(spec, found);
+      forgetVanishedStreams(spec, found);
       openUnits.addAndGet(added.size());
       readers.addAll(added);
       for (StreamReader reader : added) {
@@ -312,10 +313,11 @@ public final class FlightSource implements Source {
   }
 
   /**
-   * Warns when the last commit has positions for streams of {@code spec} that the discovery did
-   * not find: if the server renamed them (new tickets), their rows are read again from the start.
+   * Forgets the positions of the streams of {@code spec} that the last commit has and the server
+   * no longer lists: this run cannot read them, so without this their positions would stay in
+   * every later commit. If the server lists such a stream again later, it is read from its start.
    */
-  private void warnAboutVanishedStreams(DiscoverySpec spec, List<StreamSpec> found) {
+  private void forgetVanishedStreams(DiscoverySpec spec, List<StreamSpec> found) {
     Set<String> vanished = new TreeSet<>();
     for (String id : context.resumePositions().keySet()) {
       if (id.startsWith(spec.id + "/")) {
@@ -327,8 +329,10 @@ public final class FlightSource implements Source {
     }
     if (!vanished.isEmpty()) {
       LOG.warn("Discovery {} at {} no longer lists streams {} that the last commit has positions"
-              + " for; if the server gave them new tickets, they are read again from the start"
-              + " under their new ids", spec.id, spec.uri, vanished);
+              + " for; their positions are dropped from the next commit (if the server lists"
+              + " them again, or gave them new tickets, they are read again from the start)",
+          spec.id, spec.uri, vanished);
+      context.forget(vanished);
     }
   }
 
@@ -529,7 +533,15 @@ public final class FlightSource implements Source {
      * and the first 16 hex digits of the ticket's SHA-256; so positions survive restarts as long
      * as the server hands out the same tickets. A server whose tickets change between calls (for
      * example ones embedding a query id) should hand out incremental tickets, whose key is the
-     * view; the source warns when a stream of the last commit is no longer listed.
+     * view.
+     *
+     * <p>Positions: a listed stream keeps its position in every commit, also after it ended, so
+     * a restart resumes it (a replayed stream that ended is asked again and its rows up to the
+     * position are dropped; rows appended since are read). A stream of the last commit that the
+     * server no longer lists when the source starts cannot be read by this run: the source warns
+     * and forgets it ({@link SourceContext#forget}), so ended streams leave the committed state
+     * once the server stops listing them. If the server lists such a stream again later, it is
+     * read from its start.
      *
      * @param id the discovery's id, the prefix of its streams' ids, not blank, without {@code /}
      * @throws IllegalArgumentException if {@code id} is blank or has a {@code /}, or {@code uri}

@@ -113,9 +113,7 @@ final class DirectorySink implements Sink {
 
     @Override
     public Committable prepareCommit(Map<String, SourcePosition> positions) {
-      if (pending.isEmpty()) {
-        return null;
-      }
+      // Without pending ids this is a commit that only records the moved positions.
       Pending committable = new Pending(UUID.randomUUID().toString(), List.copyOf(pending),
           Map.copyOf(positions));
       pending.clear();
