@@ -68,6 +68,42 @@ class SinkCorrectnessTest extends SinkTestBase {
     }
   }
 
+  /**
+   * Issue 13, defect 2: a dead-lettered batch alone in its flush moved no committed position, so
+   * the next run read it again and wrote a second dead-letter file.
+   */
+  @Test
+  void aDeadLetteredBatchAloneInItsFlush_isCommittedPastAndNotReadAgain() throws Exception {
+    Path deadLetters = warehouse.resolve("dead");
+    Schema wider = new Schema(List.of(field("id", false, LONG), field("name", true, STRING),
+        field("extra", true, STRING)));
+    IcebergSink sink = sink().build(); // strict evolution: the extra column is rejected
+    run(sink, deadLetters, rows(WITHOUT_OP, row(1L, "a")), rows(wider, row(2L, "b", "x")));
+    assertThat(io.crest.iceberg.commit.PipelineState.find(table(), null, "p").positions())
+        .as("the position after the dead-lettered batch is committed")
+        .containsEntry("s", io.crest.spi.SourcePosition.ofOffset(2));
+
+    java.util.concurrent.atomic.AtomicInteger deadLettered =
+        new java.util.concurrent.atomic.AtomicInteger();
+    try (Pipeline p = Pipeline.from(new RootsSource("s", List.of(
+            rows(WITHOUT_OP, row(1L, "a")), rows(wider, row(2L, "b", "x")))))
+        .id("p").batch(BatchPolicy.rows(1)).deadLetter(deadLetters)
+        .listener(new io.crest.PipelineListener() {
+          @Override
+          public void onDeadLetter(io.crest.DeadLetterEvent event) {
+            deadLettered.incrementAndGet();
+          }
+        }).to(sink)) {
+      p.start();
+      assertThat(p.awaitIdle(WAIT)).isTrue();
+    }
+    assertThat(deadLettered).as("the second run read nothing again").hasValue(0);
+    try (Stream<Path> files = Files.list(deadLetters)) {
+      assertThat(files.filter(f -> f.toString().endsWith(".arrow"))).hasSize(1);
+    }
+    assertThat(rows()).hasSize(1);
+  }
+
   /** Issue 13, defect 5: each thread of a pipeline uses its own Table instance. */
   @Test
   void theWriterAndTheCommitter_eachUseATableOfTheirOwn() throws Exception {
