@@ -101,7 +101,7 @@ class ForgetPositionsTest {
   @Test
   void streamsThatComeAndGo_andAreForgotten_leaveTheCommittedPositionsBounded() throws Exception {
     MemorySink sink = new MemorySink();
-    try (Pipeline p = Pipeline.from(new ChurningSource(allocator, STREAMS, LIVE))
+    try (Pipeline p = Pipeline.from(new ChurningSource(allocator, STREAMS, LIVE)).id("churn")
         .batch(BatchPolicy.rows(97)).to(sink)) {
       p.start();
       assertThat(p.awaitIdle(WAIT)).isTrue();

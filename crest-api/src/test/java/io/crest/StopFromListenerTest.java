@@ -68,7 +68,7 @@ class StopFromListenerTest {
   private static Pipeline build(
       GeneratedSource source, MemorySink sink, BatchPolicy policy, PipelineListener listener,
       Consumer<Pipeline.Builder> more) {
-    Pipeline.Builder b = Pipeline.from(source).batch(policy).listener(listener);
+    Pipeline.Builder b = Pipeline.from(source).id("stopper").batch(policy).listener(listener);
     more.accept(b);
     return b.to(sink);
   }
