@@ -60,7 +60,7 @@ public final class ChaosChild {
           // fewer, larger flushes keep the final check's read short.
           builder = Pipeline.from(source.build())
               .id("chaos-cdc")
-              .batch(BatchPolicy.rows(2_000).orEvery(Duration.ofMillis(300)))
+              .batch(BatchPolicy.rows(1_000).orEvery(Duration.ofMillis(200)))
               .deadLetter(deadLetters(warehouse));
           sink = IcebergSink.builder().localWarehouse(warehouse).table("chaos.changes")
               .commitStrategy(CommitStrategy.upsertWithOps("op", "id")).build();

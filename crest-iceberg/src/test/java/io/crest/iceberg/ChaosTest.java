@@ -210,7 +210,8 @@ class ChaosTest {
           .as("poisoned batches with more than one dead-letter file: a replay after a crash must"
               + " not add another file for the same batch (seed %d)", seed)
           .isEmpty();
-      softly.assertThat(files.size()).as("dead-letter files, one per poisoned batch (seed %d)", seed)
+      softly.assertThat(files.size())
+          .as("dead-letter files, one per poisoned batch (seed %d)", seed)
           .isEqualTo(poisoned.size());
       softly.assertAll();
     }
