@@ -206,6 +206,8 @@ class ChaosTest {
           .as("the batches of the dead-letter files (stream@position after the batch, seed %d)",
               seed)
           .containsExactlyElementsOf(poisoned);
+      // A replay of a dead-lettered batch whose position was not committed yet must replace its
+      // file, not add one: the file name must follow from (pipeline id, stream, position).
       softly.assertThat(first(repeated))
           .as("poisoned batches with more than one dead-letter file: a replay after a crash must"
               + " not add another file for the same batch (seed %d)", seed)
