@@ -63,7 +63,7 @@ class ConfigReaderTest {
             batch: {rows: 1000, bytes: 64MiB, interval: 5s}
             bufferLimit: 32MiB
             codec: zstd
-            partitionBy: ["day(event_time)", "bucket(16, customer)"]
+            partitionBy: ["day(event_time)", "bucket(16, order_id)"]
             sortBy: [customer]
             formatVersion: 2
             tableProperties: {write.target-file-size-bytes: 134217728}
@@ -83,7 +83,7 @@ class ConfigReaderTest {
             "DISCOVER eu sales/eu");
     assertThat(p.streams().get(2).kind()).isEqualTo(StreamKind.DISCOVER);
     assertThat(p.codec()).contains("zstd");
-    assertThat(p.partitionBy()).containsExactly("day(event_time)", "bucket(16, customer)");
+    assertThat(p.partitionBy()).containsExactly("day(event_time)", "bucket(16, order_id)");
     assertThat(p.tableProperties())
         .containsExactly(Map.entry("write.target-file-size-bytes", "134217728"));
     assertThat(p.evolution().name()).isEqualTo("widen");
