@@ -26,8 +26,8 @@ import org.apache.arrow.vector.ipc.ArrowFileWriter;
  *
  * <p>The file name depends only on the pipeline id, the stream and the position after the batch
  * (see {@link #fileName}), so a batch dead-lettered again after a restart (its position was not
- * committed before a crash) replaces its earlier file instead of adding a second one. Used by the
- * writer thread only.
+ * committed before a crash) replaces its earlier file instead of adding a second one, and removes
+ * the temporary files a run killed while writing it left behind. Used by the writer thread only.
  */
 final class DeadLetterWriter {
   static final String REASON = "crest.reason";
@@ -63,6 +63,7 @@ final class DeadLetterWriter {
         "." + name + "." + UUID.randomUUID().toString().substring(0, 8) + ".tmp");
     try {
       Files.createDirectories(directory);
+      deleteStaleTemporaries(name);
       try (FileChannel channel =
               FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
           ArrowFileWriter writer = new ArrowFileWriter(batch.root(), null, channel, meta)) {
@@ -87,6 +88,20 @@ final class DeadLetterWriter {
       throw new UncheckedIOException(
           "Cannot write dead-letter file " + target + " for stream " + batch.stream()
               + " at position " + batch.positionAfter() + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Deletes temporary files of the same dead-letter file that an earlier run left when it was
+   * killed half-way through writing it: the batch is written again now, under the same name, so
+   * they can only be leftovers (or a fenced zombie's, whose rename then fails).
+   */
+  private void deleteStaleTemporaries(String name) throws IOException {
+    try (java.nio.file.DirectoryStream<Path> stale =
+        Files.newDirectoryStream(directory, "." + name + ".*.tmp")) {
+      for (Path file : stale) {
+        Files.deleteIfExists(file);
+      }
     }
   }
 

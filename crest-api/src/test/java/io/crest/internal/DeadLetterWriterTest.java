@@ -60,4 +60,20 @@ class DeadLetterWriterTest {
       assertThat(files).containsExactly(first);
     }
   }
+
+  @Test
+  void write_removesTheTemporaryFilesARunKilledWhileWritingItLeft(@TempDir Path dir)
+      throws Exception {
+    DeadLetterWriter writer = new DeadLetterWriter(dir, "p1", "memory");
+    try (SourceBatch batch = TestBatches.batch(allocator, "a", 0, 0, 3)) {
+      String name = DeadLetterWriter.fileName("p1", "a", batch.positionAfter());
+      Path stale = Files.write(dir.resolve("." + name + ".0badf00d.tmp"), new byte[7]);
+      Path otherBatch = Files.write(dir.resolve(".other-1-abc.arrow.12345678.tmp"), new byte[7]);
+      Path file = writer.write(batch, "again");
+      try (var files = Files.list(dir)) {
+        assertThat(files).containsExactlyInAnyOrder(file, otherBatch);
+      }
+      assertThat(stale).doesNotExist();
+    }
+  }
 }
