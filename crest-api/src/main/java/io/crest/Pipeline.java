@@ -88,7 +88,8 @@ public interface Pipeline extends AutoCloseable {
    * the source and the sink writer. Returns when all is done. Safe to call more than once.
    *
    * <p>Called from a {@link PipelineListener} callback or a source hook (on the pipeline's own
-   * writer or committer thread), it only requests the same orderly stop and returns at once,
+   * writer or committer thread), or from a thread of the source that emitted batches (which the
+   * source's close may join), it only requests the same orderly stop and returns at once,
    * without throwing: the stop runs on a short-lived thread of its own and proceeds once the
    * callback returns (the callback's thread is one the stop waits for). Batches received before
    * the stop are still written and committed. Other threads observe the end through {@link

@@ -212,4 +212,88 @@ class StopFromListenerTest {
       assertThat(sink.committedIds()).containsExactlyElementsOf(range(0, 500));
     });
   }
+
+  @Test
+  void stop_fromTheSourcesOwnReaderThread_returnsAndThePipelineStops() {
+    assertTimeoutPreemptively(LIMIT, () -> {
+      Stopper stopper = new Stopper();
+      MemorySink sink = new MemorySink();
+      GeneratedSource generated = new GeneratedSource(allocator, 100).stream("a", 0, 5_000)
+          .continuous();
+      // Stops the pipeline from the reader thread after its third batch; the source's close
+      // joins that thread, as a source that owns its readers does.
+      java.util.Set<Thread> readers = java.util.concurrent.ConcurrentHashMap.newKeySet();
+      io.crest.spi.Source source = new io.crest.spi.Source() {
+        @Override
+        public String name() {
+          return generated.name();
+        }
+
+        @Override
+        public void start(io.crest.spi.SourceContext context) {
+          java.util.concurrent.atomic.AtomicInteger emitted =
+              new java.util.concurrent.atomic.AtomicInteger();
+          generated.start(new io.crest.spi.SourceContext() {
+            @Override
+            public String pipelineId() {
+              return context.pipelineId();
+            }
+
+            @Override
+            public java.util.Map<String, SourcePosition> resumePositions() {
+              return context.resumePositions();
+            }
+
+            @Override
+            public boolean emit(io.crest.spi.SourceBatch batch) throws InterruptedException {
+              readers.add(Thread.currentThread());
+              boolean accepted = context.emit(batch);
+              if (accepted && emitted.incrementAndGet() == 3) {
+                stopper.stopOnce();
+              }
+              return accepted;
+            }
+
+            @Override
+            public void complete() {
+              context.complete();
+            }
+
+            @Override
+            public void fail(Throwable error) {
+              context.fail(error);
+            }
+
+            @Override
+            public boolean isStopping() {
+              return context.isStopping();
+            }
+          });
+        }
+
+        @Override
+        public void close() {
+          for (Thread reader : readers) { // each ends once the pipeline refuses its batches
+            try {
+              reader.join();
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+          }
+          generated.close();
+        }
+      };
+      Pipeline p = Pipeline.from(source).id("stopper").batch(BatchPolicy.rows(200)).to(sink);
+      stopper.pipeline.set(p);
+      p.start();
+
+      await().atMost(WAIT).until(() -> p.state() == Pipeline.State.STOPPED);
+      assertThat(stopper.returned).isTrue();
+      assertThat(stopper.thrown.get()).isNull();
+      long rows = p.stats().rowsIn();
+      assertThat(rows).isGreaterThanOrEqualTo(300);
+      assertThat(p.stats().rowsCommitted()).isEqualTo(rows);
+      assertThat(sink.committedIds()).containsExactlyElementsOf(range(0, rows));
+    });
+  }
 }

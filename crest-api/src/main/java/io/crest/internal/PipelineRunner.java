@@ -70,6 +70,9 @@ public final class PipelineRunner implements Pipeline {
   // Set once by start(), before the threads start.
   private volatile Thread writerThread;
   private volatile Thread committerThread;
+  // Marks the source's threads that emitted: a stop() from one of them must not wait for the
+  // source's close, which joins it.
+  private final ThreadLocal<Boolean> sourceThread = ThreadLocal.withInitial(() -> false);
 
   /** Builds a pipeline; use {@link Pipeline#from} instead. */
   public PipelineRunner(
@@ -216,14 +219,18 @@ public final class PipelineRunner implements Pipeline {
 
   /**
    * The name of the pipeline thread the caller runs on ({@code writer} or {@code committer}, where
-   * listeners and source hooks are called), or {@code null} on any other thread.
+   * listeners and source hooks are called, or {@code source reader} for a thread of the source
+   * that emitted batches), or {@code null} on any other thread.
    */
   private String ownThread() {
     Thread current = Thread.currentThread();
     if (current == writerThread) {
       return "writer";
     }
-    return current == committerThread ? "committer" : null;
+    if (current == committerThread) {
+      return "committer";
+    }
+    return sourceThread.get() ? "source reader" : null;
   }
 
   /**
@@ -330,6 +337,9 @@ public final class PipelineRunner implements Pipeline {
     @Override
     public boolean emit(SourceBatch batch) throws InterruptedException {
       Objects.requireNonNull(batch, "batch");
+      if (!sourceThread.get()) {
+        sourceThread.set(true);
+      }
       return queue.offer(batch);
     }
 
