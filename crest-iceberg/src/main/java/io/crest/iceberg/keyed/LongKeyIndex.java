@@ -1,0 +1,241 @@
+package io.crest.iceberg.keyed;
+
+import java.util.Arrays;
+
+/**
+ * Where the live row of each {@code long} key is: key to (data file id, row position), in a
+ * fixed amount of memory. An open-addressing hash table (linear probing, backward-shift removal)
+ * over two {@code long} arrays and a reference bit per slot; when it is full, the CLOCK algorithm
+ * evicts an entry not looked up or updated since the hand last passed it (an approximation of
+ * least recently used in which keys written once and never touched again go first).
+ *
+ * <p>The index is a cache, not the truth: a key it does not hold may still be in the table (its
+ * entry was evicted, or the index started cold), and callers resolve such misses from the table.
+ * A key it holds maps to exactly the location last {@link #put}. About 16 bytes per slot plus one
+ * bit, with slots filled to at most 3/4: at most {@value #BYTES_PER_KEY} bytes per key held.
+ *
+ * <p>File ids come from the caller (for example the ordinal of a data file in its registry), at
+ * most {@value #MAX_FILE_ID}; positions at most {@value #MAX_POSITION}.
+ *
+ * <p>Not thread-safe: one thread (the pipeline's writer thread) owns it.
+ */
+public final class LongKeyIndex {
+  /** What {@link #get} returns for a key the index does not hold. */
+  public static final long NONE = -1L;
+  /** The largest file id a location can carry. */
+  public static final int MAX_FILE_ID = (1 << 23) - 1;
+  /** The largest row position a location can carry. */
+  public static final long MAX_POSITION = (1L << 40) - 1;
+  /** Memory per key held when the index is full (16 bytes per slot at 3/4 load, and a bit). */
+  public static final int BYTES_PER_KEY = 22;
+
+  private static final int POSITION_BITS = 40;
+  private static final long EMPTY = -1L; // value of a free slot (a location is never negative)
+
+  private final long[] keys;
+  private final long[] values;
+  private final long[] referenced;
+  private final int mask;
+  private final int maxSize;
+  private int size;
+  private int hand;
+  private long evictions;
+
+  private LongKeyIndex(int capacity) {
+    keys = new long[capacity];
+    values = new long[capacity];
+    Arrays.fill(values, EMPTY);
+    referenced = new long[(capacity + 63) >>> 6];
+    mask = capacity - 1;
+    maxSize = Math.max(1, capacity / 4 * 3);
+  }
+
+  /**
+   * An index that uses at most about {@code bytes} of heap.
+   *
+   * @throws IllegalArgumentException if {@code bytes} is below 1 KiB
+   */
+  public static LongKeyIndex withMemory(long bytes) {
+    if (bytes < 1024) {
+      throw new IllegalArgumentException(
+          "Cannot size the key index to " + bytes + " bytes: it needs at least 1 KiB");
+    }
+    long slots = Long.highestOneBit(bytes / 16); // 16 bytes per slot, rounded down to a power of 2
+    return new LongKeyIndex((int) Math.min(slots, 1 << 30));
+  }
+
+  /** The number of keys the index holds before it starts evicting. */
+  public int maxKeys() {
+    return maxSize;
+  }
+
+  /** The number of keys held now. */
+  public int size() {
+    return size;
+  }
+
+  /** How many entries were evicted to make room so far. */
+  public long evictions() {
+    return evictions;
+  }
+
+  /** The heap the index's arrays take, in bytes. */
+  public long memoryBytes() {
+    return 16L * keys.length + 8L * referenced.length;
+  }
+
+  /** Packs a location. */
+  public static long location(int fileId, long position) {
+    if (fileId < 0 || fileId > MAX_FILE_ID || position < 0 || position > MAX_POSITION) {
+      throw new IllegalArgumentException(
+          "Cannot index row " + position + " of file " + fileId + ": out of range");
+    }
+    return ((long) fileId << POSITION_BITS) | position;
+  }
+
+  /** The file id of a location. */
+  public static int fileId(long location) {
+    return (int) (location >>> POSITION_BITS);
+  }
+
+  /** The row position of a location. */
+  public static long position(long location) {
+    return location & MAX_POSITION;
+  }
+
+  /** The location of {@code key}, or {@link #NONE} if the index does not hold it. */
+  public long get(long key) {
+    int slot = find(key);
+    if (slot < 0) {
+      return NONE;
+    }
+    referenced[slot >>> 6] |= 1L << slot;
+    return values[slot];
+  }
+
+  /** Records that {@code key}'s live row is at {@code location}, evicting another if full. */
+  public void put(long key, long location) {
+    if (location < 0) {
+      throw new IllegalArgumentException("Cannot index key " + key + " at location " + location);
+    }
+    int slot = find(key);
+    if (slot >= 0) {
+      values[slot] = location;
+      referenced[slot >>> 6] |= 1L << slot;
+      return;
+    }
+    if (size >= maxSize) {
+      evictOne();
+    }
+    slot = home(key);
+    while (values[slot] != EMPTY) {
+      slot = (slot + 1) & mask;
+    }
+    keys[slot] = key;
+    values[slot] = location;
+    // No reference bit yet: a key written once and never touched again goes before keys that
+    // are read or updated (a stream of new keys does not flush the hot ones out).
+    referenced[slot >>> 6] &= ~(1L << slot);
+    size++;
+  }
+
+  /** Forgets {@code key}; returns whether the index held it. */
+  public boolean remove(long key) {
+    int slot = find(key);
+    if (slot < 0) {
+      return false;
+    }
+    removeAt(slot);
+    return true;
+  }
+
+  /**
+   * Forgets every key whose row is in file {@code fileId} (a file rewritten by compaction or
+   * deleted): one pass over the table. Returns how many were forgotten.
+   */
+  public int removeFile(int fileId) {
+    int removed = 0;
+    int slot = 0;
+    while (slot < keys.length) {
+      if (values[slot] != EMPTY && fileId(values[slot]) == fileId) {
+        removeAt(slot); // may shift a later entry into this slot: look at it again
+        removed++;
+      } else {
+        slot++;
+      }
+    }
+    return removed;
+  }
+
+  /** Forgets every key. */
+  public void clear() {
+    Arrays.fill(values, EMPTY);
+    Arrays.fill(referenced, 0L);
+    size = 0;
+  }
+
+  private int home(long key) {
+    long h = key * 0x9E3779B97F4A7C15L; // Fibonacci hashing spreads sequential keys
+    return (int) (h ^ (h >>> 32)) & mask;
+  }
+
+  private int find(long key) {
+    int slot = home(key);
+    while (values[slot] != EMPTY) {
+      if (keys[slot] == key) {
+        return slot;
+      }
+      slot = (slot + 1) & mask;
+    }
+    return -1;
+  }
+
+  /** CLOCK: clears reference bits until it meets an entry without one, and removes it. */
+  private void evictOne() {
+    while (true) {
+      int slot = hand;
+      hand = (hand + 1) & mask;
+      if (values[slot] == EMPTY) {
+        continue;
+      }
+      long bit = 1L << slot;
+      if ((referenced[slot >>> 6] & bit) != 0) {
+        referenced[slot >>> 6] &= ~bit;
+        continue;
+      }
+      removeAt(slot);
+      evictions++;
+      return;
+    }
+  }
+
+  /** Removes the entry at {@code slot}, shifting back later entries of its probe run. */
+  private void removeAt(int slot) {
+    int gap = slot;
+    int next = (gap + 1) & mask;
+    while (values[next] != EMPTY) {
+      int home = home(keys[next]);
+      // Move the entry into the gap when its home is not cyclically within (gap, next].
+      boolean movable = gap <= next ? (home <= gap || home > next) : (home <= gap && home > next);
+      if (movable) {
+        keys[gap] = keys[next];
+        values[gap] = values[next];
+        copyBit(next, gap);
+        gap = next;
+      }
+      next = (next + 1) & mask;
+    }
+    values[gap] = EMPTY;
+    referenced[gap >>> 6] &= ~(1L << gap);
+    size--;
+  }
+
+  private void copyBit(int from, int to) {
+    boolean set = (referenced[from >>> 6] & (1L << from)) != 0;
+    if (set) {
+      referenced[to >>> 6] |= 1L << to;
+    } else {
+      referenced[to >>> 6] &= ~(1L << to);
+    }
+  }
+}
