@@ -1,0 +1,123 @@
+package io.crest.iceberg.keyed;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.apache.iceberg.FileFormat;
+import org.apache.iceberg.FileScanTask;
+import org.apache.iceberg.MetadataColumns;
+import org.apache.iceberg.Schema;
+import org.apache.iceberg.Table;
+import org.apache.iceberg.data.GenericDeleteFilter;
+import org.apache.iceberg.data.Record;
+import org.apache.iceberg.data.parquet.GenericParquetReaders;
+import org.apache.iceberg.io.CloseableIterable;
+import org.apache.iceberg.parquet.Parquet;
+import org.apache.iceberg.types.Conversions;
+import org.apache.iceberg.types.Type;
+import org.apache.iceberg.types.Types;
+import org.apache.iceberg.util.PartitionUtil;
+
+/**
+ * Resolves keys the index does not hold from the table itself: which live rows of a snapshot carry
+ * them, as (data file, row position). Data files whose key column bounds hold none of the keys
+ * are skipped without being opened; the others are read through Iceberg's own readers, key column
+ * and row position only, with the deletes that apply to them (position deletes, deletion vectors,
+ * equality deletes), so only live rows are found. A key found nowhere is proven absent.
+ *
+ * <p>Stateless and thread-safe as far as the {@link Table} passed in is.
+ */
+public final class KeyResolver {
+
+  /** A live row of a key: the data file and the row's position in it. */
+  public record Row(long key, String file, long position) {}
+
+  private KeyResolver() {}
+
+  /**
+   * The live rows of snapshot {@code snapshotId} whose {@code keyColumn} (a long or int column)
+   * holds one of {@code keys}. A key may have several rows in a table another writer made; all are
+   * returned.
+   *
+   * @param keys the keys to look for, sorted ascending and without duplicates
+   * @throws IllegalArgumentException if the key column is missing or not a long or int column
+   * @throws UnsupportedOperationException if a candidate data file is not Parquet
+   */
+  public static List<Row> resolve(Table table, Long snapshotId, String keyColumn, long[] keys) {
+    List<Row> rows = new ArrayList<>();
+    if (snapshotId == null || keys.length == 0) {
+      return rows;
+    }
+    Types.NestedField field = table.schema().findField(keyColumn);
+    if (field == null || (field.type().typeId() != Type.TypeID.LONG
+        && field.type().typeId() != Type.TypeID.INTEGER)) {
+      throw new IllegalArgumentException("Cannot resolve keys of table " + table.name()
+          + " by column '" + keyColumn + "': it is " + (field == null ? "missing"
+              : "of type " + field.type()) + " (long or int key columns only)");
+    }
+    Schema requested = new Schema(field, MetadataColumns.ROW_POSITION);
+    try (CloseableIterable<FileScanTask> tasks =
+        table.newScan().useSnapshot(snapshotId).includeColumnStats().planFiles()) {
+      for (FileScanTask task : tasks) {
+        if (mayHold(task, field, keys)) {
+          read(table, task, requested, field, keys, rows);
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(
+          "Cannot resolve keys in table " + table.name() + ": " + e.getMessage(), e);
+    }
+    return rows;
+  }
+
+  /** Whether the file's bounds of the key column leave room for one of the keys. */
+  private static boolean mayHold(FileScanTask task, Types.NestedField field, long[] keys) {
+    ByteBuffer lower = task.file().lowerBounds() == null ? null
+        : task.file().lowerBounds().get(field.fieldId());
+    ByteBuffer upper = task.file().upperBounds() == null ? null
+        : task.file().upperBounds().get(field.fieldId());
+    long low = lower == null ? Long.MIN_VALUE : asLong(field.type(), lower);
+    long high = upper == null ? Long.MAX_VALUE : asLong(field.type(), upper);
+    int i = Arrays.binarySearch(keys, low);
+    int first = i >= 0 ? i : -i - 1; // the first key >= low
+    return first < keys.length && keys[first] <= high;
+  }
+
+  private static long asLong(Type type, ByteBuffer bound) {
+    Object value = Conversions.fromByteBuffer(type, bound);
+    return ((Number) value).longValue();
+  }
+
+  private static void read(Table table, FileScanTask task, Schema requested,
+      Types.NestedField field, long[] keys, List<Row> rows) throws IOException {
+    if (task.file().format() != FileFormat.PARQUET) {
+      throw new UnsupportedOperationException("Cannot resolve keys in " + task.file().location()
+          + " of table " + table.name() + ": it is " + task.file().format() + ", not Parquet");
+    }
+    GenericDeleteFilter deletes =
+        new GenericDeleteFilter(table.io(), task, table.schema(), requested);
+    Schema read = deletes.requiredSchema();
+    String location = task.file().location();
+    try (CloseableIterable<Record> records = deletes.filter(
+        Parquet.read(table.io().newInputFile(location))
+            .project(read)
+            .createReaderFunc(fileSchema -> GenericParquetReaders.buildReader(
+                read, fileSchema, PartitionUtil.constantsMap(task)))
+            .build())) {
+      for (Record record : records) {
+        Object value = record.getField(field.name());
+        if (value == null) {
+          continue;
+        }
+        long key = ((Number) value).longValue();
+        if (Arrays.binarySearch(keys, key) >= 0) {
+          long position = (Long) record.getField(MetadataColumns.ROW_POSITION.name());
+          rows.add(new Row(key, location, position));
+        }
+      }
+    }
+  }
+}
