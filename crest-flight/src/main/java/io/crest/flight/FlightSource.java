@@ -1,6 +1,7 @@
 package io.crest.flight;
 
 import io.crest.errors.SourceException;
+import io.crest.spi.Backoff;
 import io.crest.spi.Source;
 import io.crest.spi.SourceContext;
 import io.crest.spi.SourcePosition;
@@ -582,7 +583,8 @@ public final class FlightSource implements Source {
 
     /**
      * Sets the backoff between reconnect attempts: attempt {@code n} waits a random time between
-     * half and all of {@code min(initial * 2^(n-1), max)}. Defaults to 100 ms up to 30 s.
+     * half and all of {@code min(initial * 2^(n-1), max)}, the rule of {@link Backoff}. Defaults to
+     * 100 ms up to 30 s.
      *
      * @throws IllegalArgumentException if {@code initial} is not positive or {@code max} is
      *     below {@code initial}

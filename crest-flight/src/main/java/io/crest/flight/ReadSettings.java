@@ -1,5 +1,6 @@
 package io.crest.flight;
 
+import io.crest.spi.Backoff;
 import java.time.Duration;
 
 /** The reading options shared by every reader of one source. Immutable. */

@@ -506,7 +506,8 @@ public final class IcebergSink implements Sink {
 
     /**
      * Sets the pause between commit attempts: it starts at {@code initial}, doubles up to {@code
-     * max}, and is jittered (between half and all of it). Defaults to 200 ms up to 30 s.
+     * max}, and is jittered (between half and all of it), the rule of {@link
+     * io.crest.spi.Backoff}. Defaults to 200 ms up to 30 s.
      *
      * @throws IllegalArgumentException if {@code initial} is negative or {@code max} is below it
      * @throws IllegalStateException if the backoff was set before
@@ -522,7 +523,7 @@ public final class IcebergSink implements Sink {
       if (backoffSet) {
         throw new IllegalStateException(
             "Cannot set commit backoff to " + initial + ".." + max + ": already set to "
-                + retry.initialBackoff() + ".." + retry.maxBackoff());
+                + retry.backoff().initial() + ".." + retry.backoff().max());
       }
       backoffSet = true;
       retry = retry.withBackoff(initial, max);

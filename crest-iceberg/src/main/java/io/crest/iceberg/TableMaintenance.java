@@ -299,7 +299,7 @@ public final class TableMaintenance {
           throw e;
         }
         table.refresh();
-        RETRY.pause(attempt);
+        RETRY.backoff().pause(attempt);
       } catch (org.apache.iceberg.exceptions.ValidationException e) {
         // Someone deleted rows of these files, or rewrote them, since the snapshot we read.
         LOG.info("Skipping compaction of partition {} of {}: {}", spec.partitionToPath(partition),

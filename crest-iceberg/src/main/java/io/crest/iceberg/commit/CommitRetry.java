@@ -1,38 +1,48 @@
 package io.crest.iceberg.commit;
 
+import io.crest.spi.Backoff;
 import java.time.Duration;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
+import java.util.Objects;
 
 /**
- * How often and how patiently a commit is tried again after Iceberg's own retries gave up:
- * exponential backoff with jitter (half of each pause is fixed, half random), so competing writers
- * spread out. Used by the sink's committer and by table maintenance, so every commit Crest makes
- * retries by one rule. Immutable and thread-safe.
+ * How often a commit is tried again after Iceberg's own retries gave up, and how long to pause
+ * between attempts: at most {@link #maxAttempts()} attempts, pausing by the jittered exponential
+ * {@link Backoff} so that competing writers spread out. Used by the sink's committer and by table
+ * maintenance, so every commit Crest makes retries by one rule. Immutable and thread-safe.
  */
 public final class CommitRetry {
   /** Eight attempts, pauses from 200 ms up to 30 s. */
-  public static final CommitRetry DEFAULT = new CommitRetry(8, Duration.ofMillis(200), Duration.ofSeconds(30));
+  public static final CommitRetry DEFAULT =
+      new CommitRetry(8, Duration.ofMillis(200), Duration.ofSeconds(30));
 
   private final int maxAttempts;
-  private final Duration initialBackoff;
-  private final Duration maxBackoff;
+  private final Backoff backoff;
 
   /**
    * A retry rule of {@code maxAttempts} attempts with pauses from {@code initialBackoff} doubling
    * up to {@code maxBackoff}.
    *
-   * @throws IllegalArgumentException if {@code maxAttempts} is not positive, a pause is negative or
-   *     {@code maxBackoff} is below {@code initialBackoff}
+   * @throws IllegalArgumentException if {@code maxAttempts} is not positive
+   * @throws IllegalArgumentException if {@code initialBackoff} is negative or {@code maxBackoff} is
+   *     below it
    */
   public CommitRetry(int maxAttempts, Duration initialBackoff, Duration maxBackoff) {
-    if (maxAttempts < 1 || initialBackoff.isNegative() || maxBackoff.compareTo(initialBackoff) < 0) {
+    this(maxAttempts, Backoff.of(initialBackoff, maxBackoff));
+  }
+
+  /**
+   * A retry rule of {@code maxAttempts} attempts pausing by {@code backoff}.
+   *
+   * @throws IllegalArgumentException if {@code maxAttempts} is not positive
+   */
+  public CommitRetry(int maxAttempts, Backoff backoff) {
+    Objects.requireNonNull(backoff, "backoff");
+    if (maxAttempts < 1) {
       throw new IllegalArgumentException("Cannot retry " + maxAttempts + " times with backoff "
-          + initialBackoff + ".." + maxBackoff + " (attempts >= 1, 0 <= initial <= max)");
+          + backoff.initial() + ".." + backoff.max() + " (attempts >= 1)");
     }
     this.maxAttempts = maxAttempts;
-    this.initialBackoff = initialBackoff;
-    this.maxBackoff = maxBackoff;
+    this.backoff = backoff;
   }
 
   /** How many attempts in all, the first included. */
@@ -40,49 +50,23 @@ public final class CommitRetry {
     return maxAttempts;
   }
 
-  /** The pause before the first retry, before jitter. */
-  public Duration initialBackoff() {
-    return initialBackoff;
-  }
-
-  /** The longest pause, before jitter. */
-  public Duration maxBackoff() {
-    return maxBackoff;
+  /** The pauses between attempts; {@code backoff().pause(n)} sleeps before retry {@code n}. */
+  public Backoff backoff() {
+    return backoff;
   }
 
   /** This rule with {@code attempts} attempts. */
   public CommitRetry withAttempts(int attempts) {
-    return new CommitRetry(attempts, initialBackoff, maxBackoff);
+    return new CommitRetry(attempts, backoff);
   }
 
   /** This rule with pauses from {@code initial} up to {@code max}. */
   public CommitRetry withBackoff(Duration initial, Duration max) {
-    return new CommitRetry(maxAttempts, initial, max);
-  }
-
-  /** The pause before retry number {@code retry} (1 for the first retry), jittered. */
-  public long pauseNanos(int retry) {
-    long ceiling = maxBackoff.toNanos();
-    long base = initialBackoff.toNanos();
-    for (int i = 1; i < retry && base < ceiling; i++) {
-      base *= 2;
-    }
-    base = Math.min(base, ceiling);
-    long half = base / 2;
-    return half + (half > 0 ? ThreadLocalRandom.current().nextLong(half + 1) : 0);
-  }
-
-  /** Sleeps before retry number {@code retry}; an interrupt ends the pause early and is kept. */
-  public void pause(int retry) {
-    try {
-      TimeUnit.NANOSECONDS.sleep(pauseNanos(retry));
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    return new CommitRetry(maxAttempts, Backoff.of(initial, max));
   }
 
   @Override
   public String toString() {
-    return maxAttempts + " attempts, backoff " + initialBackoff + ".." + maxBackoff;
+    return maxAttempts + " attempts, backoff " + backoff.initial() + ".." + backoff.max();
   }
 }

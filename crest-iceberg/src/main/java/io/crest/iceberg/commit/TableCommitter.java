@@ -184,7 +184,7 @@ public final class TableCommitter implements AutoCloseable {
     RuntimeException last = null;
     for (int attempt = 1; attempt <= retry.maxAttempts(); attempt++) {
       if (attempt > 1) {
-        retry.pause(attempt - 1);
+        retry.backoff().pause(attempt - 1);
       }
       Fence fence = new Fence(c.commitId());
       Table t;
