@@ -65,7 +65,9 @@ public final class IcebergSink implements Sink {
             b.maxOpenFiles,
             b.clustered,
             b.genericWriter,
-            b.encoderThreads),
+            b.encoderThreads,
+            b.equalityDeletes,
+            b.keyIndexMemory.toBytes()),
         new CommitSettings(
             strategy,
             strategy instanceof IcebergCommitStrategies.OverwriteByFilter
@@ -136,6 +138,8 @@ public final class IcebergSink implements Sink {
   public static final class Builder {
     /** The default cap on files open at once in one flush. */
     public static final int DEFAULT_MAX_OPEN_FILES = 100;
+    /** The default heap of the key index of an upsert by one long or int key: 64 MiB. */
+    public static final io.crest.DataSize DEFAULT_KEY_INDEX_MEMORY = io.crest.DataSize.mib(64);
 
     private TableIdentifier table;
     private Supplier<Catalog> catalogFactory;
@@ -153,6 +157,9 @@ public final class IcebergSink implements Sink {
     private boolean maxOpenFilesSet;
     private boolean clustered;
     private boolean genericWriter;
+    private boolean equalityDeletes;
+    private io.crest.DataSize keyIndexMemory = DEFAULT_KEY_INDEX_MEMORY;
+    private boolean keyIndexMemorySet;
     private int encoderThreads = 1;
     private boolean encoderThreadsSet;
     private boolean attemptsSet;
@@ -457,6 +464,44 @@ public final class IcebergSink implements Sink {
     }
 
     /**
+     * Makes upserts delete replaced rows by equality (Iceberg's equality-delta writer: an equality
+     * delete per key not written earlier in the same flush), the only way for keys of several
+     * columns or of other types than long and int. By default an upsert by one long or int key
+     * deletes by position: through a key index it finds the row each key has now and deletes it
+     * with a deletion vector (format 3) or a position delete (format 2), which readers apply
+     * without joining; a key proven absent gets no delete. Equality deletes cost nothing to find
+     * but every later read joins every data file against them.
+     */
+    public Builder equalityDeletes() {
+      equalityDeletes = true;
+      return this;
+    }
+
+    /**
+     * Sets the heap the key index of an upsert by one long or int key may take (default {@link
+     * #DEFAULT_KEY_INDEX_MEMORY}; about 22 bytes per key). Keys it does not hold (evicted, or
+     * after a restart) are looked up in the table once per flush: in every data file whose key
+     * bounds may hold them, reading the key column.
+     *
+     * @throws IllegalArgumentException if {@code memory} is below 1 KiB
+     * @throws IllegalStateException if the memory was set before
+     */
+    public Builder keyIndexMemory(io.crest.DataSize memory) {
+      Objects.requireNonNull(memory, "memory");
+      if (memory.toBytes() < 1024) {
+        throw new IllegalArgumentException(
+            "Cannot set key index memory to " + memory + ": it must be at least 1 KiB");
+      }
+      if (keyIndexMemorySet) {
+        throw new IllegalStateException(
+            "Cannot set key index memory to " + memory + ": already set to " + keyIndexMemory);
+      }
+      keyIndexMemorySet = true;
+      keyIndexMemory = memory;
+      return this;
+    }
+
+    /**
      * Sets how many threads encode the Parquet files of an unpartitioned table (default 1): each
      * thread writes its own files, so a commit adds up to {@code threads} files, and batches are
      * handed to the threads without copying. More threads raise throughput when encoding is the
@@ -543,14 +588,17 @@ public final class IcebergSink implements Sink {
                 + " needs row-level deletes, which format version 1 does not have (use"
                 + " formatVersion(2) or 3)");
       }
-      for (String field : partitionBy) {
+      // Deleting by position finds a key's row in any partition; equality deletes only within
+      // the row's partition, so there a key must never move between partitions.
+      boolean byPosition = !equalityDeletes && strategy.keyColumns().size() == 1;
+      for (String field : byPosition ? List.<String>of() : partitionBy) {
         String column = TableLayouts.sourceColumn(field);
         if (!strategy.keyColumns().contains(column)) {
           throw new IllegalStateException(
               "Cannot build IcebergSink for table " + table + ": partition field '" + field
                   + "' comes from column '" + column + "', which is not a key of strategy "
                   + strategy.name() + " (add it to the keys, so a key never moves between"
-                  + " partitions)");
+                  + " partitions: equality deletes only reach rows of their own partition)");
         }
       }
     }

@@ -91,14 +91,25 @@ final class IcebergSinkWriter implements SinkWriter {
 
   @Override
   public CommitResult commit(Committable committable) {
-    Snapshot snapshot = committer.commit((TableCommittable) committable);
+    Snapshot snapshot;
+    try {
+      snapshot = committer.commit((TableCommittable) committable);
+    } catch (RuntimeException | Error e) {
+      writer.commitEnded(false);
+      throw e;
+    }
     writer.tableCommitted(committer.schemaId(), committer.specId());
+    writer.commitEnded(true);
     return CommitResult.of("snapshot " + snapshot.snapshotId());
   }
 
   @Override
   public void abort(Committable committable) {
-    committer.abort((TableCommittable) committable);
+    try {
+      committer.abort((TableCommittable) committable);
+    } finally {
+      writer.commitEnded(false);
+    }
   }
 
   @Override

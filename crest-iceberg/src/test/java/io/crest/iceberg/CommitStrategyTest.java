@@ -119,7 +119,8 @@ class CommitStrategyTest extends SinkTestBase {
   void upsert_intoATablePartitionedOutsideTheKey_isRejectedWhenThePipelineStarts()
       throws Exception {
     write(sink().partitionBy("region").build(), kv(row(1L, "eu", "a")));
-    IcebergSink upsert = sink().commitStrategy(CommitStrategy.upsert("id")).build();
+    IcebergSink upsert = sink().equalityDeletes().commitStrategy(CommitStrategy.upsert("id"))
+        .build();
     io.crest.Pipeline p = io.crest.Pipeline.from(
         new io.crest.testing.RootsSource("s", List.of(kv(row(2L, "eu", "b"))))).id("p").to(upsert);
     assertThatThrownBy(p::start)

@@ -126,7 +126,7 @@ class SinkCorrectnessTest extends SinkTestBase {
 
   @Test
   void anUpsertPartitionedByANonKeyColumn_isRejectedAtBuild() {
-    assertThatThrownBy(() -> sink().partitionBy("bucket(4, name)")
+    assertThatThrownBy(() -> sink().partitionBy("bucket(4, name)").equalityDeletes()
         .commitStrategy(CommitStrategy.upsert("id")).build())
         .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("Cannot build IcebergSink for table db.t: partition field"

@@ -22,17 +22,32 @@ public final class TableCommittable implements Committable {
   /**
    * Data files and the delete files that go with them in one snapshot operation. For upserts
    * each group is its own row delta, committed in order: a group's equality deletes must not meet
-   * rows of a later group. Immutable.
+   * rows of a later group. A group of position deletes also names the delete files it replaces
+   * (a data file's earlier deletion vector, merged into the new one), the data files already in
+   * the table it deletes from (which must still exist), and the snapshot its deletes were
+   * resolved against (later concurrent deletes of the same files make the commit fail). Immutable.
    */
-  public record FileGroup(List<DataFile> data, List<DeleteFile> deletes) {
-    /** Copies both lists. */
+  public record FileGroup(
+      List<DataFile> data,
+      List<DeleteFile> deletes,
+      List<DeleteFile> replacedDeletes,
+      java.util.Set<String> referencedDataFiles,
+      Long validateFromSnapshot) {
+    /** Copies the collections. */
     public FileGroup {
       data = List.copyOf(data);
       deletes = List.copyOf(deletes);
+      replacedDeletes = List.copyOf(replacedDeletes);
+      referencedDataFiles = java.util.Set.copyOf(referencedDataFiles);
+    }
+
+    /** Data files and the delete files that go with them, nothing to validate. */
+    public FileGroup(List<DataFile> data, List<DeleteFile> deletes) {
+      this(data, deletes, List.of(), java.util.Set.of(), null);
     }
 
     boolean isEmpty() {
-      return data.isEmpty() && deletes.isEmpty();
+      return data.isEmpty() && deletes.isEmpty() && replacedDeletes.isEmpty();
     }
   }
 

@@ -371,6 +371,17 @@ public final class TableCommitter implements AutoCloseable {
           RowDelta delta = tx.newRowDelta();
           g.data().forEach(delta::addRows);
           g.deletes().forEach(delta::addDeletes);
+          g.replacedDeletes().forEach(delta::removeDeletes);
+          if (g.validateFromSnapshot() != null) {
+            // The deletes address rows as of that snapshot: a file rewritten or deleted since
+            // (compaction), or deletes added to the same files since, make the commit fail.
+            delta.validateFromSnapshot(g.validateFromSnapshot());
+            if (!g.referencedDataFiles().isEmpty()) {
+              delta.validateDataFilesExist(g.referencedDataFiles());
+              delta.validateDeletedFiles();
+            }
+            delta.validateNoConflictingDeleteFiles();
+          }
           ops.add(delta);
         }
         break;

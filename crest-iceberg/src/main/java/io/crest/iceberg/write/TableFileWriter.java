@@ -4,6 +4,7 @@ import io.crest.errors.CrestException;
 import io.crest.errors.ValidationException;
 import io.crest.iceberg.commit.TableCommittable;
 import io.crest.iceberg.commit.TableCommittable.FileGroup;
+import io.crest.iceberg.keyed.KeyedWriter;
 import io.crest.iceberg.schema.ArrowSchemas;
 import io.crest.iceberg.schema.SchemaReconciler;
 import io.crest.iceberg.schema.TableCreation;
@@ -71,6 +72,14 @@ public final class TableFileWriter implements AutoCloseable {
   private Record[] rowBuffer = new Record[0];
   private boolean[] deleteBuffer = new boolean[0];
   private GenericRows generic;
+  // Upserts by one long or int key: deletes by position through a key index (lives across flushes).
+  private KeyedWriter keyed;
+  // Committables prepared, and those whose commit ended (committed, failed or aborted): a keyed
+  // flush writes its deletes only once every earlier one is in the table. Guarded by commits.
+  private final Object commits = new Object();
+  private long preparedCommits;
+  private long endedCommits;
+  private boolean commitFailed;
   private final ColumnarFiles columnar;
   private boolean columnarUnsupported;
   // Closed files not yet prepared: appended data files, and the upsert groups in order.
@@ -174,6 +183,14 @@ public final class TableFileWriter implements AutoCloseable {
       p.converter.fill(root, i, rowBuffer[i]);
       deleteBuffer[i] = ops != null && OpColumn.isDelete(ops, i);
     }
+    if (settings.keyedByIndex(t.schema())) {
+      if (keyed == null) {
+        keyed = new KeyedWriter(tableName, settings.strategy().keyColumns().get(0),
+            settings.keyIndexBytes());
+      }
+      keyed.write(t, rowBuffer, deleteBuffer, rows);
+      return;
+    }
     if (generic != null && generic.schemaId() != t.schema().schemaId()) {
       roll();
     }
@@ -211,7 +228,56 @@ public final class TableFileWriter implements AutoCloseable {
     groups.addAll(deltas);
     appended.clear();
     deltas.clear();
+    if (keyed != null && keyed.isOpen()) {
+      awaitEarlierCommits();
+      table.refresh(); // the deletes are resolved against the table with every earlier flush
+      tableSchema = table.schema();
+      KeyedWriter.Flush flush = keyed.finish(table);
+      groups.add(new FileGroup(flush.dataFiles(), flush.deleteFiles(),
+          flush.rewrittenDeleteFiles(), flush.referencedDataFiles(), flush.baseSnapshotId()));
+    }
+    synchronized (commits) {
+      preparedCommits++;
+    }
     return TableCommittable.of(groups, positions);
+  }
+
+  /**
+   * Tells the writer that the commit of a committable it prepared ended: committed, failed or
+   * aborted. Any thread (the committer's).
+   */
+  public void commitEnded(boolean committed) {
+    synchronized (commits) {
+      endedCommits++;
+      commitFailed |= !committed;
+      commits.notifyAll();
+    }
+  }
+
+  /**
+   * Waits until every committable prepared before is committed. The committer ends each one
+   * (committed, failed or aborted), so this returns or throws; it never waits on a commit that
+   * failed.
+   */
+  private void awaitEarlierCommits() {
+    synchronized (commits) {
+      boolean interrupted = false;
+      while (endedCommits < preparedCommits && !commitFailed) {
+        try {
+          commits.wait();
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
+      }
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+      if (commitFailed) {
+        throw new CrestException("Cannot prepare the upserts of table " + tableName
+            + ": an earlier commit failed, so their deletes cannot be resolved (the pipeline"
+            + " stops; a restart reads the rows again)");
+      }
+    }
   }
 
   /** Discards open and unprepared files and releases the encoders. Safe to call twice. */
@@ -226,6 +292,9 @@ public final class TableFileWriter implements AutoCloseable {
       try {
         columnar.close(); // deletes the files it never returned
       } finally {
+        if (keyed != null && keyed.isOpen()) {
+          keyed.abandon();
+        }
         roll();
         // written but never prepared: nobody references them
         deleteFiles(appended);
@@ -403,7 +472,8 @@ public final class TableFileWriter implements AutoCloseable {
         keyIds.add(field.fieldId());
       }
     }
-    for (PartitionField pf : t.spec().fields()) {
+    for (PartitionField pf : settings.keyedByIndex(t.schema()) ? List.<PartitionField>of()
+        : t.spec().fields()) {
       if (!keyIds.contains(pf.sourceId())) {
         throw new ValidationException(
             "Cannot upsert into table " + tableName + " on keys "

@@ -20,6 +20,9 @@ import java.util.Set;
  * @param clustered whether the rows of a flush arrive grouped by partition
  * @param genericWriter whether Iceberg's generic row writer replaces the columnar one
  * @param encoderThreads threads that encode Parquet files of an unpartitioned table
+ * @param equalityDeletes whether upserts delete replaced rows by equality (Iceberg's delta writer)
+ *     even where a key index could delete them by position
+ * @param keyIndexBytes the heap the key index of an upsert by one long or int key may take
  */
 public record WriteSettings(
     Map<String, String> tableProperties,
@@ -31,7 +34,9 @@ public record WriteSettings(
     int maxOpenFiles,
     boolean clustered,
     boolean genericWriter,
-    int encoderThreads) {
+    int encoderThreads,
+    boolean equalityDeletes,
+    long keyIndexBytes) {
 
   /** Copies the collections. */
   public WriteSettings {
@@ -43,6 +48,19 @@ public record WriteSettings(
   /** Whether rows are upserted by key. */
   public boolean upsert() {
     return strategy.mode() == CommitStrategy.Mode.UPSERT;
+  }
+
+  /**
+   * Whether upserts into {@code table} go through the key index and delete by position: one key
+   * column of type long or int, unless equality deletes were asked for.
+   */
+  public boolean keyedByIndex(org.apache.iceberg.Schema table) {
+    if (!upsert() || equalityDeletes || strategy.keyColumns().size() != 1) {
+      return false;
+    }
+    org.apache.iceberg.types.Types.NestedField key = table.findField(strategy.keyColumns().get(0));
+    return key != null && (key.type().typeId() == org.apache.iceberg.types.Type.TypeID.LONG
+        || key.type().typeId() == org.apache.iceberg.types.Type.TypeID.INTEGER);
   }
 
   /** The batch columns that are not table columns: the op column of a CDC upsert. */

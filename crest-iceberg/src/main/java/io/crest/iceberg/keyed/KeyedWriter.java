@@ -1,0 +1,387 @@
+package io.crest.iceberg.keyed;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.iceberg.DataFile;
+import org.apache.iceberg.DeleteFile;
+import org.apache.iceberg.FileFormat;
+import org.apache.iceberg.FileScanTask;
+import org.apache.iceberg.HasTableOperations;
+import org.apache.iceberg.PartitionKey;
+import org.apache.iceberg.PartitionSpec;
+import org.apache.iceberg.Snapshot;
+import org.apache.iceberg.StructLike;
+import org.apache.iceberg.Table;
+import org.apache.iceberg.TableProperties;
+import org.apache.iceberg.data.BaseDeleteLoader;
+import org.apache.iceberg.data.GenericFileWriterFactory;
+import org.apache.iceberg.data.InternalRecordWrapper;
+import org.apache.iceberg.data.Record;
+import org.apache.iceberg.deletes.BaseDVFileWriter;
+import org.apache.iceberg.deletes.DeleteGranularity;
+import org.apache.iceberg.deletes.PositionDelete;
+import org.apache.iceberg.deletes.PositionDeleteIndex;
+import org.apache.iceberg.io.CloseableIterable;
+import org.apache.iceberg.io.DeleteWriteResult;
+import org.apache.iceberg.io.FanoutPositionOnlyDeleteWriter;
+import org.apache.iceberg.io.OutputFileFactory;
+import org.apache.iceberg.io.RollingDataWriter;
+import org.apache.iceberg.util.PropertyUtil;
+
+/**
+ * Writes the upserts and deletes of a table keyed by one long or int column, deleting each
+ * replaced row by its position, never by equality: a row of a key written earlier in the same
+ * flush, or found through the {@link LongKeyIndex}, or (for keys the index does not hold) found
+ * by {@link KeyResolver} in the snapshot the flush's deletes are written against. A key proven
+ * absent gets no delete. Format v3 tables get one deletion vector per data file, merged with the
+ * file's previous one (which the commit removes); format v2 tables get file-scoped position
+ * delete files.
+ *
+ * <p>Lifecycle per flush: {@link #write} for each batch of converted rows, then {@link #finish}
+ * once every earlier flush is committed (its deletes are written against the table as it is
+ * then). The index and the file registry live across flushes. Not thread-safe: the sink's writer
+ * thread owns it. {@link #abandon} deletes the files of a flush that will not be committed.
+ */
+public final class KeyedWriter {
+  private static final AtomicLong TASK_IDS = new AtomicLong();
+
+  /** What one flush wrote, ready to commit as one row delta. */
+  public record Flush(
+      List<DataFile> dataFiles,
+      List<DeleteFile> deleteFiles,
+      List<DeleteFile> rewrittenDeleteFiles,
+      Set<String> referencedDataFiles,
+      Long baseSnapshotId) {}
+
+  /** A data file rows live in: where to address its position deletes. */
+  private record FileRef(String path, PartitionSpec spec, StructLike partition) {}
+
+  private final String tableName;
+  private final String keyColumn;
+  private final LongKeyIndex index;
+  private final List<FileRef> files = new ArrayList<>(); // by file id
+  private final Map<String, Integer> fileIds = new HashMap<>();
+
+  // One flush.
+  private Table table;
+  private PartitionSpec spec;
+  private GenericFileWriterFactory factory;
+  private OutputFileFactory fileFactory;
+  private long targetFileSize;
+  private PartitionKey partitionKey;
+  private InternalRecordWrapper wrapper;
+  private final Map<PartitionKey, RollingDataWriter<Record>> writers = new HashMap<>();
+  private final Map<Long, Long> flushRows = new HashMap<>(); // key -> location in this flush
+  private final Set<Long> misses = new HashSet<>();
+  private final Map<Integer, List<Long>> deletes = new HashMap<>(); // file id -> positions
+  private final List<DataFile> written = new ArrayList<>();
+
+  /**
+   * A writer whose index takes about {@code indexBytes} of heap.
+   *
+   * @param keyColumn the key, a long or int column of the table
+   */
+  public KeyedWriter(String tableName, String keyColumn, long indexBytes) {
+    this.tableName = tableName;
+    this.keyColumn = keyColumn;
+    this.index = LongKeyIndex.withMemory(indexBytes);
+  }
+
+  /** The key index, for its counters. */
+  public LongKeyIndex index() {
+    return index;
+  }
+
+  /** Whether a flush is open (rows were written since the last finish). */
+  public boolean isOpen() {
+    return table != null;
+  }
+
+  /** The id of the table schema the open flush writes with, or -1. */
+  public int schemaId() {
+    return table == null ? -1 : table.schema().schemaId();
+  }
+
+  /**
+   * Upserts {@code count} converted rows, or deletes their keys where {@code deleteRows} says
+   * so (only the key column of a delete row matters).
+   */
+  public void write(Table t, Record[] rows, boolean[] deleteRows, int count) {
+    if (table == null) {
+      open(t);
+    } else if (t.schema().schemaId() != table.schema().schemaId()
+        || t.spec().specId() != spec.specId()) {
+      // The schema or spec changed in the middle of the flush: the data files so far are closed,
+      // the flush's rows, misses and deletes carry on (their locations stay valid).
+      closeWriters();
+      open(t);
+    }
+    for (int i = 0; i < count; i++) {
+      Record row = rows[i];
+      Object value = row.getField(keyColumn);
+      if (value == null) {
+        throw new IllegalStateException("Cannot upsert into table " + tableName
+            + ": key column '" + keyColumn + "' is null"); // required columns are checked before
+      }
+      long key = ((Number) value).longValue();
+      deleteEarlier(key);
+      if (!deleteRows[i]) {
+        RollingDataWriter<Record> writer = route(row);
+        long location = LongKeyIndex.location(
+            fileId(writer.currentFilePath().toString(), spec, writer), writer.currentFileRows());
+        writer.write(row);
+        flushRows.put(key, location);
+      }
+    }
+  }
+
+  /** Deletes the row {@code key} has now, wherever it is known to be; remembers a miss. */
+  private void deleteEarlier(long key) {
+    Long inFlush = flushRows.remove(key);
+    if (inFlush != null) {
+      delete(inFlush);
+      return;
+    }
+    long indexed = index.get(key);
+    if (indexed != LongKeyIndex.NONE) {
+      index.remove(key);
+      delete(indexed);
+    } else {
+      misses.add(key); // resolved from the table when the flush ends
+    }
+  }
+
+  private void delete(long location) {
+    deletes.computeIfAbsent(LongKeyIndex.fileId(location), id -> new ArrayList<>())
+        .add(LongKeyIndex.position(location));
+  }
+
+  /**
+   * Closes the flush's data files, resolves the keys the index did not hold against {@code t}'s
+   * current snapshot (which must hold every earlier flush), and writes the flush's deletes.
+   * Returns {@code null} when nothing was written.
+   */
+  public Flush finish(Table t) {
+    if (table == null) {
+      return null;
+    }
+    try {
+      closeWriters();
+      Snapshot base = t.currentSnapshot();
+      Long baseId = base == null ? null : base.snapshotId();
+      Map<String, FileScanTask> tasks = new HashMap<>();
+      if (baseId != null) {
+        try (CloseableIterable<FileScanTask> planned =
+            t.newScan().useSnapshot(baseId).planFiles()) {
+          planned.forEach(task -> tasks.put(task.file().location(), task));
+        }
+      }
+      long[] missed = misses.stream().mapToLong(Long::longValue).sorted().toArray();
+      // A committed row of a missed key goes, whether the flush wrote the key again or not.
+      for (KeyResolver.Row row : KeyResolver.resolve(t, baseId, keyColumn, missed)) {
+        FileScanTask task = tasks.get(row.file());
+        delete(LongKeyIndex.location(
+            fileId(row.file(), task.spec(), task.file().partition()), row.position()));
+      }
+      Flush flush = writeDeletes(t, tasks, baseId);
+      flushRows.forEach(index::put); // the flush's rows are where the next flush finds them
+      return flush;
+    } catch (IOException e) {
+      throw new UncheckedIOException(
+          "Cannot write the deletes of table " + tableName + ": " + e.getMessage(), e);
+    } finally {
+      reset();
+    }
+  }
+
+  private Flush writeDeletes(Table t, Map<String, FileScanTask> tasks, Long baseId)
+      throws IOException {
+    List<DeleteFile> deleteFiles = new ArrayList<>();
+    List<DeleteFile> rewritten = new ArrayList<>();
+    Set<String> referenced = new HashSet<>();
+    if (!deletes.isEmpty()) {
+      OutputFileFactory deleteOutputs = OutputFileFactory.builderFor(t, 1, TASK_IDS.incrementAndGet())
+          .format(formatVersion(t) >= 3 ? FileFormat.PUFFIN : fileFormat(t))
+          .operationId(UUID.randomUUID().toString())
+          .suffix("deletes")
+          .build();
+      DeleteWriteResult result;
+      if (formatVersion(t) >= 3) {
+        BaseDeleteLoader loader = new BaseDeleteLoader(f -> t.io().newInputFile(f.location()));
+        BaseDVFileWriter dvs = new BaseDVFileWriter(deleteOutputs, path -> {
+          FileScanTask task = tasks.get(path);
+          if (task == null || task.deletes().isEmpty()) {
+            return null;
+          }
+          PositionDeleteIndex previous = loader.loadPositionDeletes(task.deletes(), path);
+          return previous.isEmpty() && previous.deleteFiles().isEmpty() ? null : previous;
+        });
+        try (BaseDVFileWriter w = dvs) {
+          forEachDelete((ref, pos) -> w.delete(ref.path(), pos, ref.spec(), ref.partition()));
+        }
+        result = dvs.result();
+      } else {
+        GenericFileWriterFactory positions = new GenericFileWriterFactory.Builder(t)
+            .deleteFileFormat(fileFormat(t)).build();
+        FanoutPositionOnlyDeleteWriter<Record> w = new FanoutPositionOnlyDeleteWriter<>(
+            positions, deleteOutputs, t.io(), targetFileSize, DeleteGranularity.FILE);
+        PositionDelete<Record> delete = PositionDelete.create();
+        try (FanoutPositionOnlyDeleteWriter<Record> open = w) {
+          forEachDelete((ref, pos) -> open.write(delete.set(ref.path(), pos), ref.spec(),
+              ref.partition()));
+        }
+        result = w.result();
+      }
+      deleteFiles.addAll(result.deleteFiles());
+      rewritten.addAll(result.rewrittenDeleteFiles());
+      result.referencedDataFiles().forEach(p -> referenced.add(p.toString()));
+    }
+    Set<String> ownFiles = new HashSet<>();
+    written.forEach(f -> ownFiles.add(f.location()));
+    referenced.removeAll(ownFiles); // only files already in the table must still exist
+    return new Flush(List.copyOf(written), deleteFiles, rewritten, referenced, baseId);
+  }
+
+  private interface DeleteSink {
+    void delete(FileRef ref, long position) throws IOException;
+  }
+
+  private void forEachDelete(DeleteSink sink) throws IOException {
+    List<Integer> ids = new ArrayList<>(deletes.keySet());
+    ids.sort(Integer::compare);
+    for (int id : ids) {
+      FileRef ref = files.get(id);
+      long[] positions = deletes.get(id).stream().mapToLong(Long::longValue).toArray();
+      Arrays.sort(positions);
+      for (long pos : positions) {
+        sink.delete(ref, pos);
+      }
+    }
+  }
+
+  /** Deletes the data files of the open flush (it will not be committed) and forgets it. */
+  public void abandon() {
+    try {
+      closeWriters();
+    } finally {
+      for (DataFile f : written) {
+        table.io().deleteFile(f.location());
+      }
+      // The index may hold rows of this flush's files: they are gone.
+      for (Long location : flushRows.values()) {
+        index.removeFile(LongKeyIndex.fileId(location));
+      }
+      reset();
+    }
+  }
+
+  /** Forgets every indexed key (after a failed or foreign change to the table). */
+  public void forgetIndex() {
+    index.clear();
+  }
+
+  private void open(Table t) {
+    table = t;
+    spec = t.spec();
+    FileFormat format = fileFormat(t);
+    factory = new GenericFileWriterFactory.Builder(t).dataFileFormat(format)
+        .dataSchema(t.schema()).build();
+    fileFactory = OutputFileFactory.builderFor(t, 1, TASK_IDS.incrementAndGet())
+        .format(format).operationId(UUID.randomUUID().toString()).build();
+    targetFileSize = PropertyUtil.propertyAsLong(t.properties(),
+        TableProperties.WRITE_TARGET_FILE_SIZE_BYTES,
+        TableProperties.WRITE_TARGET_FILE_SIZE_BYTES_DEFAULT);
+    partitionKey = new PartitionKey(spec, t.schema());
+    wrapper = new InternalRecordWrapper(t.schema().asStruct());
+  }
+
+  private RollingDataWriter<Record> route(Record row) {
+    StructLike partition = null;
+    if (spec.isPartitioned()) {
+      partitionKey.partition(wrapper.wrap(row));
+      partition = partitionKey;
+    }
+    RollingDataWriter<Record> writer = writers.get(partitionKey);
+    if (writer == null) {
+      PartitionKey copy = partitionKey.copy();
+      writer = new RollingDataWriter<>(factory, fileFactory, table.io(), targetFileSize, spec,
+          partition == null ? null : copy);
+      writers.put(copy, writer);
+    }
+    return writer;
+  }
+
+  private int fileId(String path, PartitionSpec fileSpec, RollingDataWriter<Record> writer) {
+    Integer id = fileIds.get(path);
+    if (id != null) {
+      return id;
+    }
+    return register(new FileRef(path, fileSpec, writerPartition(writer)));
+  }
+
+  private StructLike writerPartition(RollingDataWriter<Record> writer) {
+    for (Map.Entry<PartitionKey, RollingDataWriter<Record>> e : writers.entrySet()) {
+      if (e.getValue() == writer) {
+        return spec.isPartitioned() ? e.getKey() : null;
+      }
+    }
+    return null;
+  }
+
+  private int fileId(String path, PartitionSpec fileSpec, StructLike partition) {
+    Integer id = fileIds.get(path);
+    return id != null ? id : register(new FileRef(path, fileSpec, partition));
+  }
+
+  private int register(FileRef ref) {
+    int id = files.size();
+    if (id > LongKeyIndex.MAX_FILE_ID) {
+      throw new IllegalStateException("Cannot index more than " + LongKeyIndex.MAX_FILE_ID
+          + " data files of table " + tableName + " in one run");
+    }
+    files.add(ref);
+    fileIds.put(ref.path(), id);
+    return id;
+  }
+
+  private void closeWriters() {
+    try {
+      for (RollingDataWriter<Record> w : writers.values()) {
+        w.close();
+        written.addAll(w.result().dataFiles());
+      }
+      writers.clear();
+    } catch (IOException e) {
+      throw new UncheckedIOException(
+          "Cannot close data files of table " + tableName + ": " + e.getMessage(), e);
+    }
+  }
+
+  private void reset() {
+    table = null;
+    writers.clear();
+    flushRows.clear();
+    misses.clear();
+    deletes.clear();
+    written.clear();
+  }
+
+  private static FileFormat fileFormat(Table t) {
+    return FileFormat.fromString(t.properties().getOrDefault(
+        TableProperties.DEFAULT_FILE_FORMAT, TableProperties.DEFAULT_FILE_FORMAT_DEFAULT));
+  }
+
+  private static int formatVersion(Table t) {
+    return t instanceof HasTableOperations
+        ? ((HasTableOperations) t).operations().current().formatVersion() : 2;
+  }
+}

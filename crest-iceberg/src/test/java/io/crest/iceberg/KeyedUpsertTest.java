@@ -1,0 +1,130 @@
+package io.crest.iceberg;
+
+import static io.crest.iceberg.testing.ArrowTestData.batch;
+import static io.crest.iceberg.testing.ArrowTestData.columns;
+import static io.crest.iceberg.testing.ArrowTestData.field;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.crest.BatchPolicy;
+import io.crest.CommitStrategy;
+import io.crest.DataSize;
+import io.crest.Pipeline;
+import io.crest.testing.RootsSource;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.types.pojo.ArrowType;
+import org.apache.arrow.vector.types.pojo.Schema;
+import org.apache.iceberg.DeleteFile;
+import org.apache.iceberg.FileContent;
+import org.apache.iceberg.FileScanTask;
+import org.apache.iceberg.Table;
+import org.apache.iceberg.data.Record;
+import org.apache.iceberg.io.CloseableIterable;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Upserts by one long key through the key index, deleting by position: random upserts and deletes
+ * over a key space, many flushes, restarts (a cold index), an index far smaller than the key space
+ * (so most keys are resolved from the table), a key that changes partition, and a compaction
+ * between runs. After every run the table, read through Iceberg, equals the model, and holds no
+ * equality delete.
+ */
+class KeyedUpsertTest extends SinkTestBase {
+  private static final Schema CHANGES = new Schema(List.of(
+      field("id", false, new ArrowType.Int(64, true)),
+      field("region", false, ArrowType.Utf8.INSTANCE),
+      field("v", true, ArrowType.Utf8.INSTANCE),
+      field("op", true, ArrowType.Utf8.INSTANCE)));
+  private static final String[] REGIONS = {"eu", "us", "ap"};
+
+  private final Map<Long, String[]> model = new TreeMap<>(); // id -> {region, v}
+
+  @Test
+  void randomUpsertsAndDeletes_formatV3_matchTheModel() throws Exception {
+    run(3, false);
+  }
+
+  @Test
+  void randomUpsertsAndDeletes_formatV2_matchTheModel() throws Exception {
+    run(2, false);
+  }
+
+  @Test
+  void randomUpsertsAndDeletes_partitionedByANonKeyColumn_keysMovingBetweenPartitions()
+      throws Exception {
+    run(3, true);
+  }
+
+  private void run(int formatVersion, boolean partitioned) throws Exception {
+    Random random = new Random(formatVersion * 31L + (partitioned ? 7 : 0));
+    IcebergSink.Builder b = sink().formatVersion(formatVersion)
+        .keyIndexMemory(DataSize.bytes(1024)) // 48 keys for 400: most keys miss
+        .commitStrategy(CommitStrategy.upsertWithOps("op", "id"));
+    if (partitioned) {
+      b.partitionBy("region");
+    }
+    IcebergSink sink = b.build();
+    int flush = 0;
+    for (int run = 0; run < 4; run++) {
+      List<VectorSchemaRoot> flushes = new ArrayList<>();
+      for (int f = 0; f < 5; f++, flush++) {
+        flushes.add(changes(random, flush));
+      }
+      try (Pipeline p = Pipeline.from(new RootsSource("run-" + run, flushes)).id("keyed")
+          .batch(BatchPolicy.rows(1)).to(sink)) {
+        p.start();
+        assertThat(p.awaitIdle(WAIT)).isTrue();
+      }
+      assertMatchesModel("after run " + run);
+      if (run == 1) {
+        assertThat(TableMaintenance.of(table()).compact(2).dataFilesRemoved()).isPositive();
+        assertMatchesModel("after the compaction");
+      }
+    }
+  }
+
+  /** One flush of changes: 60 rows over 400 keys, so a key may come several times. */
+  private VectorSchemaRoot changes(Random random, int flush) {
+    List<Object[]> rows = new ArrayList<>();
+    for (int i = 0; i < 60; i++) {
+      long id = random.nextInt(400);
+      String region = REGIONS[random.nextInt(REGIONS.length)];
+      if (random.nextInt(4) == 0) {
+        rows.add(new Object[] {id, region, null, "delete"});
+        model.remove(id);
+      } else {
+        String v = "f" + flush + "r" + i;
+        rows.add(new Object[] {id, region, v, "upsert"});
+        model.put(id, new String[] {region, v});
+      }
+    }
+    return batch(allocator, CHANGES, columns(rows.toArray(Object[][]::new)));
+  }
+
+  private void assertMatchesModel(String when) throws IOException {
+    Table t = table();
+    Map<Long, String[]> found = new HashMap<>();
+    for (Record r : rows(t, null)) {
+      String[] previous = found.put((Long) r.getField("id"),
+          new String[] {(String) r.getField("region"), (String) r.getField("v")});
+      assertThat(previous).as("%s: key %s twice", when, r.getField("id")).isNull();
+    }
+    assertThat(found.keySet()).as(when).containsExactlyInAnyOrderElementsOf(model.keySet());
+    model.forEach((id, expected) ->
+        assertThat(found.get(id)).as("%s: key %d", when, id).containsExactly(expected));
+    try (CloseableIterable<FileScanTask> tasks = t.newScan().planFiles()) {
+      for (FileScanTask task : tasks) {
+        for (DeleteFile d : task.deletes()) {
+          assertThat(d.content()).as("%s: delete files", when)
+              .isEqualTo(FileContent.POSITION_DELETES);
+        }
+      }
+    }
+  }
+}
