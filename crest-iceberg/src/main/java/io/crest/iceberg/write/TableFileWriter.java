@@ -339,7 +339,7 @@ public final class TableFileWriter implements AutoCloseable {
   private Table ensureTable(Schema arrowSchema) {
     if (table == null) {
       useTable(TableCreation.create(catalog, identifier, arrowSchema, ignoredColumns,
-          settings.partitionBy(), settings.sortBy(), settings.tableProperties(),
+          settings.partitionBy(), settings.sortBy(), settings.creationProperties(),
           settings.location()));
     } else {
       long committed = committedVersion;

@@ -45,6 +45,20 @@ public record WriteSettings(
     sortBy = List.copyOf(sortBy);
   }
 
+  /**
+   * The properties of a table the writer creates: the ones it was given and, for upserts, format
+   * version 3 unless a version was given (deletion vectors: one small bitmap per data file that
+   * readers apply without a join).
+   */
+  public Map<String, String> creationProperties() {
+    if (!upsert() || tableProperties.containsKey("format-version")) {
+      return tableProperties;
+    }
+    Map<String, String> properties = new java.util.HashMap<>(tableProperties);
+    properties.put("format-version", "3");
+    return Map.copyOf(properties);
+  }
+
   /** Whether rows are upserted by key. */
   public boolean upsert() {
     return strategy.mode() == CommitStrategy.Mode.UPSERT;
