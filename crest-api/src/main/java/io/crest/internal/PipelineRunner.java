@@ -177,6 +177,7 @@ public final class PipelineRunner implements Pipeline {
       Optional<String> instance = source.instanceId();
       SinkContext context = SinkContext.of(id, source.name());
       sinkWriter = sink.open(instance.map(context::withSourceInstance).orElse(context));
+      queue.countHeldBytesOf(sinkWriter);
       CommittedState restored = sinkWriter.restoredState();
       checkSourceInstance(restored, instance);
       LOG.info("Pipeline {}: {} -> {}, resuming from {}, batch {}, buffer {}",
