@@ -413,6 +413,8 @@ class IcebergSinkTest {
       p.start();
       assertThat(p.awaitIdle(WAIT)).isTrue();
       assertThat(p.stats().rowsCommitted()).isEqualTo(200_000);
+      // idle: every batch was committed, so the encoder threads hold nothing any more
+      assertThat(p.stats().bufferedBytes()).isZero();
     }
     assertThat(peak.get())
         .as("peak Arrow memory of the source's batches (one batch allocates %d)", batchAllocated)
