@@ -177,9 +177,14 @@ public interface Pipeline extends AutoCloseable {
     }
 
     /**
-     * Sets how many bytes of Arrow data may wait between the source and the writer. A source
-     * faster than the sink blocks once this is reached. A single batch larger than the limit is
-     * still accepted when nothing else waits. Defaults to 64 MiB.
+     * Sets how many bytes of Arrow data may be held between the source and the sink: batches
+     * waiting for the writer, the one being written, and written batches whose buffers the sink
+     * still references (a sink that encodes on threads of its own, such as the Iceberg sink with
+     * several encoder threads, reports them through {@link io.crest.spi.SinkWriter#heldBytes()}).
+     * A source faster than the sink blocks once this is reached; the Arrow memory of its batches
+     * then stays within the limit plus the batch each of its readers waits with. A single batch
+     * larger than the limit is still accepted when nothing else is waiting or held. Defaults to
+     * 64 MiB.
      *
      * @throws IllegalArgumentException if {@code limit} is below 1 KiB
      * @throws IllegalStateException if the limit was set before

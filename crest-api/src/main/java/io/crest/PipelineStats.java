@@ -16,7 +16,9 @@ import java.time.Duration;
  * @param lastCommitLatency how long the last successful commit took, zero before the first
  * @param errors failures the pipeline saw (at most one is fatal; others are from cleanup)
  * @param deadLettered batches the sink rejected that went to the dead-letter directory
- * @param bufferedBytes Arrow bytes received but not yet written into files, now
+ * @param bufferedBytes Arrow bytes received but not yet written into files, now: the bytes the
+ *     buffer limit counts (waiting, being written, or still held by the sink, as {@link
+ *     io.crest.spi.SinkWriter#heldBytes()})
  */
 public record PipelineStats(
     long rowsIn,

@@ -1,5 +1,6 @@
 package io.crest.internal;
 
+import io.crest.spi.SinkWriter;
 import io.crest.spi.SourceBatch;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -7,27 +8,66 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.LongSupplier;
 
 /**
  * The hand-off between a source's readers and the writer thread, bounded in bytes.
  *
  * <p>A batch's bytes count from {@link #offer} until the writer calls {@link #release} after
- * writing it, so the budget covers the batch being written too. A batch larger than the whole
- * budget is accepted when nothing else is counted, so an oversized batch slows the source down
+ * writing it, so the budget covers the batch being written too. The bytes of written batches that
+ * the sink writer still holds (its {@link SinkWriter#heldBytes()}, for example on encoder threads
+ * of its own) count as well, until the sink lets go of them; while a batch is being written it
+ * may be counted twice, which errs on the safe side. A batch larger than the whole budget is
+ * accepted when nothing else is counted or held, so an oversized batch slows the source down
  * instead of blocking it forever. Control items (not batches) bypass the budget and keep their
  * order relative to batches. Thread-safe.
  */
 final class BatchQueue {
+  private static final long HELD_RECHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition notFull = lock.newCondition();
   private final Condition notEmpty = lock.newCondition();
   private final ArrayDeque<Object> items = new ArrayDeque<>();
   private final long limitBytes;
   private long countedBytes;
+  private LongSupplier heldBytes = () -> 0;
   private boolean closed;
 
   BatchQueue(long limitBytes) {
     this.limitBytes = limitBytes;
+  }
+
+  /**
+   * Counts the bytes {@code writer} still holds of written batches against the budget, and wakes
+   * the waiting producers when it lets go of some. Called before the first {@link #offer}.
+   */
+  void countHeldBytesOf(SinkWriter writer) {
+    countHeldBytes(writer::heldBytes);
+    writer.onHeldBytesReleased(this::heldBytesReleased);
+  }
+
+  /**
+   * Counts {@code held} (bytes of written batches still referenced elsewhere; thread-safe and
+   * cheap) against the budget; {@link #heldBytesReleased} must be called after it went down.
+   */
+  void countHeldBytes(LongSupplier held) {
+    lock.lock();
+    try {
+      this.heldBytes = held;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Wakes the producers that wait for room, after the held bytes went down. Any thread. */
+  void heldBytesReleased() {
+    lock.lock();
+    try {
+      notFull.signalAll();
+    } finally {
+      lock.unlock();
+    }
   }
 
   /**
@@ -42,8 +82,19 @@ final class BatchQueue {
     try {
       lock.lockInterruptibly();
       try {
-        while (!closed && countedBytes > 0 && countedBytes + size > limitBytes) {
-          notFull.await();
+        while (!closed) {
+          long held = Math.max(0, heldBytes.getAsLong());
+          long used = countedBytes + held;
+          if (used == 0 || used + size <= limitBytes) {
+            break;
+          }
+          if (held > 0) {
+            // Woken by heldBytesReleased; the bounded wait only guards against a sink writer
+            // that forgets to run its listener, so such a writer slows the source, never hangs it.
+            notFull.awaitNanos(HELD_RECHECK_NANOS);
+          } else {
+            notFull.await();
+          }
         }
         if (!closed) {
           items.addLast(batch);
@@ -145,11 +196,14 @@ final class BatchQueue {
     batches.forEach(SourceBatch::close);
   }
 
-  /** The bytes counted now: queued batches plus the one being written. */
+  /**
+   * The bytes counted now: queued batches, the one being written and those the sink writer still
+   * holds.
+   */
   long countedBytes() {
     lock.lock();
     try {
-      return countedBytes;
+      return countedBytes + Math.max(0, heldBytes.getAsLong());
     } finally {
       lock.unlock();
     }

@@ -121,6 +121,7 @@ public final class PipelineRunner implements Pipeline {
       SinkContext context = SinkContext.of(id, source.name());
       SinkWriter writer = sink.open(instance.map(context::withSourceInstance).orElse(context));
       sinkWriter = writer;
+      queue.countHeldBytesOf(writer);
       CommittedState restored = writer.restoredState();
       checkSourceInstance(restored, instance);
       LOG.info("Pipeline {}: {} -> {}, resuming from {}, batch {}, buffer {}",

@@ -36,12 +36,36 @@ public interface SinkWriter extends AutoCloseable {
    * threads of its own may keep retained references to the vectors' buffers (zero-copy) until
    * its next {@link #prepareCommit} or its {@link #close} returns; the pipeline closes the writer
    * before the source whose allocator those buffers came from. {@link SourceBatch} states the
-   * same contract.
+   * same contract. Such a writer reports those bytes in {@link #heldBytes()}, so that the
+   * pipeline's buffer limit covers them.
    *
    * @throws io.crest.errors.ValidationException if the batch does not fit the target (schema,
    *     nullability, types); nothing of the batch is committed
    */
   void write(SourceBatch batch);
+
+  /**
+   * The bytes (as {@link SourceBatch#sizeInBytes()} counts them) of batches given to {@link
+   * #write} that this writer still references after {@code write} returned, for example on
+   * encoder threads of its own; 0 once it let go of them all, and after {@link #close}. The
+   * pipeline counts them against its buffer limit, so a source waits while they fill it. The
+   * default is 0, for writers that keep nothing of a batch once {@code write} returns.
+   *
+   * <p>Thread-safe and cheap: called from the source's reader threads, concurrently with every
+   * other method. Never negative.
+   */
+  default long heldBytes() {
+    return 0;
+  }
+
+  /**
+   * Registers {@code listener}, to be run each time {@link #heldBytes()} went down, after it did,
+   * so that sources waiting for buffer room wake. Called at most once, before the first {@link
+   * #write}. The listener is quick, does not throw and may be run on any thread, including the
+   * writer's own. The default ignores it: a writer whose {@link #heldBytes()} is always 0 never
+   * needs to run it.
+   */
+  default void onHeldBytesReleased(Runnable listener) {}
 
   /**
    * Checks, without writing or changing anything, whether batches of {@code schema} could be

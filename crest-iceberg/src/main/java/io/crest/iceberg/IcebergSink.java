@@ -506,7 +506,11 @@ public final class IcebergSink implements Sink {
      * thread writes its own files, so a commit adds up to {@code threads} files, and batches are
      * handed to the threads without copying. More threads raise throughput when encoding is the
      * bottleneck and cores are free; partitioned tables and Iceberg's generic writer always
-     * encode on the pipeline's writer thread.
+     * encode on the pipeline's writer thread. Up to {@code 2 x threads} written batches wait for
+     * or are being encoded on those threads; their Arrow buffers count against the pipeline's
+     * {@link io.crest.Pipeline.Builder#bufferLimit} until a thread let go of them, so the source
+     * waits for the encoders rather than exceed it (a limit of fewer than about {@code 2 x
+     * threads} batches leaves threads idle).
      *
      * @throws IllegalArgumentException if {@code threads} is not positive
      * @throws IllegalStateException if the threads were set before

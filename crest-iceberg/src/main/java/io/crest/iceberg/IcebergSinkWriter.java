@@ -80,6 +80,16 @@ final class IcebergSinkWriter implements SinkWriter {
   }
 
   @Override
+  public long heldBytes() {
+    return writer.heldBytes();
+  }
+
+  @Override
+  public void onHeldBytesReleased(Runnable listener) {
+    writer.onHeldBytesReleased(listener);
+  }
+
+  @Override
   public void checkSchema(Schema schema) {
     writer.checkSchema(schema);
   }

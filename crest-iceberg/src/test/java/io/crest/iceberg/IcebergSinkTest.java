@@ -381,6 +381,48 @@ class IcebergSinkTest {
   }
 
   @Test
+  void encoderThreads_bufferLimit_boundsTheBatchesTheEncoderThreadsStillHold() throws Exception {
+    // Every batch is the same size: 1,000 rows whose names all have 12 characters.
+    int batchRows = 1_000;
+    long batchBytes;
+    long batchAllocated;
+    try (BufferAllocator probe = allocator.newChildAllocator("probe", 0, Long.MAX_VALUE);
+        io.crest.spi.SourceBatch b = TestBatches.batch(probe, "s", 1_000_000, 0, batchRows)) {
+      batchBytes = b.sizeInBytes();
+      batchAllocated = probe.getAllocatedMemory();
+    }
+    int budgetBatches = 3;
+    java.util.concurrent.atomic.AtomicLong peak = new java.util.concurrent.atomic.AtomicLong();
+    // The Arrow memory of the source's batches, sampled on the writer thread after each write:
+    // queued, being written and held by the encoder threads, plus the one a reader waits with.
+    io.crest.PipelineListener sampler = new io.crest.PipelineListener() {
+      @Override
+      public void onBatch(io.crest.BatchEvent event) {
+        peak.accumulateAndGet(allocator.getAllocatedMemory(), Math::max);
+      }
+    };
+    IcebergSink parallel = IcebergSink.builder().localWarehouse(warehouse).table("db.events")
+        .encoderThreads(4).build();
+    try (Pipeline p = Pipeline.from(
+            new GeneratedSource(allocator, batchRows).stream("s", 1_000_000, 200_000))
+        .id("bounded")
+        .batch(BatchPolicy.rows(100_000_000))
+        .bufferLimit(io.crest.DataSize.bytes(budgetBatches * batchBytes))
+        .listener(sampler)
+        .to(parallel)) {
+      p.start();
+      assertThat(p.awaitIdle(WAIT)).isTrue();
+      assertThat(p.stats().rowsCommitted()).isEqualTo(200_000);
+      // idle: every batch was committed, so the encoder threads hold nothing any more
+      assertThat(p.stats().bufferedBytes()).isZero();
+    }
+    assertThat(peak.get())
+        .as("peak Arrow memory of the source's batches (one batch allocates %d)", batchAllocated)
+        .isPositive()
+        .isLessThanOrEqualTo((budgetBatches + 1) * batchAllocated);
+  }
+
+  @Test
   void catalogInstance_isUsed_andLeftOpenForItsOwner() throws Exception {
     InMemoryCatalog catalog = new InMemoryCatalog();
     catalog.initialize("mem", Map.of());

@@ -8,6 +8,7 @@ import io.crest.spi.FileWriter;
 import io.crest.writer.internal.ParallelParquetWriter;
 import io.crest.writer.internal.ParquetColumnarWriter;
 import io.crest.writer.internal.Settings;
+import java.util.function.LongConsumer;
 import org.apache.arrow.vector.types.pojo.Schema;
 
 /**
@@ -32,6 +33,7 @@ public final class ParquetWriterBuilder {
   private Integer level;
   private Integer encoderThreads;
   private ParquetEncoderPool pool;
+  private LongConsumer heldBytesListener;
 
   ParquetWriterBuilder(Schema schema, FileOutputFactory outputs) {
     this.schema = requireNonNull(schema, "schema");
@@ -119,7 +121,7 @@ public final class ParquetWriterBuilder {
    * once but its values (a null in a required column) on a thread, and a failure there is thrown
    * by the next call; the writer holds zero-copy references to up to {@code 2 x threads} batches,
    * counted in the allocator of their vectors, which must stay open until the writer's {@code
-   * finish()} or {@code close()} returns; each thread buffers its own row group. The {@link
+   * finish()} or {@code close()} returns ({@link #heldBytesListener} reports them); each thread buffers its own row group. The {@link
    * io.crest.spi.FileOutputFactory} is called by one thread at a time, from the writer's threads.
    *
    * @throws IllegalArgumentException if {@code threads} is less than 1
@@ -131,6 +133,25 @@ public final class ParquetWriterBuilder {
           "Cannot set encoderThreads to " + threads + ": it must be at least 1");
     }
     this.encoderThreads = once(this.encoderThreads, threads, "encoderThreads");
+    return this;
+  }
+
+  /**
+   * Tells {@code listener} how the Arrow bytes the writer's encoder threads hold change: {@code
+   * +n} when {@link FileWriter#write} takes references to a batch of {@code n} bytes (the sum of
+   * its vectors' {@code getBufferSize()}), {@code -n} once a thread let go of them (the batch was
+   * encoded, or dropped by {@code close()} or after a failure). What it was told sums to 0 again
+   * whenever {@code finish()} or {@code close()} returned. With one encoder thread (the default)
+   * the writer holds nothing after {@code write} returns and never calls it.
+   *
+   * <p>The listener is called from the writer's caller and its threads, with no lock of the
+   * writer held; it must be thread-safe, quick, and must not throw.
+   *
+   * @throws IllegalStateException if it was set before
+   */
+  public ParquetWriterBuilder heldBytesListener(LongConsumer listener) {
+    this.heldBytesListener = once(this.heldBytesListener, requireNonNull(listener, "listener"),
+        "heldBytesListener");
     return this;
   }
 
@@ -190,7 +211,7 @@ public final class ParquetWriterBuilder {
         dict, c, lvl, target);
     if (encoderThreads != null && encoderThreads > 1) {
       return new ParallelParquetWriter(schema, outputs, settings, encoderThreads,
-          pool == null ? null : pool.cache);
+          pool == null ? null : pool.cache, heldBytesListener);
     }
     return new ParquetColumnarWriter(schema, outputs, settings, pool == null ? null : pool.cache);
   }

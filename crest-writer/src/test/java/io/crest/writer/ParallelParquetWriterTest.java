@@ -261,6 +261,160 @@ class ParallelParquetWriterTest extends WriterTestBase {
         .hasMessage("Cannot write batch to db.t: the Parquet writer is closed");
   }
 
+  /** What a held-bytes listener was told: the running sum and the lowest it ever was. */
+  private static final class Held implements java.util.function.LongConsumer {
+    final java.util.concurrent.atomic.AtomicLong now = new java.util.concurrent.atomic.AtomicLong();
+    final java.util.concurrent.atomic.AtomicLong lowest =
+        new java.util.concurrent.atomic.AtomicLong();
+    final java.util.concurrent.atomic.AtomicInteger calls =
+        new java.util.concurrent.atomic.AtomicInteger();
+
+    @Override
+    public void accept(long delta) {
+      calls.incrementAndGet();
+      lowest.accumulateAndGet(now.addAndGet(delta), Math::min);
+    }
+  }
+
+  private FileWriter parallel(int threads, FileOutputFactory outputs, Held held) {
+    return FileWriters.parquet(SCHEMA, outputs).target("db.t").codec(ParquetCodec.SNAPPY)
+        .encoderThreads(threads).heldBytesListener(held).build();
+  }
+
+  /** The bytes the pipeline counts for the batch {@link #write} makes of these rows. */
+  private long batchBytes(long first, int rows) {
+    Object[][] data = new Object[rows][];
+    for (int i = 0; i < rows; i++) {
+      long id = first + i;
+      data[i] = new Object[] {id, id % 7 == 0 ? null : "name-" + id};
+    }
+    try (VectorSchemaRoot batch = Batches.batch(allocator, SCHEMA, Batches.columns(data))) {
+      return batch.getFieldVectors().stream().mapToLong(v -> v.getBufferSize()).sum();
+    }
+  }
+
+  /** An output factory whose files open only once {@code proceed} is counted down. */
+  private FileOutputFactory gated(CountDownLatch opening, CountDownLatch proceed) {
+    return () -> {
+      FileOutput out = files.newOutput();
+      return new FileOutput() {
+        @Override
+        public String location() {
+          return out.location();
+        }
+
+        @Override
+        public OutputStream create() {
+          opening.countDown();
+          try {
+            proceed.await(30, TimeUnit.SECONDS);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          return out.create();
+        }
+      };
+    };
+  }
+
+  @Test
+  void heldBytes_countTheBatchesWaitingForThreads_untilFinishReleasesThem() throws Exception {
+    Held held = new Held();
+    CountDownLatch opening = new CountDownLatch(2);
+    CountDownLatch proceed = new CountDownLatch(1);
+    try (FileWriter w = parallel(2, gated(opening, proceed), held)) {
+      long expected = 0;
+      for (int b = 0; b < 4; b++) {
+        write(w, b * 100L, 100); // the caller closed each batch: the threads hold the buffers
+        expected += batchBytes(b * 100L, 100);
+      }
+      assertThat(opening.await(10, TimeUnit.SECONDS)).isTrue(); // two encoding, two queued
+      assertThat(held.now.get()).isEqualTo(expected).isPositive();
+
+      proceed.countDown();
+      assertThat(readAll(w.finish())).containsExactlyInAnyOrderElementsOf(expectedRows(0, 400));
+      assertThat(held.now.get()).isZero();
+
+      write(w, 400, 100); // usable again, and released again
+      assertThat(w.finish()).isNotEmpty();
+      assertThat(held.now.get()).isZero();
+    }
+    assertThat(held.lowest.get()).isZero();
+    assertThat(held.calls.get()).isEqualTo(10);
+  }
+
+  @Test
+  void heldBytes_ofAnAbandonedWriter_areReleasedByClose() throws Exception {
+    Held held = new Held();
+    CountDownLatch opening = new CountDownLatch(2);
+    CountDownLatch proceed = new CountDownLatch(1);
+    FileWriter w = parallel(2, gated(opening, proceed), held);
+    for (int b = 0; b < 4; b++) {
+      write(w, b * 100L, 100);
+    }
+    assertThat(opening.await(10, TimeUnit.SECONDS)).isTrue();
+    assertThat(held.now.get()).isPositive();
+
+    CompletableFuture<Void> closing = CompletableFuture.runAsync(w::close);
+    // the queued batches are dropped at once; the two being encoded are held until they end
+    await().atMost(Duration.ofSeconds(10)).until(
+        () -> held.now.get() == batchBytes(0, 100) + batchBytes(100, 100));
+    proceed.countDown();
+    closing.get(30, TimeUnit.SECONDS);
+
+    assertThat(held.now.get()).isZero();
+    assertThat(held.lowest.get()).isZero();
+    w.close();
+    assertThat(held.now.get()).isZero();
+  }
+
+  @Test
+  void heldBytes_afterAnEncoderFailure_areReleased() {
+    Held held = new Held();
+    Schema input = new Schema(List.of(field("id", true, new ArrowType.Int(64, true)),
+        field("name", true, ArrowType.Utf8.INSTANCE)));
+    FileWriter w = parallel(2, files, held);
+    try (VectorSchemaRoot bad = Batches.batch(allocator, input,
+        Batches.columns(new Object[] {1L, "a"}, new Object[] {null, "b"}))) {
+      w.write(bad); // the null is found on a thread
+    }
+    for (int b = 0; b < 6; b++) {
+      try {
+        write(w, b * 100L, 100); // queued behind the failure, or refused once it is known
+      } catch (RuntimeException expected) {
+        break;
+      }
+    }
+
+    // a ValidationException, or an IllegalStateException if a write reported it first
+    assertThatThrownBy(w::finish).hasMessageContaining("column 'id' is required");
+    assertThat(held.now.get()).isZero();
+    w.close();
+    assertThat(held.now.get()).isZero();
+    assertThat(held.lowest.get()).isZero();
+    assertThat(held.calls.get()).isPositive().isEven();
+  }
+
+  @Test
+  void heldBytes_ofOneThread_areNeverReported() throws Exception {
+    Held held = new Held();
+    try (FileWriter w = parallel(1, files, held)) {
+      write(w, 0, 100);
+      assertThat(w.finish()).hasSize(1);
+    }
+    assertThat(held.calls.get()).isZero();
+  }
+
+  @Test
+  void heldBytesListener_setTwice_isRejectedNamingTheEarlierValue() {
+    Held first = new Held();
+    ParquetWriterBuilder b = FileWriters.parquet(SCHEMA, files).heldBytesListener(first);
+    assertThatThrownBy(() -> b.heldBytesListener(new Held()))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageStartingWith("Cannot set heldBytesListener to ")
+        .hasMessageContaining(": it was already set to ");
+  }
+
   @Test
   void oneThread_isTheSingleThreadWriter() {
     try (FileWriter w = FileWriters.parquet(SCHEMA, files).encoderThreads(1).build()) {

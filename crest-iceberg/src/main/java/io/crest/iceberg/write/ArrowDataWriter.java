@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
+import java.util.function.LongConsumer;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.iceberg.DataFile;
 import org.apache.iceberg.DataFiles;
@@ -50,7 +51,7 @@ public final class ArrowDataWriter implements AutoCloseable {
   private boolean closed;
 
   private ArrowDataWriter(Template template, PartitionSpec spec, StructLike partition,
-      OutputFileFactory files, int encoderThreads) {
+      OutputFileFactory files, int encoderThreads, LongConsumer heldBytes) {
     this.schema = template.schema;
     this.spec = spec;
     this.partition = partition;
@@ -68,6 +69,9 @@ public final class ArrowDataWriter implements AutoCloseable {
         .encoderThreads(encoderThreads);
     if (template.pool != null) {
       b.encoderPool(template.pool);
+    }
+    if (heldBytes != null) {
+      b.heldBytesListener(heldBytes);
     }
     this.writer = b.build();
   }
@@ -126,8 +130,19 @@ public final class ArrowDataWriter implements AutoCloseable {
     /** A writer of the rows of one partition of {@code spec}, as {@link ArrowDataWriter#open}. */
     public ArrowDataWriter open(PartitionSpec spec, StructLike partition, OutputFileFactory files,
         int encoderThreads) {
+      return open(spec, partition, files, encoderThreads, null);
+    }
+
+    /**
+     * As {@link #open(PartitionSpec, StructLike, OutputFileFactory, int)}, telling {@code
+     * heldBytes} (when not null) of the Arrow bytes of the batches its encoder threads still hold
+     * after {@link ArrowDataWriter#write} returned, as {@link
+     * io.crest.writer.ParquetWriterBuilder#heldBytesListener} describes.
+     */
+    public ArrowDataWriter open(PartitionSpec spec, StructLike partition, OutputFileFactory files,
+        int encoderThreads, LongConsumer heldBytes) {
       return new ArrowDataWriter(
-          this, spec, spec.isPartitioned() ? partition : null, files, encoderThreads);
+          this, spec, spec.isPartitioned() ? partition : null, files, encoderThreads, heldBytes);
     }
   }
 

@@ -56,7 +56,7 @@ public final class ArrowTableWriter implements AutoCloseable {
 
   private ArrowTableWriter(Table table, ArrowPartitioner partitioner, int maxOpenFiles,
       boolean clustered, int encoderThreads, long taskId,
-      io.crest.writer.ParquetEncoderPool pool) {
+      io.crest.writer.ParquetEncoderPool pool, java.util.function.LongConsumer heldBytes) {
     this.table = table;
     this.tableName = table.name();
     this.spec = table.spec();
@@ -71,7 +71,7 @@ public final class ArrowTableWriter implements AutoCloseable {
     this.wrapper = new InternalRecordWrapper(table.schema().asStruct());
     this.keyRecord = GenericRecord.create(table.schema());
     if (spec.isUnpartitioned()) {
-      this.single = template.open(spec, null, files, encoderThreads);
+      this.single = template.open(spec, null, files, encoderThreads, heldBytes);
     }
   }
 
@@ -86,19 +86,23 @@ public final class ArrowTableWriter implements AutoCloseable {
    */
   public static ArrowTableWriter open(Table table, ArrowPartitioner partitioner, int maxOpenFiles,
       boolean clustered, int encoderThreads, long taskId) {
-    return open(table, partitioner, maxOpenFiles, clustered, encoderThreads, taskId, null);
+    return open(table, partitioner, maxOpenFiles, clustered, encoderThreads, taskId, null, null);
   }
 
   /**
    * As {@link #open(Table, ArrowPartitioner, int, boolean, int, long)}, the file writers taking
    * their column encoders from {@code pool} (when not null): a writer per commit then reuses the
    * buffers the previous commit's writers grew. The caller keeps owning the pool and closes it.
+   * {@code heldBytes} (when not null) is told of the Arrow bytes of the batches that encoder
+   * threads still hold after {@link #write} returned, as {@link
+   * io.crest.writer.ParquetWriterBuilder#heldBytesListener} describes: what it was told sums to
+   * 0 again once {@link #complete()} or {@link #close()} returned.
    */
   public static ArrowTableWriter open(Table table, ArrowPartitioner partitioner, int maxOpenFiles,
       boolean clustered, int encoderThreads, long taskId,
-      io.crest.writer.ParquetEncoderPool pool) {
+      io.crest.writer.ParquetEncoderPool pool, java.util.function.LongConsumer heldBytes) {
     return new ArrowTableWriter(table, partitioner, maxOpenFiles, clustered, encoderThreads,
-        taskId, pool);
+        taskId, pool, heldBytes);
   }
 
   /** The id of the partition spec this writer writes. */

@@ -26,6 +26,7 @@ final class ColumnarFiles implements AutoCloseable {
 
   private final String tableName;
   private final WriteSettings settings;
+  private final HeldBytes heldBytes;
   private ArrowTableWriter writer;
   private int schemaId = -1;
   private ParquetEncoderPool pool;
@@ -33,9 +34,11 @@ final class ColumnarFiles implements AutoCloseable {
   private long reused;
   private long built;
 
-  ColumnarFiles(String tableName, WriteSettings settings) {
+  /** Tells {@code heldBytes} of the batches the open writers' encoder threads hold. */
+  ColumnarFiles(String tableName, WriteSettings settings, HeldBytes heldBytes) {
     this.tableName = tableName;
     this.settings = settings;
+    this.heldBytes = heldBytes;
   }
 
   /** The open writer, or {@code null} when no file is open. */
@@ -66,7 +69,7 @@ final class ColumnarFiles implements AutoCloseable {
       poolBudget = budget;
     }
     writer = ArrowTableWriter.open(t, partitioner, settings.maxOpenFiles(), settings.clustered(),
-        settings.encoderThreads(), TASK_IDS.incrementAndGet(), pool);
+        settings.encoderThreads(), TASK_IDS.incrementAndGet(), pool, heldBytes);
     schemaId = t.schema().schemaId();
     return writer;
   }

@@ -81,6 +81,7 @@ public final class TableFileWriter implements AutoCloseable {
   private long endedCommits;
   private boolean commitFailed;
   private final ColumnarFiles columnar;
+  private final HeldBytes heldBytes = new HeldBytes();
   private boolean columnarUnsupported;
   // Closed files not yet prepared: appended data files, and the upsert groups in order.
   private final List<DataFile> appended = new ArrayList<>();
@@ -103,13 +104,30 @@ public final class TableFileWriter implements AutoCloseable {
     this.tableName = identifier.toString();
     this.settings = settings;
     this.ignoredColumns = settings.ignoredColumns();
-    this.columnar = new ColumnarFiles(tableName, settings);
+    this.columnar = new ColumnarFiles(tableName, settings, heldBytes);
     if (catalog.tableExists(identifier)) {
       useTable(catalog.loadTable(identifier));
       if (settings.upsert()) {
         checkUpsertLayout(table);
       }
     }
+  }
+
+  /**
+   * The Arrow bytes of batches passed to {@link #write} that encoder threads (with more than one
+   * encoder thread) still reference after it returned; 0 after {@link #prepare} and {@link
+   * #close}. Any thread.
+   */
+  public long heldBytes() {
+    return heldBytes.get();
+  }
+
+  /**
+   * Runs {@code listener} each time {@link #heldBytes()} went down, on the thread that released
+   * the bytes (often an encoder thread); it must be quick and must not throw. Any thread.
+   */
+  public void onHeldBytesReleased(Runnable listener) {
+    heldBytes.onRelease(listener);
   }
 
   /**

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.function.LongConsumer;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.VectorLoader;
@@ -27,7 +28,10 @@ import org.apache.arrow.vector.types.pojo.Schema;
  * The references are released once the batch is encoded, or by {@link #close()}; until then the
  * buffers stay accounted to the allocator of the batch's vectors, which must stay open until
  * {@link #finish()} or {@link #close()} returns. At most twice the thread count of batches are
- * held at once. A failure on a thread (a null in a required column, an I/O error) is thrown by
+ * held at once; an optional held-bytes listener is told of each batch's bytes when {@link #write}
+ * takes its references ({@code +bytes}) and once they are released ({@code -bytes}), so the sum
+ * of what it was told is 0 again after {@link #finish()} and after {@link #close()}, whatever
+ * failed. A failure on a thread (a null in a required column, an I/O error) is thrown by
  * the next {@link #write}, {@link #roll}, {@link #finish} or {@link #close}, with the original
  * failure as its cause; later calls throw {@link IllegalStateException}.
  *
@@ -35,12 +39,13 @@ import org.apache.arrow.vector.types.pojo.Schema;
  * end in {@link #close()}.
  */
 public final class ParallelParquetWriter implements FileWriter {
-  private static final Task STOP = new Task(null, null, null, 0);
+  private static final Task STOP = new Task(null, null, null, 0, 0);
 
   private final String target;
   private final ParquetColumnarWriter checker;
   private final Worker[] workers;
   private final BlockingQueue<Task> queue;
+  private final LongConsumer heldBytes;
   private final Object lock = new Object();
   // Guarded by lock.
   private int pending;
@@ -60,16 +65,18 @@ public final class ParallelParquetWriter implements FileWriter {
    */
   public ParallelParquetWriter(
       Schema schema, FileOutputFactory outputs, Settings settings, int threads) {
-    this(schema, outputs, settings, threads, null);
+    this(schema, outputs, settings, threads, null, null);
   }
 
   /**
    * As {@link #ParallelParquetWriter(Schema, FileOutputFactory, Settings, int)}, each thread's
-   * writer taking its encoders from {@code cache} (when not null).
+   * writer taking its encoders from {@code cache} (when not null), and telling {@code heldBytes}
+   * (when not null; thread-safe, quick, never throws) of the Arrow bytes of the batches it holds.
    */
   public ParallelParquetWriter(Schema schema, FileOutputFactory outputs, Settings settings,
-      int threads, EncoderCache cache) {
+      int threads, EncoderCache cache, LongConsumer heldBytes) {
     this.target = settings.target;
+    this.heldBytes = heldBytes == null ? bytes -> { } : heldBytes;
     Object outputLock = new Object();
     FileOutputFactory serialized = () -> {
       synchronized (outputLock) {
@@ -105,11 +112,16 @@ public final class ParallelParquetWriter implements FileWriter {
     List<FieldVector> vectors = batch.getFieldVectors();
     BufferAllocator allocator = vectors.isEmpty() ? null : vectors.get(0).getAllocator();
     ArrowRecordBatch data = new VectorUnloader(batch).getRecordBatch();
-    Task task = new Task(batch.getSchema(), data, allocator, data.computeBodyLength());
+    long held = 0;
+    for (FieldVector v : vectors) {
+      held += v.getBufferSize(); // as the pipeline counts a batch (SourceBatch.sizeInBytes)
+    }
+    Task task = new Task(batch.getSchema(), data, allocator, data.computeBodyLength(), held);
     synchronized (lock) {
       pending++;
       pendingBytes += task.bytes;
     }
+    heldBytes.accept(task.heldBytes);
     try {
       queue.put(task);
     } catch (InterruptedException e) {
@@ -260,11 +272,15 @@ public final class ParallelParquetWriter implements FileWriter {
   }
 
   private void done(Task task) {
-    task.data.close();
-    synchronized (lock) {
-      pending--;
-      pendingBytes -= task.bytes;
-      lock.notifyAll();
+    try {
+      task.data.close();
+    } finally {
+      synchronized (lock) {
+        pending--;
+        pendingBytes -= task.bytes;
+        lock.notifyAll();
+      }
+      heldBytes.accept(-task.heldBytes);
     }
   }
 
@@ -296,12 +312,15 @@ public final class ParallelParquetWriter implements FileWriter {
     final ArrowRecordBatch data;
     final BufferAllocator allocator;
     final long bytes;
+    final long heldBytes;
 
-    Task(Schema schema, ArrowRecordBatch data, BufferAllocator allocator, long bytes) {
+    Task(Schema schema, ArrowRecordBatch data, BufferAllocator allocator, long bytes,
+        long heldBytes) {
       this.schema = schema;
       this.data = data;
       this.allocator = allocator;
       this.bytes = bytes;
+      this.heldBytes = heldBytes;
     }
   }
 
