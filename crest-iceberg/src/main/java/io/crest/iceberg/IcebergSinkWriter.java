@@ -102,8 +102,12 @@ final class IcebergSinkWriter implements SinkWriter {
   @Override
   public CommitResult commit(Committable committable) {
     Snapshot snapshot;
+    long redos = committer.redos();
     try {
       snapshot = committer.commit((TableCommittable) committable);
+      if (committer.redos() != redos) {
+        writer.keyIndexStale(); // rows moved under the index (compaction): it starts over
+      }
     } catch (RuntimeException | Error e) {
       writer.commitEnded(false);
       throw e;

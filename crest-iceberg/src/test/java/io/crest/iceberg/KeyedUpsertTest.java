@@ -61,6 +61,95 @@ class KeyedUpsertTest extends SinkTestBase {
     run(3, true);
   }
 
+  @Test
+  void aCompactionWhileAFlushIsWritten_makesItFindTheRowsOfTheRewrittenFilesAgain() throws Exception {
+    Random random = new Random(5);
+    IcebergSink sink = sink().formatVersion(3)
+        .commitStrategy(CommitStrategy.upsertWithOps("op", "id")).build();
+    List<VectorSchemaRoot> flushes = new ArrayList<>();
+    for (int f = 0; f < 6; f++) {
+      flushes.add(changes(random, f));
+    }
+    java.util.concurrent.atomic.AtomicInteger commits = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger batches = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger compacted = new java.util.concurrent.atomic.AtomicInteger();
+    io.crest.PipelineListener compactor = new io.crest.PipelineListener() {
+      @Override
+      public void onCommit(io.crest.CommitEvent event) {
+        commits.incrementAndGet();
+      }
+
+      @Override
+      public void onBatch(io.crest.BatchEvent event) {
+        // On the writer thread, after the 4th flush's rows were written (their deletes address
+        // rows of files from the first three flushes) and before that flush is prepared: compact
+        // those files away once the third flush is in the table.
+        if (batches.incrementAndGet() == 4) {
+          org.awaitility.Awaitility.await().atMost(WAIT).until(() -> commits.get() >= 3);
+          compacted.set(TableMaintenance.of(table()).compact(2).dataFilesRemoved());
+        }
+      }
+    };
+    try (Pipeline p = Pipeline.from(new RootsSource("run", flushes)).id("keyed")
+        .batch(BatchPolicy.rows(1)).listener(compactor).to(sink)) {
+      p.start();
+      assertThat(p.awaitIdle(WAIT)).isTrue();
+    }
+    assertThat(compacted.get()).as("data files the compaction removed").isGreaterThanOrEqualTo(3);
+    assertMatchesModel("after a compaction under the running pipeline");
+  }
+
+  @Test
+  void aCompactionBetweenAFlushAndItsCommit_isMetByWritingTheDeletesAgain() throws Exception {
+    Random random = new Random(11);
+    java.util.concurrent.atomic.AtomicInteger commits = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger compacted = new java.util.concurrent.atomic.AtomicInteger();
+    CommitStrategy upsert = CommitStrategy.upsertWithOps("op", "id");
+    // Compacts on the committer thread when the 4th flush is about to commit: its deletes were
+    // resolved against the table before the compaction, so its first attempt fails validation.
+    CommitStrategy compacting = new CommitStrategy() {
+      @Override
+      public String name() {
+        return "compacting-upsert";
+      }
+
+      @Override
+      public Mode mode() {
+        return upsert.mode();
+      }
+
+      @Override
+      public List<String> keyColumns() {
+        return upsert.keyColumns();
+      }
+
+      @Override
+      public java.util.Optional<String> opColumn() {
+        return upsert.opColumn();
+      }
+
+      @Override
+      public Map<String, String> snapshotProperties(io.crest.CommitInfo commit) {
+        if (commits.incrementAndGet() == 4) {
+          compacted.set(TableMaintenance.of(table()).compact(2).dataFilesRemoved());
+        }
+        return Map.of();
+      }
+    };
+    IcebergSink sink = sink().formatVersion(3).commitStrategy(compacting).build();
+    List<VectorSchemaRoot> flushes = new ArrayList<>();
+    for (int f = 0; f < 6; f++) {
+      flushes.add(changes(random, f));
+    }
+    try (Pipeline p = Pipeline.from(new RootsSource("run", flushes)).id("keyed")
+        .batch(BatchPolicy.rows(1)).to(sink)) {
+      p.start();
+      assertThat(p.awaitIdle(WAIT)).isTrue();
+    }
+    assertThat(compacted.get()).as("data files the compaction removed").isGreaterThanOrEqualTo(3);
+    assertMatchesModel("after a compaction under a commit");
+  }
+
   private void run(int formatVersion, boolean partitioned) throws Exception {
     Random random = new Random(formatVersion * 31L + (partitioned ? 7 : 0));
     IcebergSink.Builder b = sink().formatVersion(formatVersion)

@@ -25,14 +25,16 @@ public final class TableCommittable implements Committable {
    * rows of a later group. A group of position deletes also names the delete files it replaces
    * (a data file's earlier deletion vector, merged into the new one), the data files already in
    * the table it deletes from (which must still exist), and the snapshot its deletes were
-   * resolved against (later concurrent deletes of the same files make the commit fail). Immutable.
+   * resolved against (later concurrent deletes of the same files make the commit fail), and how
+   * to write its deletes again when that happens ({@code null}: the commit fails). Immutable.
    */
   public record FileGroup(
       List<DataFile> data,
       List<DeleteFile> deletes,
       List<DeleteFile> replacedDeletes,
       java.util.Set<String> referencedDataFiles,
-      Long validateFromSnapshot) {
+      Long validateFromSnapshot,
+      DeleteRedo redo) {
     /** Copies the collections. */
     public FileGroup {
       data = List.copyOf(data);
@@ -43,7 +45,7 @@ public final class TableCommittable implements Committable {
 
     /** Data files and the delete files that go with them, nothing to validate. */
     public FileGroup(List<DataFile> data, List<DeleteFile> deletes) {
-      this(data, deletes, List.of(), java.util.Set.of(), null);
+      this(data, deletes, List.of(), java.util.Set.of(), null, null);
     }
 
     boolean isEmpty() {
@@ -94,6 +96,11 @@ public final class TableCommittable implements Committable {
   public static TableCommittable of(
       String commitId, List<FileGroup> groups, Map<String, SourcePosition> positions) {
     return new TableCommittable(commitId, groups, positions);
+  }
+
+  /** This committable with {@code newGroups}: the same commit id and positions. */
+  public TableCommittable withGroups(List<FileGroup> newGroups) {
+    return new TableCommittable(commitId, newGroups, positions);
   }
 
   @Override

@@ -66,6 +66,9 @@ public final class TableCommitter implements AutoCloseable {
   private String lastCommitId;
   // Commits with an attempt whose outcome is unknown and that no successful read proved absent.
   private final Set<String> maybeCommitted = new HashSet<>();
+  // The latest version of a committable whose deletes were written again, by commit id.
+  private final Map<String, TableCommittable> versions = new java.util.HashMap<>();
+  private long redos;
   // Manifest work of our commits runs here, not in Iceberg's shared pool, which a JVM shutdown
   // hook of Iceberg's own shuts down: a pipeline stopped from a shutdown hook can still commit.
   private final ExecutorService manifestPool = Executors.newFixedThreadPool(2, r -> {
@@ -114,6 +117,7 @@ public final class TableCommitter implements AutoCloseable {
   public Snapshot commit(TableCommittable c) {
     long start = System.nanoTime();
     Snapshot snapshot = commitWithRetries(c);
+    versions.remove(c.commitId());
     lastCommitId = c.commitId();
     maybeCommitted.remove(c.commitId());
     LOG.info("Committed {} rows in {} files ({} delete files, {} bytes) to {} as snapshot {} in {}"
@@ -128,7 +132,10 @@ public final class TableCommitter implements AutoCloseable {
    * table: when an attempt's outcome was unknown, only a successful read of the table that does
    * not find the commit allows the deletion.
    */
-  public void abort(TableCommittable c) {
+  public void abort(TableCommittable original) {
+    // The deletes of a committable may have been written again: abort the version last tried.
+    TableCommittable c = versions.getOrDefault(original.commitId(), original);
+    versions.remove(original.commitId());
     if (maybeCommitted.contains(c.commitId())) {
       Lookup found = lookUp(c.commitId());
       if (found != Lookup.ABSENT) {
@@ -149,6 +156,39 @@ public final class TableCommitter implements AutoCloseable {
         t.io().deleteFile(file.location());
       }
     }
+  }
+
+  /** How many times a commit's deletes were written again after a failed validation. */
+  public long redos() {
+    return redos;
+  }
+
+  private static boolean hasRedo(TableCommittable c) {
+    return c.groups().stream().anyMatch(g -> g.redo() != null);
+  }
+
+  /**
+   * Writes the deletes of every group that can be redone again against the refreshed table;
+   * deletes the replaced groups' delete files, which were never committed.
+   */
+  private TableCommittable redo(TableCommittable c) {
+    Table t = refreshed();
+    List<TableCommittable.FileGroup> groups = new ArrayList<>();
+    List<org.apache.iceberg.DeleteFile> stale = new ArrayList<>();
+    for (TableCommittable.FileGroup g : c.groups()) {
+      if (g.redo() == null) {
+        groups.add(g);
+      } else {
+        groups.add(g.redo().redo(t));
+        stale.addAll(g.deletes());
+      }
+    }
+    TableCommittable redone = c.withGroups(groups);
+    versions.put(c.commitId(), redone);
+    for (org.apache.iceberg.DeleteFile f : stale) {
+      t.io().deleteFile(f.location());
+    }
+    return redone;
   }
 
   /** The id of the table's current schema, as this committer last read it. */
@@ -178,7 +218,8 @@ public final class TableCommitter implements AutoCloseable {
    * Commits with Crest's retries on top of Iceberg's own. Every attempt carries the same commit id
    * and the fencing check, so no attempt can land twice or after another copy of the pipeline.
    */
-  private Snapshot commitWithRetries(TableCommittable c) {
+  private Snapshot commitWithRetries(TableCommittable original) {
+    TableCommittable c = original;
     Map<String, String> extra = strategyProperties(c);
     CommitRetry retry = settings.retry();
     RuntimeException last = null;
@@ -207,6 +248,17 @@ public final class TableCommitter implements AutoCloseable {
         Snapshot landed = resolveBeforeGivingUp(c, e);
         if (landed != null) {
           return landed;
+        }
+        if (!fence.fenced && attempt < retry.maxAttempts() && hasRedo(c)
+            && !maybeCommitted.contains(c.commitId())) {
+          // The rows the deletes address moved (compaction) or were deleted by another writer
+          // since they were resolved: resolve them again against the table as it is now.
+          LOG.warn("Commit {} to {} failed validation ({}); writing its deletes again against"
+              + " the current snapshot (attempt {} of {})", c.commitId(), tableName,
+              e.getMessage(), attempt, retry.maxAttempts());
+          c = redo(c);
+          redos++;
+          continue;
         }
         if (fence.fenced) {
           throw new PipelineFencedException(

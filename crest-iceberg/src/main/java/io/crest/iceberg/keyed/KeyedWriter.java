@@ -60,7 +60,8 @@ public final class KeyedWriter {
       List<DeleteFile> deleteFiles,
       List<DeleteFile> rewrittenDeleteFiles,
       Set<String> referencedDataFiles,
-      Long baseSnapshotId) {}
+      Long baseSnapshotId,
+      io.crest.iceberg.commit.DeleteRedo redo) {}
 
   /** A data file rows live in: where to address its position deletes. */
   private record FileRef(String path, PartitionSpec spec, StructLike partition) {}
@@ -82,6 +83,8 @@ public final class KeyedWriter {
   private final Map<PartitionKey, RollingDataWriter<Record>> writers = new HashMap<>();
   private final Map<Long, Long> flushRows = new HashMap<>(); // key -> location in this flush
   private final Set<Long> misses = new HashSet<>();
+  private final Set<Long> touched = new HashSet<>(); // every key the flush upserted or deleted
+  private final Map<Long, Long> indexHits = new HashMap<>(); // key -> committed row, from the index
   private final Map<Integer, List<Long>> deletes = new HashMap<>(); // file id -> positions
   private final List<DataFile> written = new ArrayList<>();
 
@@ -133,6 +136,7 @@ public final class KeyedWriter {
             + ": key column '" + keyColumn + "' is null"); // required columns are checked before
       }
       long key = ((Number) value).longValue();
+      touched.add(key);
       deleteEarlier(key);
       if (!deleteRows[i]) {
         RollingDataWriter<Record> writer = route(row);
@@ -154,7 +158,7 @@ public final class KeyedWriter {
     long indexed = index.get(key);
     if (indexed != LongKeyIndex.NONE) {
       index.remove(key);
-      delete(indexed);
+      indexHits.put(key, indexed); // deleted at finish, if its file is still in the table
     } else {
       misses.add(key); // resolved from the table when the flush ends
     }
@@ -178,11 +182,19 @@ public final class KeyedWriter {
       closeWriters();
       Snapshot base = t.currentSnapshot();
       Long baseId = base == null ? null : base.snapshotId();
-      Map<String, FileScanTask> tasks = new HashMap<>();
-      if (baseId != null) {
-        try (CloseableIterable<FileScanTask> planned =
-            t.newScan().useSnapshot(baseId).planFiles()) {
-          planned.forEach(task -> tasks.put(task.file().location(), task));
+      Map<String, FileScanTask> tasks = PositionDeletes.plan(t, baseId);
+      Set<Integer> gone = new HashSet<>();
+      for (Map.Entry<Long, Long> hit : indexHits.entrySet()) {
+        int file = LongKeyIndex.fileId(hit.getValue());
+        if (tasks.containsKey(files.get(file).path())) {
+          delete(hit.getValue());
+        } else {
+          // The file left the table since it was indexed (a compaction rewrote it): find the
+          // key's row again, and forget the file's other entries.
+          misses.add(hit.getKey());
+          if (gone.add(file)) {
+            index.removeFile(file);
+          }
         }
       }
       long[] missed = misses.stream().mapToLong(Long::longValue).sorted().toArray();
@@ -192,80 +204,31 @@ public final class KeyedWriter {
         delete(LongKeyIndex.location(
             fileId(row.file(), task.spec(), task.file().partition()), row.position()));
       }
-      Flush flush = writeDeletes(t, tasks, baseId);
+      Set<String> own = new HashSet<>();
+      written.forEach(f -> own.add(f.location()));
+      Map<Integer, List<Long>> ownDeletes = new HashMap<>();
+      deletes.forEach((id, positions) -> {
+        if (own.contains(files.get(id).path())) {
+          ownDeletes.put(id, positions);
+        }
+      });
+      List<PositionDeletes.Target> all = PositionDeletes.targets(deletes, this::target);
+      PositionDeletes.Written w = PositionDeletes.write(t, tasks, all);
+      Set<String> referenced = new HashSet<>(w.referenced());
+      referenced.removeAll(own); // only files already in the table must still exist
+      long[] keys = touched.stream().mapToLong(Long::longValue).sorted().toArray();
+      KeyedRedo redo = new KeyedRedo(keyColumn, keys, List.copyOf(written),
+          PositionDeletes.targets(ownDeletes, this::target));
       flushRows.forEach(index::put); // the flush's rows are where the next flush finds them
-      return flush;
-    } catch (IOException e) {
-      throw new UncheckedIOException(
-          "Cannot write the deletes of table " + tableName + ": " + e.getMessage(), e);
+      return new Flush(List.copyOf(written), w.files(), w.replaced(), referenced, baseId, redo);
     } finally {
       reset();
     }
   }
 
-  private Flush writeDeletes(Table t, Map<String, FileScanTask> tasks, Long baseId)
-      throws IOException {
-    List<DeleteFile> deleteFiles = new ArrayList<>();
-    List<DeleteFile> rewritten = new ArrayList<>();
-    Set<String> referenced = new HashSet<>();
-    if (!deletes.isEmpty()) {
-      OutputFileFactory deleteOutputs = OutputFileFactory.builderFor(t, 1, TASK_IDS.incrementAndGet())
-          .format(formatVersion(t) >= 3 ? FileFormat.PUFFIN : fileFormat(t))
-          .operationId(UUID.randomUUID().toString())
-          .suffix("deletes")
-          .build();
-      DeleteWriteResult result;
-      if (formatVersion(t) >= 3) {
-        BaseDeleteLoader loader = new BaseDeleteLoader(f -> t.io().newInputFile(f.location()));
-        BaseDVFileWriter dvs = new BaseDVFileWriter(deleteOutputs, path -> {
-          FileScanTask task = tasks.get(path);
-          if (task == null || task.deletes().isEmpty()) {
-            return null;
-          }
-          PositionDeleteIndex previous = loader.loadPositionDeletes(task.deletes(), path);
-          return previous.isEmpty() && previous.deleteFiles().isEmpty() ? null : previous;
-        });
-        try (BaseDVFileWriter w = dvs) {
-          forEachDelete((ref, pos) -> w.delete(ref.path(), pos, ref.spec(), ref.partition()));
-        }
-        result = dvs.result();
-      } else {
-        GenericFileWriterFactory positions = new GenericFileWriterFactory.Builder(t)
-            .deleteFileFormat(fileFormat(t)).build();
-        FanoutPositionOnlyDeleteWriter<Record> w = new FanoutPositionOnlyDeleteWriter<>(
-            positions, deleteOutputs, t.io(), targetFileSize, DeleteGranularity.FILE);
-        PositionDelete<Record> delete = PositionDelete.create();
-        try (FanoutPositionOnlyDeleteWriter<Record> open = w) {
-          forEachDelete((ref, pos) -> open.write(delete.set(ref.path(), pos), ref.spec(),
-              ref.partition()));
-        }
-        result = w.result();
-      }
-      deleteFiles.addAll(result.deleteFiles());
-      rewritten.addAll(result.rewrittenDeleteFiles());
-      result.referencedDataFiles().forEach(p -> referenced.add(p.toString()));
-    }
-    Set<String> ownFiles = new HashSet<>();
-    written.forEach(f -> ownFiles.add(f.location()));
-    referenced.removeAll(ownFiles); // only files already in the table must still exist
-    return new Flush(List.copyOf(written), deleteFiles, rewritten, referenced, baseId);
-  }
-
-  private interface DeleteSink {
-    void delete(FileRef ref, long position) throws IOException;
-  }
-
-  private void forEachDelete(DeleteSink sink) throws IOException {
-    List<Integer> ids = new ArrayList<>(deletes.keySet());
-    ids.sort(Integer::compare);
-    for (int id : ids) {
-      FileRef ref = files.get(id);
-      long[] positions = deletes.get(id).stream().mapToLong(Long::longValue).toArray();
-      Arrays.sort(positions);
-      for (long pos : positions) {
-        sink.delete(ref, pos);
-      }
-    }
+  private PositionDeletes.Target target(int fileId) {
+    FileRef ref = files.get(fileId);
+    return new PositionDeletes.Target(ref.path(), ref.spec(), ref.partition(), new long[0]);
   }
 
   /** Deletes the data files of the open flush (it will not be committed) and forgets it. */
@@ -292,7 +255,7 @@ public final class KeyedWriter {
   private void open(Table t) {
     table = t;
     spec = t.spec();
-    FileFormat format = fileFormat(t);
+    FileFormat format = PositionDeletes.fileFormat(t);
     factory = new GenericFileWriterFactory.Builder(t).dataFileFormat(format)
         .dataSchema(t.schema()).build();
     fileFactory = OutputFileFactory.builderFor(t, 1, TASK_IDS.incrementAndGet())
@@ -371,17 +334,10 @@ public final class KeyedWriter {
     writers.clear();
     flushRows.clear();
     misses.clear();
+    touched.clear();
+    indexHits.clear();
     deletes.clear();
     written.clear();
   }
 
-  private static FileFormat fileFormat(Table t) {
-    return FileFormat.fromString(t.properties().getOrDefault(
-        TableProperties.DEFAULT_FILE_FORMAT, TableProperties.DEFAULT_FILE_FORMAT_DEFAULT));
-  }
-
-  private static int formatVersion(Table t) {
-    return t instanceof HasTableOperations
-        ? ((HasTableOperations) t).operations().current().formatVersion() : 2;
-  }
 }

@@ -74,6 +74,7 @@ public final class TableFileWriter implements AutoCloseable {
   private GenericRows generic;
   // Upserts by one long or int key: deletes by position through a key index (lives across flushes).
   private KeyedWriter keyed;
+  private volatile boolean keyIndexStale;
   // Committables prepared, and those whose commit ended (committed, failed or aborted): a keyed
   // flush writes its deletes only once every earlier one is in the table. Guarded by commits.
   private final Object commits = new Object();
@@ -206,6 +207,10 @@ public final class TableFileWriter implements AutoCloseable {
         keyed = new KeyedWriter(tableName, settings.strategy().keyColumns().get(0),
             settings.keyIndexBytes());
       }
+      if (keyIndexStale && !keyed.isOpen()) {
+        keyIndexStale = false;
+        keyed.forgetIndex();
+      }
       keyed.write(t, rowBuffer, deleteBuffer, rows);
       return;
     }
@@ -252,12 +257,21 @@ public final class TableFileWriter implements AutoCloseable {
       tableSchema = table.schema();
       KeyedWriter.Flush flush = keyed.finish(table);
       groups.add(new FileGroup(flush.dataFiles(), flush.deleteFiles(),
-          flush.rewrittenDeleteFiles(), flush.referencedDataFiles(), flush.baseSnapshotId()));
+          flush.rewrittenDeleteFiles(), flush.referencedDataFiles(), flush.baseSnapshotId(),
+          flush.redo()));
     }
     synchronized (commits) {
       preparedCommits++;
     }
     return TableCommittable.of(groups, positions);
+  }
+
+  /**
+   * Tells the writer that rows moved under its key index (a commit's deletes had to be resolved
+   * again): the index starts over, and keys are found in the table again. Any thread.
+   */
+  public void keyIndexStale() {
+    keyIndexStale = true;
   }
 
   /**

@@ -1,0 +1,158 @@
+package io.crest.iceberg.keyed;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.iceberg.DeleteFile;
+import org.apache.iceberg.FileFormat;
+import org.apache.iceberg.FileScanTask;
+import org.apache.iceberg.HasTableOperations;
+import org.apache.iceberg.PartitionSpec;
+import org.apache.iceberg.StructLike;
+import org.apache.iceberg.Table;
+import org.apache.iceberg.TableProperties;
+import org.apache.iceberg.data.BaseDeleteLoader;
+import org.apache.iceberg.data.GenericFileWriterFactory;
+import org.apache.iceberg.data.Record;
+import org.apache.iceberg.deletes.BaseDVFileWriter;
+import org.apache.iceberg.deletes.DeleteGranularity;
+import org.apache.iceberg.deletes.PositionDelete;
+import org.apache.iceberg.deletes.PositionDeleteIndex;
+import org.apache.iceberg.io.CloseableIterable;
+import org.apache.iceberg.io.DeleteWriteResult;
+import org.apache.iceberg.io.FanoutPositionOnlyDeleteWriter;
+import org.apache.iceberg.io.OutputFileFactory;
+import org.apache.iceberg.util.PropertyUtil;
+
+/**
+ * Writes rows' deletes by position: on format v3 one deletion vector per data file, merged with
+ * the file's previous deletes (which the commit must remove: {@link Written#replaced}); on format
+ * v2 file-scoped position delete files. Stateless and thread-safe as far as the table is.
+ */
+final class PositionDeletes {
+  private static final AtomicLong TASK_IDS = new AtomicLong();
+
+  /** The rows to delete in one data file. */
+  record Target(String path, PartitionSpec spec, StructLike partition, long[] positions) {}
+
+  /** What was written. */
+  record Written(List<DeleteFile> files, List<DeleteFile> replaced, Set<String> referenced) {}
+
+  private PositionDeletes() {}
+
+  /** The data files of snapshot {@code snapshotId}, with their deletes, by location. */
+  static Map<String, FileScanTask> plan(Table table, Long snapshotId) {
+    Map<String, FileScanTask> tasks = new HashMap<>();
+    if (snapshotId == null) {
+      return tasks;
+    }
+    try (CloseableIterable<FileScanTask> planned =
+        table.newScan().useSnapshot(snapshotId).planFiles()) {
+      planned.forEach(task -> tasks.put(task.file().location(), task));
+    } catch (IOException e) {
+      throw new UncheckedIOException(
+          "Cannot plan the files of table " + table.name() + ": " + e.getMessage(), e);
+    }
+    return tasks;
+  }
+
+  /**
+   * Writes the deletes of {@code targets}. {@code tasks} are the table's data files as of the
+   * snapshot the deletes are written against, for their previous deletes.
+   */
+  static Written write(Table t, Map<String, FileScanTask> tasks, List<Target> targets) {
+    if (targets.isEmpty()) {
+      return new Written(List.of(), List.of(), Set.of());
+    }
+    boolean v3 = formatVersion(t) >= 3;
+    OutputFileFactory outputs = OutputFileFactory.builderFor(t, 1, TASK_IDS.incrementAndGet())
+        .format(v3 ? FileFormat.PUFFIN : fileFormat(t))
+        .operationId(UUID.randomUUID().toString())
+        .suffix("deletes")
+        .build();
+    DeleteWriteResult result;
+    try {
+      if (v3) {
+        BaseDeleteLoader loader = new BaseDeleteLoader(f -> t.io().newInputFile(f.location()));
+        BaseDVFileWriter dvs = new BaseDVFileWriter(outputs, path -> {
+          FileScanTask task = tasks.get(path);
+          if (task == null || task.deletes().isEmpty()) {
+            return null;
+          }
+          PositionDeleteIndex previous = loader.loadPositionDeletes(task.deletes(), path);
+          return previous.isEmpty() && previous.deleteFiles().isEmpty() ? null : previous;
+        });
+        try (BaseDVFileWriter w = dvs) {
+          for (Target target : targets) {
+            for (long pos : target.positions()) {
+              w.delete(target.path(), pos, target.spec(), target.partition());
+            }
+          }
+        }
+        result = dvs.result();
+      } else {
+        GenericFileWriterFactory positions = new GenericFileWriterFactory.Builder(t)
+            .deleteFileFormat(fileFormat(t)).build();
+        long targetSize = PropertyUtil.propertyAsLong(t.properties(),
+            TableProperties.DELETE_TARGET_FILE_SIZE_BYTES,
+            TableProperties.DELETE_TARGET_FILE_SIZE_BYTES_DEFAULT);
+        FanoutPositionOnlyDeleteWriter<Record> w = new FanoutPositionOnlyDeleteWriter<>(
+            positions, outputs, t.io(), targetSize, DeleteGranularity.FILE);
+        PositionDelete<Record> delete = PositionDelete.create();
+        try (FanoutPositionOnlyDeleteWriter<Record> open = w) {
+          for (Target target : targets) {
+            for (long pos : target.positions()) {
+              open.write(delete.set(target.path(), pos), target.spec(), target.partition());
+            }
+          }
+        }
+        result = w.result();
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(
+          "Cannot write the deletes of table " + t.name() + ": " + e.getMessage(), e);
+    }
+    Set<String> referenced = new HashSet<>();
+    result.referencedDataFiles().forEach(p -> referenced.add(p.toString()));
+    return new Written(List.copyOf(result.deleteFiles()),
+        List.copyOf(result.rewrittenDeleteFiles()), referenced);
+  }
+
+  /** Deletes delete files that were written but will not be committed. */
+  static void discard(Table t, List<DeleteFile> files) {
+    for (DeleteFile f : files) {
+      t.io().deleteFile(f.location());
+    }
+  }
+
+  static FileFormat fileFormat(Table t) {
+    return FileFormat.fromString(t.properties().getOrDefault(
+        TableProperties.DEFAULT_FILE_FORMAT, TableProperties.DEFAULT_FILE_FORMAT_DEFAULT));
+  }
+
+  static int formatVersion(Table t) {
+    return t instanceof HasTableOperations
+        ? ((HasTableOperations) t).operations().current().formatVersion() : 2;
+  }
+
+  /** Groups locations (file id, position) by file into targets, positions sorted. */
+  static List<Target> targets(Map<Integer, List<Long>> byFile,
+      java.util.function.IntFunction<Target> file) {
+    List<Target> targets = new ArrayList<>();
+    List<Integer> ids = new ArrayList<>(byFile.keySet());
+    ids.sort(Integer::compare);
+    for (int id : ids) {
+      long[] positions = byFile.get(id).stream().mapToLong(Long::longValue).sorted().toArray();
+      Target ref = file.apply(id);
+      targets.add(new Target(ref.path(), ref.spec(), ref.partition(), positions));
+    }
+    return targets;
+  }
+}
