@@ -260,8 +260,8 @@ class ArrowPartitionerTest {
   void civilDays_matchJavaTime() {
     for (long day = -800_000; day <= 800_000; day += 13) {
       java.time.LocalDate date = java.time.LocalDate.ofEpochDay(day);
-      assertThat(ArrowPartitioner.CivilDays.year(day)).isEqualTo(date.getYear());
-      assertThat(ArrowPartitioner.CivilDays.monthsSinceEpoch(day))
+      assertThat(PartitionEvaluators.CivilDays.year(day)).isEqualTo(date.getYear());
+      assertThat(PartitionEvaluators.CivilDays.monthsSinceEpoch(day))
           .isEqualTo((date.getYear() - 1970L) * 12 + date.getMonthValue() - 1);
     }
   }
