@@ -1,8 +1,8 @@
-package io.crest.samples.ingestor;
+package io.crest.ingestor;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
-import io.crest.samples.ingestor.IngestorConfig.Prometheus;
+import io.crest.ingestor.IngestorConfig.Prometheus;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

@@ -1,4 +1,4 @@
-package io.crest.samples.ingestor;
+package io.crest.ingestor;
 
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
@@ -12,13 +12,13 @@ import io.crest.DataSize;
 import io.crest.SchemaEvolutionPolicy;
 import io.crest.flight.FlightSource;
 import io.crest.iceberg.IcebergSink;
-import io.crest.samples.ingestor.IngestorConfig.Catalog;
-import io.crest.samples.ingestor.IngestorConfig.FlightSettings;
-import io.crest.samples.ingestor.IngestorConfig.PipelineConfig;
-import io.crest.samples.ingestor.IngestorConfig.Prometheus;
-import io.crest.samples.ingestor.IngestorConfig.Server;
-import io.crest.samples.ingestor.IngestorConfig.StreamConfig;
-import io.crest.samples.ingestor.IngestorConfig.StreamKind;
+import io.crest.ingestor.IngestorConfig.Catalog;
+import io.crest.ingestor.IngestorConfig.FlightSettings;
+import io.crest.ingestor.IngestorConfig.PipelineConfig;
+import io.crest.ingestor.IngestorConfig.Prometheus;
+import io.crest.ingestor.IngestorConfig.Server;
+import io.crest.ingestor.IngestorConfig.StreamConfig;
+import io.crest.ingestor.IngestorConfig.StreamKind;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URISyntaxException;

@@ -1,4 +1,4 @@
-package io.crest.samples.ingestor;
+package io.crest.ingestor;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -6,9 +6,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.crest.BatchPolicy;
 import io.crest.CommitStrategy;
 import io.crest.DataSize;
-import io.crest.samples.ingestor.IngestorConfig.PipelineConfig;
-import io.crest.samples.ingestor.IngestorConfig.Prometheus;
-import io.crest.samples.ingestor.IngestorConfig.StreamKind;
+import io.crest.ingestor.IngestorConfig.PipelineConfig;
+import io.crest.ingestor.IngestorConfig.Prometheus;
+import io.crest.ingestor.IngestorConfig.StreamKind;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -379,12 +379,12 @@ class ConfigReaderTest {
 
   @Test
   void sampleConfig_isValid() {
-    IngestorConfig c = new ConfigReader(Map.of()).read(Path.of("config/orders.yaml"));
+    IngestorConfig c = new ConfigReader(Map.of()).read(Path.of("src/main/config/orders.yaml"));
 
     assertThat(c.servers().get("orders").uri()).isEqualTo("grpc://127.0.0.1:47470");
     assertThat(c.pipelines()).extracting(PipelineConfig::id).containsExactly("orders-ingest");
     assertThat(c.catalog().warehouse())
-        .contains(Path.of("target/ingestor-warehouse").toAbsolutePath());
+        .contains(Path.of("src/main/config/warehouse").toAbsolutePath());
     assertThat(c.metricsLogEvery()).contains(Duration.ofSeconds(30));
     assertThat(c.prometheus()).contains(new Prometheus("127.0.0.1", 9464, "/metrics"));
   }

@@ -1,4 +1,4 @@
-package io.crest.samples.ingestor;
+package io.crest.ingestor;
 
 import io.crest.CommitEvent;
 import io.crest.DeadLetterEvent;
@@ -9,7 +9,7 @@ import io.crest.errors.PipelineFailedException;
 import io.crest.flight.FlightSource;
 import io.crest.iceberg.IcebergSink;
 import io.crest.micrometer.CrestMetrics;
-import io.crest.samples.ingestor.IngestorConfig.PipelineConfig;
+import io.crest.ingestor.IngestorConfig.PipelineConfig;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 import io.micrometer.core.instrument.logging.LoggingMeterRegistry;

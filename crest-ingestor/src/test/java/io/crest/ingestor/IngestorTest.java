@@ -1,4 +1,4 @@
-package io.crest.samples.ingestor;
+package io.crest.ingestor;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -40,7 +40,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** The ingestor in-process, against the demo's Flight server and a local warehouse. */
 @SuppressWarnings("try") // OrdersServer.close() may throw InterruptedException
 class IngestorTest {
-  static final Path SAMPLE = Path.of("config/orders.yaml");
+  static final Path SAMPLE = Path.of("src/main/config/orders.yaml");
   private static final Duration WAIT = Duration.ofSeconds(60);
 
   @TempDir Path dir;
@@ -205,7 +205,7 @@ class IngestorTest {
     }
     Path config = dir.resolve("rest.yaml");
     Files.writeString(config, Files.readString(SAMPLE).replace(
-        "warehouse: ${CREST_WAREHOUSE:-../target/ingestor-warehouse}",
+        "warehouse: ${CREST_WAREHOUSE:-warehouse}",
         "properties: {type: rest, uri: \"http://127.0.0.1:" + port + "\"}"));
     try (OrdersServer server = new OrdersServer(allocator, 0, 1_000, 1_000_000, 1_000)) {
       Ingestor ingestor = ingestor(Map.of("ORDERS_PORT", port(server),

@@ -1,6 +1,5 @@
-package io.crest.samples.ingestor;
+package io.crest.samples;
 
-import io.crest.samples.OrdersServer;
 import java.util.Locale;
 import java.util.concurrent.CountDownLatch;
 import org.apache.arrow.memory.BufferAllocator;
