@@ -1,82 +1,54 @@
 package io.crest.ingestor;
 
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import io.crest.ingestor.IngestorConfig.Prometheus;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import java.io.ByteArrayOutputStream;
+import io.prometheus.metrics.exporter.httpserver.HTTPServer;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.channels.ServerSocketChannel;
-import java.nio.charset.StandardCharsets;
-import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
- * The ingestor's Prometheus scrape endpoint ({@code metrics.prometheus}): an HTTP server, the
- * JDK's {@link HttpServer}, that answers {@code GET} and {@code HEAD} of one path with the meters
- * of a {@link PrometheusMeterRegistry}.
+ * The ingestor's Prometheus scrape endpoint ({@code metrics.prometheus}): the Prometheus client's
+ * {@link HTTPServer} serving the registry of a Micrometer {@link PrometheusMeterRegistry} on the
+ * configured path (text format 0.0.4, or OpenMetrics when the scraper asks for it).
  *
- * <ul>
- *   <li>The configured path: 200 with the Prometheus text format ({@value #TEXT_FORMAT}), or
- *       OpenMetrics ({@value #OPENMETRICS_FORMAT}) when the request's {@code Accept} asks for
- *       {@code application/openmetrics-text}.
- *   <li>Any other path: 404. Another method on the path: 405.
- * </ul>
- *
- * <p>Lifecycle: {@link #start} binds and serves at once; {@link #close} stops listening, drops
- * requests still being answered, and is safe to call twice. The registry stays the caller's.
- * Requests are answered one at a time on the server's dispatcher thread; the methods here may be
- * called from any thread.
+ * <p>Lifecycle: {@link #start} binds and serves at once; {@link #close} stops listening and is
+ * safe to call twice. The registry stays the caller's. Thread-safe.
  */
 final class PrometheusEndpoint implements AutoCloseable {
-  /** The content type of the Prometheus text exposition format 0.0.4. */
-  static final String TEXT_FORMAT = "text/plain; version=0.0.4; charset=utf-8";
-  /** The content type of the OpenMetrics text format 1.0.0. */
-  static final String OPENMETRICS_FORMAT =
-      "application/openmetrics-text; version=1.0.0; charset=utf-8";
-
-  private static final Logger LOG = LoggerFactory.getLogger(PrometheusEndpoint.class);
-
-  private final HttpServer server;
-  private final PrometheusMeterRegistry registry;
-  private final String path;
+  private final HTTPServer server;
   private final URI uri;
   private final AtomicBoolean closed = new AtomicBoolean();
 
-  private PrometheusEndpoint(HttpServer server, PrometheusMeterRegistry registry,
-      Prometheus config) {
+  private PrometheusEndpoint(HTTPServer server, URI uri) {
     this.server = server;
-    this.registry = registry;
-    this.path = config.httpPath();
-    this.uri = uri(config.host(), server.getAddress().getPort(), path);
+    this.uri = uri;
   }
 
   /**
    * Listens on {@code config}'s host and port and serves {@code registry} on its path.
    *
    * @throws IOException if the host does not resolve or the address cannot be bound; the message
-   *     names the address and the reason
+   *     names the address, the reason and what to change
    */
   static PrometheusEndpoint start(Prometheus config, PrometheusMeterRegistry registry)
       throws IOException {
     Objects.requireNonNull(registry, "registry");
-    HttpServer server;
     try {
-      server = HttpServer.create(address(config), 0);
+      HTTPServer server = HTTPServer.builder()
+          .inetAddress(address(config).getAddress())
+          .port(config.port())
+          .metricsHandlerPath(config.httpPath())
+          .registry(registry.getPrometheusRegistry())
+          .buildAndStart();
+      return new PrometheusEndpoint(server, uri(config.host(), server.getPort(), config.httpPath()));
     } catch (IOException e) {
       throw new IOException(cannotListen(config, e), e);
     }
-    PrometheusEndpoint endpoint = new PrometheusEndpoint(server, registry, config);
-    server.createContext("/", endpoint::handle);
-    server.start();
-    return endpoint;
   }
 
   /**
@@ -98,65 +70,12 @@ final class PrometheusEndpoint implements AutoCloseable {
     return uri;
   }
 
-  /** Stops listening; a request being answered is cut off. Safe to call twice. */
+  /** Stops listening. Safe to call twice. */
   @Override
   public void close() {
     if (closed.compareAndSet(false, true)) {
-      server.stop(0);
+      server.close();
     }
-  }
-
-  private void handle(HttpExchange exchange) throws IOException {
-    try (exchange) {
-      String method = exchange.getRequestMethod();
-      boolean head = method.equals("HEAD");
-      if (!exchange.getRequestURI().getRawPath().equals(path)) {
-        respond(exchange, 404, "text/plain; charset=utf-8", head ? null
-            : ("Not found: this server serves only " + path + "\n")
-                .getBytes(StandardCharsets.UTF_8));
-        return;
-      }
-      if (!head && !method.equals("GET")) {
-        exchange.getResponseHeaders().set("Allow", "GET, HEAD");
-        respond(exchange, 405, null, null);
-        return;
-      }
-      String type = openMetrics(exchange.getRequestHeaders().get("Accept"))
-          ? OPENMETRICS_FORMAT : TEXT_FORMAT;
-      ByteArrayOutputStream body = new ByteArrayOutputStream(8192);
-      try {
-        registry.scrape(body, type);
-      } catch (IOException | RuntimeException e) {
-        LOG.warn("Cannot scrape the ingestor's meters for {}: {}", uri, e.toString(), e);
-        respond(exchange, 500, null, null);
-        return;
-      }
-      respond(exchange, 200, type, head ? null : body.toByteArray());
-    } catch (IOException | RuntimeException e) {
-      // The scraper went away, or the server is stopping: nothing to answer any more.
-      LOG.debug("Cannot answer a scrape of {}: {}", uri, e.toString());
-    }
-  }
-
-  /** Sends the status and headers, and the body unless it is null (HEAD, or none). */
-  private static void respond(HttpExchange exchange, int status, String type, byte[] body)
-      throws IOException {
-    if (type != null) {
-      exchange.getResponseHeaders().set("Content-Type", type);
-    }
-    // For HttpExchange, -1 means no body and 0 a body of unknown length.
-    boolean none = body == null || body.length == 0;
-    exchange.sendResponseHeaders(status, none ? -1 : body.length);
-    if (!none) {
-      try (OutputStream out = exchange.getResponseBody()) {
-        out.write(body);
-      }
-    }
-  }
-
-  private static boolean openMetrics(List<String> accept) {
-    return accept != null
-        && accept.stream().anyMatch(a -> a.contains("application/openmetrics-text"));
   }
 
   private static InetSocketAddress address(Prometheus config) throws IOException {

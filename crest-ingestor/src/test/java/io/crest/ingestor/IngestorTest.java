@@ -235,14 +235,44 @@ class IngestorTest {
   }
 
   @Test
-  void execute_badCommandLine_printsUsageAndExits2() {
+  void execute_badCommandLine_printsTheProblemAndUsageAndExits2() {
     Ingestor ingestor = ingestor(Map.of());
 
     assertThat(ingestor.execute(List.of("start", "orders.yaml"), new StopSignal()))
         .isEqualTo(Ingestor.EXIT_USAGE);
+    assertThat(err()).startsWith("Cannot run crest-ingestor start orders.yaml: Unmatched"
+        + " arguments from index 0: 'start', 'orders.yaml'\nUsage: crest-ingestor");
+    assertThat(out()).isEmpty();
 
-    assertThat(err()).startsWith("Cannot run ingestor start orders.yaml: unknown command line\n"
-        + "usage: ingestor (check | run) -config <file.yaml>");
+    err.reset();
+    assertThat(ingestor.execute(List.of("check"), new StopSignal())).isEqualTo(Ingestor.EXIT_USAGE);
+    assertThat(err()).startsWith("Cannot run crest-ingestor check: Missing required option:"
+        + " '--config=<file.yaml>'\nUsage: crest-ingestor check");
+
+    err.reset();
+    assertThat(ingestor.execute(List.of(), new StopSignal())).isEqualTo(Ingestor.EXIT_USAGE);
+    assertThat(err()).startsWith("Cannot run crest-ingestor: missing command (check or run)\n"
+        + "Usage: crest-ingestor");
+  }
+
+  @Test
+  void help_listsTheCommandsAndExitCodes_andVersionNamesTheBuild() {
+    Ingestor ingestor = ingestor(Map.of());
+
+    assertThat(ingestor.execute(List.of("--help"), new StopSignal())).isEqualTo(Ingestor.EXIT_OK);
+    assertThat(out()).startsWith("Usage: crest-ingestor [-hV] (check | run)")
+        .contains("  check  Validates the file", "  run    Runs the pipelines", "Exit codes:",
+            "  0   check found nothing wrong", "  2   bad command line",
+            "  3   the file cannot be read or is invalid", "  4   check: a Flight server");
+    out.reset();
+    assertThat(ingestor.execute(List.of("run", "--help"), new StopSignal()))
+        .isEqualTo(Ingestor.EXIT_OK);
+    assertThat(out()).startsWith("Usage: crest-ingestor run [-hV] -config=<file.yaml>");
+    out.reset();
+    assertThat(ingestor.execute(List.of("--version"), new StopSignal()))
+        .isEqualTo(Ingestor.EXIT_OK);
+    assertThat(out()).matches("(?s)crest-ingestor \\d+\\.\\d+\\.\\d+\\S*\nJava .*");
+    assertThat(err()).isEmpty();
   }
 
   // ------------------------------------------------------------------------------- helpers
