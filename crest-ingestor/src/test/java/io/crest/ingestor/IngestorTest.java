@@ -230,7 +230,8 @@ class IngestorTest {
     assertThat(ingestor.run(config, new StopSignal())).isEqualTo(Ingestor.EXIT_INVALID_CONFIG);
 
     String problem = "Cannot use ingestor config " + config + ": 1 problem\n"
-        + "  pipelines[0].batch.rowz: unknown key (allowed: rows, bytes, interval)\n";
+        + "  " + config + ":36:7: pipelines[0].batch.rowz: unknown key (allowed: rows, bytes,"
+        + " interval)\n";
     assertThat(err()).isEqualTo(problem + problem);
   }
 
