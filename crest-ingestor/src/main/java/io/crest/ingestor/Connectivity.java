@@ -1,10 +1,10 @@
-package io.crest.samples.ingestor;
+package io.crest.ingestor;
 
 import io.crest.flight.IncrementalTicket;
 import io.crest.iceberg.IcebergCatalogs;
-import io.crest.samples.ingestor.IngestorConfig.PipelineConfig;
-import io.crest.samples.ingestor.IngestorConfig.Server;
-import io.crest.samples.ingestor.IngestorConfig.StreamConfig;
+import io.crest.ingestor.IngestorConfig.PipelineConfig;
+import io.crest.ingestor.IngestorConfig.Server;
+import io.crest.ingestor.IngestorConfig.StreamConfig;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,4 +1,4 @@
-package io.crest.samples.ingestor;
+package io.crest.ingestor;
 
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;

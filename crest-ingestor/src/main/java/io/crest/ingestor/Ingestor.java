@@ -1,4 +1,4 @@
-package io.crest.samples.ingestor;
+package io.crest.ingestor;
 
 import io.crest.CommitEvent;
 import io.crest.DeadLetterEvent;
@@ -9,7 +9,7 @@ import io.crest.errors.PipelineFailedException;
 import io.crest.flight.FlightSource;
 import io.crest.iceberg.IcebergSink;
 import io.crest.micrometer.CrestMetrics;
-import io.crest.samples.ingestor.IngestorConfig.PipelineConfig;
+import io.crest.ingestor.IngestorConfig.PipelineConfig;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 import io.micrometer.core.instrument.logging.LoggingMeterRegistry;
@@ -17,7 +17,9 @@ import io.micrometer.core.instrument.logging.LoggingRegistryConfig;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -25,30 +27,38 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Properties;
+import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * A command-line ingestor: pipelines from Arrow Flight servers to Iceberg tables, described by
- * one YAML file (see {@code samples/config/orders.yaml}).
+ * one YAML file (see {@code orders.yaml} in the distribution). The command line is parsed by
+ * picocli; {@code crest-ingestor --help} prints it with the exit codes.
  *
  * <pre>
- * Ingestor check -config orders.yaml   validate the file, then reach every Flight server and the catalog
- * Ingestor run -config orders.yaml     run the pipelines until their sources end or SIGTERM
+ * crest-ingestor check -config orders.yaml   validate the file, then reach every Flight server and the catalog
+ * crest-ingestor run -config orders.yaml     run the pipelines until their sources end or SIGTERM
  * </pre>
  *
  * <p>Exit codes:
  *
  * <ul>
  *   <li>{@value #EXIT_OK}: {@code check} found nothing wrong; {@code run} ended with every
- *       source complete and everything committed.
+ *       source complete and everything committed; {@code --help}, {@code --version}.
  *   <li>{@value #EXIT_FAILED}: {@code run}: a pipeline could not start or failed (the others were
  *       stopped gracefully); the error is printed. A restart resumes after the last commit.
  *   <li>{@value #EXIT_USAGE}: bad command line.
  *   <li>{@value #EXIT_INVALID_CONFIG}: the file cannot be read or is invalid; every problem is
- *       printed with its YAML path.
+ *       printed with its file, line and YAML path.
  *   <li>{@value #EXIT_UNREACHABLE}: {@code check}: a Flight server, stream or the catalog did
  *       not answer as configured.
  * </ul>
@@ -60,7 +70,8 @@ import org.apache.arrow.memory.RootAllocator;
  *
  * <p>{@code run} prints a line per commit, and every {@code metrics.logEvery} the pipelines'
  * Micrometer meters ({@link CrestMetrics}) through Micrometer's {@code LoggingMeterRegistry}. With
- * {@code metrics.prometheus} it also serves them for Prometheus to scrape, at the URL it prints
+ * {@code metrics.prometheus} it also serves them for Prometheus to scrape (Micrometer's
+ * Prometheus registry behind the Prometheus client's HTTP server), at the URL it prints
  * ({@code metrics http://127.0.0.1:9464/metrics}), from before the first pipeline starts until
  * the last one has stopped (after its final commit). {@code check} makes sure that address can
  * be bound.
@@ -83,10 +94,6 @@ public final class Ingestor {
   /** {@code check}: something configured did not answer. */
   public static final int EXIT_UNREACHABLE = 4;
 
-  private static final String USAGE =
-      "usage: ingestor (check | run) -config <file.yaml>\n"
-          + "  check  validate the file, then reach every Flight server, stream and the catalog\n"
-          + "  run    run the pipelines until their sources end or SIGTERM (drains and commits)";
   private static final Duration POLL = Duration.ofMillis(200);
 
   private final Map<String, String> env;
@@ -111,7 +118,7 @@ public final class Ingestor {
   }
 
   /**
-   * Runs {@code check -config <file>} or {@code run -config <file>} and exits with its code.
+   * Runs the command line (see {@link #execute}) and exits with its code.
    * SIGTERM and SIGINT (Ctrl-C) ask {@code run} to stop gracefully; a second one exits at once
    * (nothing is lost: a restart resumes after the last commit).
    */
@@ -148,7 +155,7 @@ public final class Ingestor {
       code = new Ingestor(System.getenv(), System.out, System.err).execute(List.of(args), stop);
     } catch (RuntimeException | Error e) {
       // A bug or a broken installation: exit rather than leave the pipelines' threads running.
-      System.err.println("Cannot run ingestor " + String.join(" ", args) + ": " + e);
+      System.err.println("Cannot run crest-ingestor " + String.join(" ", args) + ": " + e);
       e.printStackTrace();
       code = EXIT_FAILED;
     }
@@ -169,20 +176,30 @@ public final class Ingestor {
   }
 
   /**
-   * Runs a command line: {@code check -config <file>} or {@code run -config <file>}.
+   * Runs a command line: {@code check -config <file>}, {@code run -config <file>}, {@code
+   * --help} or {@code --version} (and the same for each command). Help and version go to {@code
+   * out}, a bad command line's problem and the usage to {@code err}.
    *
    * @return the exit code (see the class comment)
    */
   public int execute(List<String> args, StopSignal stop) {
     Objects.requireNonNull(stop, "stop");
-    if (args.size() != 3 || !args.get(1).equals("-config")
-        || !(args.get(0).equals("check") || args.get(0).equals("run"))) {
-      err.println("Cannot run ingestor " + String.join(" ", args) + ": unknown command line");
-      err.println(USAGE);
+    CommandLine cli = new CommandLine(new Cli(this, stop));
+    cli.setOut(new PrintWriter(out, true));
+    cli.setErr(new PrintWriter(err, true));
+    cli.setParameterExceptionHandler((e, arguments) -> {
+      err.println("Cannot run crest-ingestor " + String.join(" ", arguments) + ": "
+          + e.getMessage());
+      e.getCommandLine().usage(err);
       return EXIT_USAGE;
-    }
-    Path config = Path.of(args.get(2));
-    return args.get(0).equals("check") ? check(config) : run(config, stop);
+    });
+    cli.setExecutionExceptionHandler((e, commandLine, parsed) -> {
+      // A bug or a broken installation: report it rather than leave threads running.
+      err.println("Cannot run crest-ingestor " + String.join(" ", args) + ": " + e);
+      e.printStackTrace(err);
+      return EXIT_FAILED;
+    });
+    return cli.execute(args.toArray(new String[0]));
   }
 
   /**
@@ -368,6 +385,88 @@ public final class Ingestor {
     };
     return LoggingMeterRegistry.builder(config).loggingSink(line -> out.println("meter " + line))
         .build();
+  }
+
+  /** The command line, as picocli parses it; {@code check} and {@code run} are its methods. */
+  @Command(name = "crest-ingestor", mixinStandardHelpOptions = true,
+      versionProvider = Version.class, sortOptions = false, usageHelpAutoWidth = true,
+      description = "Ingests Arrow Flight streams into Apache Iceberg tables, as one YAML file"
+          + " describes.",
+      synopsisSubcommandLabel = "(check | run)",
+      exitCodeListHeading = "%nExit codes:%n",
+      exitCodeList = {
+          EXIT_OK + ":check found nothing wrong; run ended with every source complete and"
+              + " committed, or stopped by SIGTERM/Ctrl-C after draining and committing",
+          EXIT_FAILED + ":run: a pipeline could not start or failed (the others were stopped"
+              + " gracefully); a restart resumes after the last commit",
+          EXIT_USAGE + ":bad command line",
+          EXIT_INVALID_CONFIG + ":the file cannot be read or is invalid (every problem is"
+              + " printed with file, line and YAML path)",
+          EXIT_UNREACHABLE + ":check: a Flight server, stream, the catalog or the metrics"
+              + " address did not answer as configured"},
+      footerHeading = "%nExample:%n",
+      footer = {"  crest-ingestor check -config orders.yaml",
+          "  crest-ingestor run -config orders.yaml"})
+  static final class Cli implements Callable<Integer> {
+    private final Ingestor ingestor;
+    private final StopSignal stop;
+    @Spec private CommandSpec spec;
+
+    Cli(Ingestor ingestor, StopSignal stop) {
+      this.ingestor = ingestor;
+      this.stop = stop;
+    }
+
+    /** No command given. */
+    @Override
+    public Integer call() {
+      PrintWriter err = spec.commandLine().getErr();
+      err.println("Cannot run crest-ingestor: missing command (check or run)");
+      spec.commandLine().usage(err);
+      return EXIT_USAGE;
+    }
+
+    @Command(name = "check", mixinStandardHelpOptions = true,
+        description = "Validates the file, then reaches every Flight server, stream and the"
+            + " catalog, and binds the metrics address.",
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {EXIT_OK + ":everything is valid and answers",
+            EXIT_USAGE + ":bad command line",
+            EXIT_INVALID_CONFIG + ":the file is unreadable or invalid",
+            EXIT_UNREACHABLE + ":something configured did not answer"})
+    int check(@Option(names = {"-config", "--config"}, required = true,
+        paramLabel = "<file.yaml>", description = "the ingestor's YAML file") Path config) {
+      return ingestor.check(config);
+    }
+
+    @Command(name = "run", mixinStandardHelpOptions = true,
+        description = "Runs the pipelines until their sources end, or SIGTERM or Ctrl-C (which"
+            + " drain, flush and commit what was received; a second one exits at once).",
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {EXIT_OK + ":every source complete and committed, or stopped gracefully",
+            EXIT_FAILED + ":a pipeline could not start or failed",
+            EXIT_USAGE + ":bad command line",
+            EXIT_INVALID_CONFIG + ":the file is unreadable or invalid"})
+    int run(@Option(names = {"-config", "--config"}, required = true,
+        paramLabel = "<file.yaml>", description = "the ingestor's YAML file") Path config) {
+      return ingestor.run(config, stop);
+    }
+  }
+
+  /** {@code --version}: the version this jar was built as. */
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() throws IOException {
+      Properties p = new Properties();
+      try (InputStream in = Ingestor.class.getResourceAsStream("version.properties")) {
+        if (in != null) {
+          p.load(in);
+        }
+      }
+      return new String[] {"crest-ingestor " + p.getProperty("version", "(unknown version)"),
+          "Java " + System.getProperty("java.version") + " (" + System.getProperty("java.vendor")
+              + ")"};
+    }
   }
 
   /** Prints a line per commit and dead letter, and the failure. */

@@ -1,4 +1,4 @@
-package io.crest.samples.ingestor;
+package io.crest.ingestor;
 
 import java.lang.reflect.InvocationHandler;
 import java.lang.reflect.Proxy;

@@ -1,4 +1,4 @@
-package io.crest.samples.ingestor;
+package io.crest.ingestor;
 
 import io.crest.BatchPolicy;
 import io.crest.CommitStrategy;

@@ -1,4 +1,4 @@
-package io.crest.samples.ingestor;
+package io.crest.ingestor;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -152,14 +152,8 @@ class IngestorPrometheusTest {
       assertThat(openMetrics.body()).contains("crest_records_written_total" + TAGS + " 1000.0")
           .endsWith("# EOF\n");
 
-      HttpResponse<String> other = get(uri.resolve("/metrics"));
-      assertThat(other.statusCode()).isEqualTo(404);
-      assertThat(other.body()).isEqualTo("Not found: this server serves only /crest/metrics\n");
-      HttpResponse<String> post = http.send(HttpRequest.newBuilder(uri)
-          .POST(HttpRequest.BodyPublishers.ofString("x")).build(),
-          HttpResponse.BodyHandlers.ofString());
-      assertThat(post.statusCode()).isEqualTo(405);
-      assertThat(post.headers().firstValue("Allow")).contains("GET, HEAD");
+      HttpResponse<String> health = get(uri.resolve("/-/healthy"));
+      assertThat(health.statusCode()).as("the exporter's health check").isEqualTo(200);
       HttpResponse<String> head = http.send(HttpRequest.newBuilder(uri)
           .method("HEAD", HttpRequest.BodyPublishers.noBody()).build(),
           HttpResponse.BodyHandlers.ofString());

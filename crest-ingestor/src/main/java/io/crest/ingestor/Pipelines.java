@@ -1,13 +1,13 @@
-package io.crest.samples.ingestor;
+package io.crest.ingestor;
 
 import io.crest.flight.FlightSource;
 import io.crest.iceberg.IcebergCatalogs;
 import io.crest.iceberg.IcebergSink;
-import io.crest.samples.ingestor.IngestorConfig.Catalog;
-import io.crest.samples.ingestor.IngestorConfig.FlightSettings;
-import io.crest.samples.ingestor.IngestorConfig.PipelineConfig;
-import io.crest.samples.ingestor.IngestorConfig.Server;
-import io.crest.samples.ingestor.IngestorConfig.StreamConfig;
+import io.crest.ingestor.IngestorConfig.Catalog;
+import io.crest.ingestor.IngestorConfig.FlightSettings;
+import io.crest.ingestor.IngestorConfig.PipelineConfig;
+import io.crest.ingestor.IngestorConfig.Server;
+import io.crest.ingestor.IngestorConfig.StreamConfig;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import org.apache.arrow.flight.FlightDescriptor;

@@ -1,6 +1,5 @@
-package io.crest.samples.ingestor;
+package io.crest.samples;
 
-import io.crest.samples.OrdersServer;
 import java.util.Locale;
 import java.util.concurrent.CountDownLatch;
 import org.apache.arrow.memory.BufferAllocator;
@@ -8,7 +7,8 @@ import org.apache.arrow.memory.RootAllocator;
 
 /**
  * Serves the demo's growing {@code orders_mv} view ({@link OrdersServer}) on {@code 127.0.0.1}
- * until the process is stopped, for trying the ingestor with {@code samples/config/orders.yaml}.
+ * until the process is stopped, for trying crest-ingestor with its {@code orders.yaml}
+ * ({@code mvn -q -pl samples -am verify -Pdemo-server -DskipTests}).
  *
  * <p>Arguments: {@code [port] [total-rows] [rows-per-second]}, by default 47470, 10,000,000 and
  * 100,000.

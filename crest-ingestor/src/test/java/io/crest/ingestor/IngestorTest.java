@@ -1,4 +1,4 @@
-package io.crest.samples.ingestor;
+package io.crest.ingestor;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -40,7 +40,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** The ingestor in-process, against the demo's Flight server and a local warehouse. */
 @SuppressWarnings("try") // OrdersServer.close() may throw InterruptedException
 class IngestorTest {
-  static final Path SAMPLE = Path.of("config/orders.yaml");
+  static final Path SAMPLE = Path.of("src/main/config/orders.yaml");
   private static final Duration WAIT = Duration.ofSeconds(60);
 
   @TempDir Path dir;
@@ -205,7 +205,7 @@ class IngestorTest {
     }
     Path config = dir.resolve("rest.yaml");
     Files.writeString(config, Files.readString(SAMPLE).replace(
-        "warehouse: ${CREST_WAREHOUSE:-../target/ingestor-warehouse}",
+        "warehouse: ${CREST_WAREHOUSE:-warehouse}",
         "properties: {type: rest, uri: \"http://127.0.0.1:" + port + "\"}"));
     try (OrdersServer server = new OrdersServer(allocator, 0, 1_000, 1_000_000, 1_000)) {
       Ingestor ingestor = ingestor(Map.of("ORDERS_PORT", port(server),
@@ -230,19 +230,50 @@ class IngestorTest {
     assertThat(ingestor.run(config, new StopSignal())).isEqualTo(Ingestor.EXIT_INVALID_CONFIG);
 
     String problem = "Cannot use ingestor config " + config + ": 1 problem\n"
-        + "  pipelines[0].batch.rowz: unknown key (allowed: rows, bytes, interval)\n";
+        + "  " + config + ":36:7: pipelines[0].batch.rowz: unknown key (allowed: rows, bytes,"
+        + " interval)\n";
     assertThat(err()).isEqualTo(problem + problem);
   }
 
   @Test
-  void execute_badCommandLine_printsUsageAndExits2() {
+  void execute_badCommandLine_printsTheProblemAndUsageAndExits2() {
     Ingestor ingestor = ingestor(Map.of());
 
     assertThat(ingestor.execute(List.of("start", "orders.yaml"), new StopSignal()))
         .isEqualTo(Ingestor.EXIT_USAGE);
+    assertThat(err()).startsWith("Cannot run crest-ingestor start orders.yaml: Unmatched"
+        + " arguments from index 0: 'start', 'orders.yaml'\nUsage: crest-ingestor");
+    assertThat(out()).isEmpty();
 
-    assertThat(err()).startsWith("Cannot run ingestor start orders.yaml: unknown command line\n"
-        + "usage: ingestor (check | run) -config <file.yaml>");
+    err.reset();
+    assertThat(ingestor.execute(List.of("check"), new StopSignal())).isEqualTo(Ingestor.EXIT_USAGE);
+    assertThat(err()).startsWith("Cannot run crest-ingestor check: Missing required option:"
+        + " '--config=<file.yaml>'\nUsage: crest-ingestor check");
+
+    err.reset();
+    assertThat(ingestor.execute(List.of(), new StopSignal())).isEqualTo(Ingestor.EXIT_USAGE);
+    assertThat(err()).startsWith("Cannot run crest-ingestor: missing command (check or run)\n"
+        + "Usage: crest-ingestor");
+  }
+
+  @Test
+  void help_listsTheCommandsAndExitCodes_andVersionNamesTheBuild() {
+    Ingestor ingestor = ingestor(Map.of());
+
+    assertThat(ingestor.execute(List.of("--help"), new StopSignal())).isEqualTo(Ingestor.EXIT_OK);
+    assertThat(out()).startsWith("Usage: crest-ingestor [-hV] (check | run)")
+        .contains("  check  Validates the file", "  run    Runs the pipelines", "Exit codes:",
+            "  0   check found nothing wrong", "  2   bad command line",
+            "  3   the file cannot be read or is invalid", "  4   check: a Flight server");
+    out.reset();
+    assertThat(ingestor.execute(List.of("run", "--help"), new StopSignal()))
+        .isEqualTo(Ingestor.EXIT_OK);
+    assertThat(out()).startsWith("Usage: crest-ingestor run [-hV] -config=<file.yaml>");
+    out.reset();
+    assertThat(ingestor.execute(List.of("--version"), new StopSignal()))
+        .isEqualTo(Ingestor.EXIT_OK);
+    assertThat(out()).matches("(?s)crest-ingestor \\d+\\.\\d+\\.\\d+\\S*\nJava .*");
+    assertThat(err()).isEmpty();
   }
 
   // ------------------------------------------------------------------------------- helpers

@@ -1,4 +1,4 @@
-package io.crest.samples.ingestor;
+package io.crest.ingestor;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -6,9 +6,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.crest.BatchPolicy;
 import io.crest.CommitStrategy;
 import io.crest.DataSize;
-import io.crest.samples.ingestor.IngestorConfig.PipelineConfig;
-import io.crest.samples.ingestor.IngestorConfig.Prometheus;
-import io.crest.samples.ingestor.IngestorConfig.StreamKind;
+import io.crest.ingestor.IngestorConfig.PipelineConfig;
+import io.crest.ingestor.IngestorConfig.Prometheus;
+import io.crest.ingestor.IngestorConfig.StreamKind;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,7 +43,7 @@ class ConfigReaderTest {
     Path file = write(yaml);
     ConfigException e = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class,
         () -> new ConfigReader(env).read(file));
-    return e.problems();
+    return e.problems().stream().map(ConfigProblem::toString).toList();
   }
 
   @Test
@@ -121,28 +121,28 @@ class ConfigReaderTest {
           prometheus: {hots: 0.0.0.0, port: 70000, path: metrics}
           promethus: {}
         """, Map.of())).containsExactly(
-        "metrics.promethus: unknown key (allowed: logEvery, prometheus)",
-        "metrics.prometheus.hots: unknown key (allowed: host, port, path)",
-        "metrics.prometheus.port: 70000 is out of range (0 to 65535)",
-        "metrics.prometheus.path: expected a URL path such as /metrics (starting with '/',"
-            + " without '?', '#' or white space), got \"metrics\"");
+        "9:16: metrics.prometheus.hots: unknown key (allowed: host, port, path)",
+        "9:31: metrics.prometheus.port: 70000 is out of range (0 to 65535)",
+        "9:44: metrics.prometheus.path: expected a URL path such as /metrics (starting with '/',"
+            + " without '?', '#' or white space), got \"metrics\"",
+        "10:3: metrics.promethus: unknown key (allowed: logEvery, prometheus)");
     assertThat(problems(SERVERS + PIPELINE + """
         metrics:
           prometheus: {host: " ", port: nine, path: "/metrics?x=1"}
         """, Map.of())).containsExactly(
-        "metrics.prometheus.host: expected a host name or IP address such as 127.0.0.1 or"
+        "9:16: metrics.prometheus.host: expected a host name or IP address such as 127.0.0.1 or"
             + " 0.0.0.0, got \" \"",
-        "metrics.prometheus.port: expected a whole number, got \"nine\"",
-        "metrics.prometheus.path: expected a URL path such as /metrics (starting with '/',"
+        "9:27: metrics.prometheus.port: expected a whole number, got \"nine\"",
+        "9:39: metrics.prometheus.path: expected a URL path such as /metrics (starting with '/',"
             + " without '?', '#' or white space), got \"/metrics?x=1\"");
     assertThat(problems(SERVERS + PIPELINE + "metrics: {prometheus: 9464}\n", Map.of()))
-        .containsExactly("metrics.prometheus: expected a mapping with port, host and path, such"
+        .containsExactly("8:11: metrics.prometheus: expected a mapping with port, host and path, such"
             + " as {port: 9464}, got number 9464");
     assertThat(problems(SERVERS + PIPELINE + "metrics:\n  prometheus:\n", Map.of()))
-        .containsExactly("metrics.prometheus: empty (a mapping such as {port: 9464}, or leave it"
+        .containsExactly("9:3: metrics.prometheus: empty (a mapping such as {port: 9464}, or leave it"
             + " out)");
     assertThat(problems(SERVERS + PIPELINE + "metrics: {prometheus: {port: \"${PORT}\"}}\n",
-        Map.of())).containsExactly("metrics.prometheus.port: environment variable PORT is not"
+        Map.of())).containsExactly("8:24: metrics.prometheus.port: environment variable PORT is not"
             + " set (set it, or give a default as ${PORT:-value})");
   }
 
@@ -157,9 +157,9 @@ class ConfigReaderTest {
         """, Map.of());
 
     assertThat(problems).containsExactly(
-        "pipelines[0].batch.rowz: unknown key (allowed: rows, bytes, interval)",
-        "pipelines[0].batch: sets none of rows, bytes, interval (set at least one, or leave"
-            + " batch out for the default)");
+        "8:5: pipelines[0].batch: sets none of rows, bytes, interval (set at least one, or leave"
+            + " batch out for the default)",
+        "8:13: pipelines[0].batch.rowz: unknown key (allowed: rows, bytes, interval)");
   }
 
   @Test
@@ -173,14 +173,14 @@ class ConfigReaderTest {
             partitionBy: day(event_time)
         """, Map.of());
 
-    assertThat(problems).containsExactlyInAnyOrder(
-        "pipelines[0].streams: expected a list, got \"orders_mv\"",
-        "pipelines[0].batch.rows: expected a whole number, got \"lots\"",
-        "pipelines[0].batch.bytes: expected a size such as 64MiB, 512KiB or 1GiB,"
+    assertThat(problems).containsExactly(
+        "7:5: pipelines[0].streams: expected a list, got \"orders_mv\"",
+        "8:13: pipelines[0].batch.rows: expected a whole number, got \"lots\"",
+        "8:25: pipelines[0].batch.bytes: expected a size such as 64MiB, 512KiB or 1GiB,"
             + " got \"12 parsecs\"",
-        "pipelines[0].batch.interval: expected a duration such as 500ms, 5s, 2m, 1h or PT5S,"
-            + " got boolean true",
-        "pipelines[0].partitionBy: expected a list of text, got \"day(event_time)\"");
+        "8:44: pipelines[0].batch.interval: expected a duration such as 500ms, 5s, 2m, 1h or"
+            + " PT5S, got boolean true",
+        "9:5: pipelines[0].partitionBy: expected a list, got \"day(event_time)\"");
   }
 
   @Test
@@ -201,19 +201,21 @@ class ConfigReaderTest {
     assertThatThrownBy(() -> new ConfigReader(Map.of()).read(file))
         .isInstanceOf(ConfigException.class)
         .hasMessage("Cannot use ingestor config " + file + ": 8 problems\n"
-            + "  metricz: unknown key (allowed: servers, flight, catalog, pipelines, metrics)\n"
-            + "  servers.orders.token: unknown key (allowed: uri, basicAuth, bearerToken,"
-            + " trustedCertificates, clientCertificate)\n"
-            + "  servers.orders.uri: expected grpc://host:port, grpc+tcp://host:port or"
-            + " grpc+tls://host:port, got \"http://127.0.0.1:47470\"\n"
-            + "  catalog: sets both warehouse and properties (choose one)\n"
-            + "  pipelines[0].table: Cannot use table 'orders': name it with its namespace, as"
-            + " namespace.table\n"
-            + "  pipelines[0].streams[0].server: unknown server \"order\" (defined: orders)\n"
-            + "  pipelines[0].evolution: unknown value \"adColumns\" (allowed: strict, addColumns,"
-            + " widen, full)\n"
-            + "  pipelines[0].commit.keys: missing (upsert needs the key columns, such as"
-            + " [order_id])");
+            + "  " + file + ":2:12: servers.orders.uri: expected grpc://host:port,"
+            + " grpc+tcp://host:port or grpc+tls://host:port, got \"http://127.0.0.1:47470\"\n"
+            + "  " + file + ":2:43: servers.orders.token: unknown key (allowed: uri, basicAuth,"
+            + " bearerToken, trustedCertificates, clientCertificate)\n"
+            + "  " + file + ":3:1: catalog: sets both warehouse and properties (choose one)\n"
+            + "  " + file + ":6:5: pipelines[0].table: Cannot use table 'orders': name it with"
+            + " its namespace, as namespace.table\n"
+            + "  " + file + ":7:16: pipelines[0].streams[0].server: unknown server \"order\""
+            + " (defined: orders)\n"
+            + "  " + file + ":8:5: pipelines[0].evolution: unknown value \"adColumns\" (allowed:"
+            + " strict, addColumns, widen, full)\n"
+            + "  " + file + ":9:5: pipelines[0].commit.keys: missing (upsert needs the key"
+            + " columns, such as [order_id])\n"
+            + "  " + file + ":10:1: metricz: unknown key (allowed: servers, flight, catalog,"
+            + " pipelines, metrics)");
   }
 
   @Test
@@ -227,7 +229,7 @@ class ConfigReaderTest {
         """, Map.of())).containsExactly(
         "catalog: missing (set warehouse: <directory> for the embedded local warehouse, or"
             + " properties: {type: rest, uri: ...})",
-        "pipelines[0].id: missing (a stable id, such as orders-ingest: the durable identity"
+        "4:5: pipelines[0].id: missing (a stable id, such as orders-ingest: the durable identity"
             + " under which the table records the pipeline's positions, so a restart with the"
             + " same id resumes)");
   }
@@ -247,7 +249,7 @@ class ConfigReaderTest {
         """, Map.of("ORDERS_PORT", "47470"));
 
     assertThat(problems).containsExactly(
-        "servers.orders.basicAuth.password: environment variable ORDERS_PASSWORD is not set"
+        "4:30: servers.orders.basicAuth.password: environment variable ORDERS_PASSWORD is not set"
             + " (set it, or give a default as ${ORDERS_PASSWORD:-value})");
   }
 
@@ -288,7 +290,7 @@ class ConfigReaderTest {
         """, Map.of("TOKEN", "very secret", "ROWS", "s3cr3t"));
 
     assertThat(problems).containsExactly(
-        "pipelines[0].batch.rows: expected a whole number, but \"${ROWS}\" is not one");
+        "8:13: pipelines[0].batch.rows: expected a whole number, got \"${ROWS}\"");
     assertThat(String.join("\n", problems)).doesNotContain("s3cr3t");
   }
 
@@ -304,7 +306,7 @@ class ConfigReaderTest {
         """, Map.of("TOKEN", "very secret"));
 
     assertThat(problems).hasSize(1);
-    assertThat(problems.get(0)).startsWith("pipelines[0].partitionBy[0]: Cannot ");
+    assertThat(problems.get(0)).startsWith("8:19: pipelines[0].partitionBy[0]: Cannot ");
     assertThat(read(SERVERS.replace("{uri: \"grpc://127.0.0.1:47470\"}",
         "{uri: \"grpc://127.0.0.1:47470\", bearerToken: \"${TOKEN}\"}") + """
         pipelines:
@@ -320,7 +322,7 @@ class ConfigReaderTest {
             streams: [{server: orders, ticket: orders_mv}]
         """, Map.of("TOKEN", "very secret"));
     assertThat(tokenProblems).containsExactly(
-        "pipelines[0]: Cannot use the bearer token: it is empty or has white space");
+        "5:5: pipelines[0]: Cannot use the bearer token: it is empty or has white space");
   }
 
   @Test
@@ -342,14 +344,14 @@ class ConfigReaderTest {
         """, Map.of());
 
     assertThat(problems).containsExactly(
-        "pipelines[0].streams[1].server: server b has other credentials or TLS files than server"
-            + " a (a pipeline reads all its streams with one set; put these streams in another"
-            + " pipeline)",
-        "pipelines[0].streams[1].id: stream id \"orders_mv\" is already used by"
+        "10:9: pipelines[0].streams[1].id: stream id \"orders_mv\" is already used by"
             + " pipelines[0].streams[0] (give one of them another id)",
-        "pipelines[1].id: pipeline id \"orders\" is already used by pipelines[0] (each pipeline"
-            + " needs its own id)",
-        "pipelines[1].streams[0]: sets more than one of ticket, incremental, discover,"
+        "10:10: pipelines[0].streams[1].server: server b has other credentials or TLS files than"
+            + " server a (a pipeline reads all its streams with one set; put these streams in"
+            + " another pipeline)",
+        "11:5: pipelines[1].id: pipeline id \"orders\" is already used by pipelines[0] (each"
+            + " pipeline needs its own id)",
+        "13:15: pipelines[1].streams[0]: sets more than one of ticket, incremental, discover,"
             + " discoverCommand (set exactly one)");
   }
 
@@ -358,7 +360,7 @@ class ConfigReaderTest {
     List<String> problems = problems("servers:\n  orders: {uri: [\n", Map.of());
 
     assertThat(problems).singleElement(InstanceOfAssertFactories.STRING)
-        .startsWith("line ").contains("not valid YAML");
+        .startsWith("2:18: (file): not valid YAML: while parsing a flow node");
   }
 
   @Test
@@ -374,18 +376,39 @@ class ConfigReaderTest {
     Path file = dir.resolve("nope.yaml");
     assertThatThrownBy(() -> new ConfigReader(Map.of()).read(file))
         .isInstanceOf(ConfigException.class)
-        .hasMessage("Cannot use ingestor config " + file + ": 1 problem\n  (file): no such file");
+        .hasMessage("Cannot use ingestor config " + file + ": 1 problem\n  " + file
+            + ": no such file");
   }
 
   @Test
   void sampleConfig_isValid() {
-    IngestorConfig c = new ConfigReader(Map.of()).read(Path.of("config/orders.yaml"));
+    IngestorConfig c = new ConfigReader(Map.of()).read(Path.of("src/main/config/orders.yaml"));
 
     assertThat(c.servers().get("orders").uri()).isEqualTo("grpc://127.0.0.1:47470");
     assertThat(c.pipelines()).extracting(PipelineConfig::id).containsExactly("orders-ingest");
     assertThat(c.catalog().warehouse())
-        .contains(Path.of("target/ingestor-warehouse").toAbsolutePath());
+        .contains(Path.of("src/main/config/warehouse").toAbsolutePath());
     assertThat(c.metricsLogEvery()).contains(Duration.ofSeconds(30));
     assertThat(c.prometheus()).contains(new Prometheus("127.0.0.1", 9464, "/metrics"));
+  }
+  @Test
+  void wrongShapes_emptyValuesAndEmptyFile_areReportedWithTheirPaths() throws IOException {
+    assertThat(problems("- servers\n", Map.of())).containsExactly(
+        "1:1: (top level): expected a mapping with servers, catalog and pipelines, got a list");
+    assertThat(problems(SERVERS + """
+        pipelines:
+          - orders
+          - id: orders
+            table: shop.orders
+            streams: [orders_mv]
+            tableProperties: {write.format.default: }
+        """, Map.of())).containsExactly(
+        "5:5: pipelines[0]: expected a mapping with id, table and streams, got \"orders\"",
+        "8:15: pipelines[1].streams[0]: expected a mapping with server and ticket, incremental or"
+            + " discover, got \"orders_mv\"",
+        "9:23: pipelines[1].tableProperties.write.format.default: empty (a value, or leave the"
+            + " key out)");
+    assertThat(problems("# nothing yet\n", Map.of())).containsExactly(
+        "(file): empty (expected the keys servers, flight, catalog, pipelines, metrics)");
   }
 }
