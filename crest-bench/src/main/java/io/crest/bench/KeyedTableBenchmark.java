@@ -91,7 +91,9 @@ import org.openjdk.jmh.annotations.TearDown;
  *     KeyedTableBenchmark -f 1 -wi 1 -i 3 -w 1s -r 1s
  * </pre>
  */
-@Fork(value = 1, jvmArgsAppend = {"--add-opens=java.base/java.nio=ALL-UNNAMED", "-Xmx4g"})
+// slf4j-simple at warn: Iceberg logs a scan report per read and a line per commit at info
+@Fork(value = 1, jvmArgsAppend = {"--add-opens=java.base/java.nio=ALL-UNNAMED", "-Xmx4g",
+    "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn"})
 public class KeyedTableBenchmark {
   /** Flushes (commits) of one ingest operation. */
   static final int FLUSHES = 20;
@@ -176,7 +178,7 @@ public class KeyedTableBenchmark {
   @State(Scope.Benchmark)
   public static class ReadState {
     /** The table kind and the flushes that wrote it ({@code append@n}: its final rows at once). */
-    @Param({"append@20", "keyed@20", "equality@20"})
+    @Param({"append@20", "keyed@20", "equality@20", "append@100", "keyed@100"})
     public String table;
 
     @Param({"3"})
