@@ -1,8 +1,10 @@
 package io.crest.bench;
 
 import io.crest.BatchPolicy;
+import io.crest.CommitEvent;
 import io.crest.CommitStrategy;
 import io.crest.Pipeline;
+import io.crest.PipelineListener;
 import io.crest.PipelineStats;
 import io.crest.iceberg.IcebergCatalogs;
 import io.crest.iceberg.IcebergSink;
@@ -385,12 +387,34 @@ public class KeyedTableBenchmark {
         throw new IllegalArgumentException("Cannot ingest in mode " + mode
             + ": append, keyed or equality");
     }
+    List<Long> commitTimes = new java.util.concurrent.CopyOnWriteArrayList<>();
+    long started = System.nanoTime();
     try (Pipeline p = Pipeline.from(new KeysSource(allocator, keys, values, count)).id(id)
-        .batch(BatchPolicy.rows(flushRows)).to(b.build())) {
+        .batch(BatchPolicy.rows(flushRows))
+        .listener(new PipelineListener() {
+          @Override
+          public void onCommit(CommitEvent event) {
+            commitTimes.add(System.nanoTime());
+          }
+        })
+        .to(b.build())) {
       p.start();
       if (!p.awaitIdle(DEADLINE)) {
         throw new IllegalStateException("Cannot ingest " + count + " rows (" + mode
             + ") within " + DEADLINE + ": " + p.stats());
+      }
+      if (!id.startsWith("ingest-") && commitTimes.size() > 1) {
+        // how a flush's cost grows with the table: seconds per flush, first to last
+        StringBuilder line = new StringBuilder("[flushes] " + id + " " + mode + ": s per flush");
+        long previous = started;
+        for (int i = 0; i < commitTimes.size(); i++) {
+          long t = commitTimes.get(i);
+          if (i < 3 || (i + 1) % 10 == 0 || i == commitTimes.size() - 1) {
+            line.append(String.format(" #%d %.2f", i + 1, (t - previous) / 1e9));
+          }
+          previous = t;
+        }
+        System.out.println(line);
       }
       return p.stats();
     }
