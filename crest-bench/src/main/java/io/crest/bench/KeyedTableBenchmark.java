@@ -74,18 +74,22 @@ import org.openjdk.jmh.annotations.TearDown;
  *       reader ({@code IcebergGenerics}), counting the rows and summing {@code v}; score the time
  *       per scan. {@code table=keyed@20} is the keyed table after 20 flushes; {@code append@20}
  *       the same final rows (one per key, the last written) appended once into a fresh table, the
- *       baseline; {@code equality@20} the equality-delete table. The setup checks that every
- *       table reads back exactly one row per distinct key, each with its last value.
+ *       baseline; {@code equality@20} the equality-delete table; {@code keyed@100} and {@code
+ *       append@100} the same after 100 flushes (no {@code equality@100}: every data file would be
+ *       joined against up to 99 equality-delete files, minutes per scan on 2 cores). The setup
+ *       checks that every table reads back exactly one row per distinct key, each with its last
+ *       value, and every scan checks the count and the sum.
  *   <li>{@link #restart}: a pipeline started against the keyed table after {@value
  *       #RESTART_BASE_FLUSHES} flushes, with a cold index, ingesting one more flush of {@value
- *       #FLUSH_ROWS} upserts: time from start to the first commit (its keys are resolved from the
- *       table). {@code restart=append} does the same with an append of one flush to the appended
+ *       #FLUSH_ROWS} upserts: time from start to the first commit, pipeline close included (its
+ *       keys are resolved from the table). {@code restart=append} does the same with an append of one flush to the appended
  *       table, the cost of a restart without keys. Every operation adds a flush to the table.
  * </ul>
  *
  * <p>The setup of {@link #read} prints the key index's bytes per key ({@code memoryBytes() /
- * maxKeys()}, and the heap its filled arrays take) as {@code [index]} lines, and the tables' files
- * as {@code [table]} lines.
+ * maxKeys()}, and the heap its filled arrays take) as {@code [index]} lines, the tables' files
+ * as {@code [table]} lines and the seconds each of their flushes took as {@code [flushes]} lines.
+ * The whole run takes about 10 minutes; results and their reading are in crest-bench/README.md.
  *
  * <pre>
  * mvn -B -pl crest-bench -am package -Pbench -DskipTests
