@@ -89,7 +89,7 @@ import org.openjdk.jmh.annotations.TearDown;
  * <p>The setup of {@link #read} prints the key index's bytes per key ({@code memoryBytes() /
  * maxKeys()}, and the heap its filled arrays take) as {@code [index]} lines, the tables' files
  * as {@code [table]} lines and the seconds each of their flushes took as {@code [flushes]} lines.
- * The whole run takes about 10 minutes; results and their reading are in crest-bench/README.md.
+ * The whole run takes 5-10 minutes; results and their reading are in crest-bench/README.md.
  *
  * <pre>
  * mvn -B -pl crest-bench -am package -Pbench -DskipTests
