@@ -77,7 +77,10 @@ public final class TableCommittable implements Committable {
         data++;
       }
       for (DeleteFile file : g.deletes()) {
-        b += file.fileSizeInBytes();
+        // A deletion vector's file size is its whole Puffin file's, shared by the flush's DVs.
+        Long content = file.contentSizeInBytes();
+        b += file.format() == org.apache.iceberg.FileFormat.PUFFIN && content != null
+            ? content : file.fileSizeInBytes();
         deletes++;
       }
     }

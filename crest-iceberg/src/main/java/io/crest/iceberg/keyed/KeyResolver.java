@@ -51,19 +51,13 @@ public final class KeyResolver {
     if (snapshotId == null || keys.length == 0) {
       return rows;
     }
-    Types.NestedField field = table.schema().findField(keyColumn);
-    if (field == null || (field.type().typeId() != Type.TypeID.LONG
-        && field.type().typeId() != Type.TypeID.INTEGER)) {
-      throw new IllegalArgumentException("Cannot resolve keys of table " + table.name()
-          + " by column '" + keyColumn + "': it is " + (field == null ? "missing"
-              : "of type " + field.type()) + " (long or int key columns only)");
-    }
+    Types.NestedField field = keyField(table, keyColumn);
     Schema requested = new Schema(field, MetadataColumns.ROW_POSITION);
     try (CloseableIterable<FileScanTask> tasks =
         table.newScan().useSnapshot(snapshotId).includeColumnStats().planFiles()) {
       for (FileScanTask task : tasks) {
         if (mayHold(task, field, keys)) {
-          read(table, task, requested, field, keys, rows);
+          read(table, task, requested, field, keys, rows::add);
         }
       }
     } catch (IOException e) {
@@ -71,6 +65,41 @@ public final class KeyResolver {
           "Cannot resolve keys in table " + table.name() + ": " + e.getMessage(), e);
     }
     return rows;
+  }
+
+  /**
+   * Every live row of snapshot {@code snapshotId}, as key and location, handed to {@code rows}
+   * one by one: what a key index is filled with when it starts.
+   *
+   * @throws IllegalArgumentException if the key column is missing or not a long or int column
+   */
+  public static void all(Table table, Long snapshotId, String keyColumn,
+      java.util.function.Consumer<Row> rows) {
+    if (snapshotId == null) {
+      return;
+    }
+    Types.NestedField field = keyField(table, keyColumn);
+    Schema requested = new Schema(field, MetadataColumns.ROW_POSITION);
+    try (CloseableIterable<FileScanTask> tasks =
+        table.newScan().useSnapshot(snapshotId).planFiles()) {
+      for (FileScanTask task : tasks) {
+        read(table, task, requested, field, null, rows);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(
+          "Cannot read the keys of table " + table.name() + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static Types.NestedField keyField(Table table, String keyColumn) {
+    Types.NestedField field = table.schema().findField(keyColumn);
+    if (field == null || (field.type().typeId() != Type.TypeID.LONG
+        && field.type().typeId() != Type.TypeID.INTEGER)) {
+      throw new IllegalArgumentException("Cannot resolve keys of table " + table.name()
+          + " by column '" + keyColumn + "': it is " + (field == null ? "missing"
+              : "of type " + field.type()) + " (long or int key columns only)");
+    }
+    return field;
   }
 
   /** Whether the file's bounds of the key column leave room for one of the keys. */
@@ -91,8 +120,10 @@ public final class KeyResolver {
     return ((Number) value).longValue();
   }
 
+  /** Reads the live rows of one data file; only those of {@code keys}, or all if it is null. */
   private static void read(Table table, FileScanTask task, Schema requested,
-      Types.NestedField field, long[] keys, List<Row> rows) throws IOException {
+      Types.NestedField field, long[] keys, java.util.function.Consumer<Row> rows)
+      throws IOException {
     if (task.file().format() != FileFormat.PARQUET) {
       throw new UnsupportedOperationException("Cannot resolve keys in " + task.file().location()
           + " of table " + table.name() + ": it is " + task.file().format() + ", not Parquet");
@@ -113,9 +144,9 @@ public final class KeyResolver {
           continue;
         }
         long key = ((Number) value).longValue();
-        if (Arrays.binarySearch(keys, key) >= 0) {
+        if (keys == null || Arrays.binarySearch(keys, key) >= 0) {
           long position = (Long) record.getField(MetadataColumns.ROW_POSITION.name());
-          rows.add(new Row(key, location, position));
+          rows.accept(new Row(key, location, position));
         }
       }
     }

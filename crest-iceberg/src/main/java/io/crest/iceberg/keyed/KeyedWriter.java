@@ -68,7 +68,14 @@ public final class KeyedWriter {
 
   private final String tableName;
   private final String keyColumn;
+  private final String pipelineId;
   private final LongKeyIndex index;
+  // The index holds every live key of the table as of knownSnapshot: a key it lacks is absent.
+  private boolean complete;
+  // A load of every key overflowed the index: keys it lacks are looked up per flush.
+  private boolean tooLarge;
+  private Long knownSnapshot;
+  private long evictionsSeen;
   private final List<FileRef> files = new ArrayList<>(); // by file id
   private final Map<String, Integer> fileIds = new HashMap<>();
 
@@ -93,8 +100,9 @@ public final class KeyedWriter {
    *
    * @param keyColumn the key, a long or int column of the table
    */
-  public KeyedWriter(String tableName, String keyColumn, long indexBytes) {
+  public KeyedWriter(String tableName, String pipelineId, String keyColumn, long indexBytes) {
     this.tableName = tableName;
+    this.pipelineId = pipelineId;
     this.keyColumn = keyColumn;
     this.index = LongKeyIndex.withMemory(indexBytes);
   }
@@ -197,13 +205,41 @@ public final class KeyedWriter {
           }
         }
       }
-      long[] missed = misses.stream().mapToLong(Long::longValue).sorted().toArray();
+      Set<Long> forced = new HashSet<>(); // keys whose indexed row moved: always looked up
+      indexHits.forEach((key, location) -> {
+        if (gone.contains(LongKeyIndex.fileId(location))) {
+          forced.add(key);
+        }
+      });
+      stillComplete(t, baseId);
+      if (!gone.isEmpty()) {
+        complete = false; // the keys of the rewritten files are no longer in the index
+      }
+      if (!complete && !tooLarge) {
+        load(t, baseId, tasks);
+        indexHits.keySet().forEach(index::remove); // their rows are deleted by this flush
+      }
+      Set<Long> lookUp = new HashSet<>(forced);
+      if (complete) {
+        // Every live key is in the index: a missed key's committed row is there or nowhere.
+        for (Long key : misses) {
+          long location = forced.contains(key) ? LongKeyIndex.NONE : index.get(key);
+          if (location != LongKeyIndex.NONE) {
+            index.remove(key);
+            delete(location);
+          }
+        }
+      } else {
+        lookUp.addAll(misses);
+      }
+      long[] missed = lookUp.stream().mapToLong(Long::longValue).sorted().toArray();
       // A committed row of a missed key goes, whether the flush wrote the key again or not.
       for (KeyResolver.Row row : KeyResolver.resolve(t, baseId, keyColumn, missed)) {
         FileScanTask task = tasks.get(row.file());
         delete(LongKeyIndex.location(
             fileId(row.file(), task.spec(), task.file().partition()), row.position()));
       }
+      knownSnapshot = baseId;
       Set<String> own = new HashSet<>();
       written.forEach(f -> own.add(f.location()));
       Map<Integer, List<Long>> ownDeletes = new HashMap<>();
@@ -250,6 +286,63 @@ public final class KeyedWriter {
   /** Forgets every indexed key (after a failed or foreign change to the table). */
   public void forgetIndex() {
     index.clear();
+    complete = false;
+    tooLarge = false;
+  }
+
+  /**
+   * Keeps the index complete only while every snapshot since the one it was complete for is this
+   * pipeline's own or a compaction (which moves rows but adds no key), and nothing was evicted.
+   */
+  private void stillComplete(Table t, Long snapshot) {
+    if (!complete) {
+      return;
+    }
+    if (index.evictions() != evictionsSeen) {
+      complete = false;
+      tooLarge = true; // the table's keys outgrew the index
+      return;
+    }
+    Long id = snapshot;
+    while (id != null && !id.equals(knownSnapshot)) {
+      Snapshot s = t.snapshot(id);
+      if (s == null) {
+        break; // the history was cut (expiry): the gap cannot be checked
+      }
+      boolean ours = pipelineId.equals(s.summary().get("crest.pipeline-id"));
+      if (!ours && !"replace".equals(s.operation())) {
+        complete = false; // another writer: it may have written keys
+        return;
+      }
+      id = s.parentId();
+    }
+    if (id == null ? knownSnapshot != null : !id.equals(knownSnapshot)) {
+      complete = false;
+    }
+  }
+
+  /**
+   * Fills the index with every live key of the snapshot (the index starts over): from then on a
+   * key it lacks is absent, unless the table is too large for it or a key has two live rows.
+   */
+  private void load(Table t, Long snapshot, Map<String, FileScanTask> tasks) {
+    index.clear();
+    long evictions = index.evictions();
+    boolean[] duplicate = {false};
+    KeyResolver.all(t, snapshot, keyColumn, row -> {
+      FileScanTask task = tasks.get(row.file());
+      long location = LongKeyIndex.location(
+          fileId(row.file(), task.spec(), task.file().partition()), row.position());
+      if (index.get(row.key()) != LongKeyIndex.NONE) {
+        duplicate[0] = true; // written by another engine: look such keys up in the table
+      }
+      index.put(row.key(), location);
+    });
+    // Too large, or a key with two live rows (written by another engine): keys are then looked
+    // up in the table per flush, which deletes every row of a key.
+    tooLarge = index.evictions() != evictions || duplicate[0];
+    complete = !tooLarge;
+    evictionsSeen = index.evictions();
   }
 
   private void open(Table t) {

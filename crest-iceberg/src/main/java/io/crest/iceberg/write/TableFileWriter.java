@@ -74,6 +74,7 @@ public final class TableFileWriter implements AutoCloseable {
   private GenericRows generic;
   // Upserts by one long or int key: deletes by position through a key index (lives across flushes).
   private KeyedWriter keyed;
+  private final String pipelineId;
   private volatile boolean keyIndexStale;
   // Committables prepared, and those whose commit ended (committed, failed or aborted): a keyed
   // flush writes its deletes only once every earlier one is in the table. Guarded by commits.
@@ -96,10 +97,14 @@ public final class TableFileWriter implements AutoCloseable {
   /**
    * Creates a writer for {@code identifier}; loads the table (its own instance) if it exists.
    *
+   * @param pipelineId the pipeline whose commits the writer's key index follows
+   *
    * @throws ValidationException if the table exists and cannot take the strategy (an upsert into
    *     a format v1 table, or partitioned by a column that is not a key)
    */
-  public TableFileWriter(Catalog catalog, TableIdentifier identifier, WriteSettings settings) {
+  public TableFileWriter(
+      Catalog catalog, TableIdentifier identifier, WriteSettings settings, String pipelineId) {
+    this.pipelineId = pipelineId;
     this.catalog = catalog;
     this.identifier = identifier;
     this.tableName = identifier.toString();
@@ -204,7 +209,7 @@ public final class TableFileWriter implements AutoCloseable {
     }
     if (settings.keyedByIndex(t.schema())) {
       if (keyed == null) {
-        keyed = new KeyedWriter(tableName, settings.strategy().keyColumns().get(0),
+        keyed = new KeyedWriter(tableName, pipelineId, settings.strategy().keyColumns().get(0),
             settings.keyIndexBytes());
       }
       if (keyIndexStale && !keyed.isOpen()) {
