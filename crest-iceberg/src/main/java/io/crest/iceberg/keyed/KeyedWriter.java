@@ -117,11 +117,6 @@ public final class KeyedWriter {
     return table != null;
   }
 
-  /** The id of the table schema the open flush writes with, or -1. */
-  public int schemaId() {
-    return table == null ? -1 : table.schema().schemaId();
-  }
-
   /**
    * Upserts {@code count} converted rows, or deletes their keys where {@code deleteRows} says
    * so (only the key column of a delete row matters).
@@ -148,8 +143,12 @@ public final class KeyedWriter {
       deleteEarlier(key);
       if (!deleteRows[i]) {
         RollingDataWriter<Record> writer = route(row);
-        long location = LongKeyIndex.location(
-            fileId(writer.currentFilePath().toString(), spec, writer), writer.currentFileRows());
+        String path = writer.currentFilePath().toString();
+        Integer id = fileIds.get(path);
+        if (id == null) { // a new file of the partition route() just computed
+          id = register(new FileRef(path, spec, spec.isPartitioned() ? partitionKey.copy() : null));
+        }
+        long location = LongKeyIndex.location(id, writer.currentFileRows());
         writer.write(row);
         flushRows.put(key, location);
       }
@@ -309,7 +308,8 @@ public final class KeyedWriter {
       if (s == null) {
         break; // the history was cut (expiry): the gap cannot be checked
       }
-      boolean ours = pipelineId.equals(s.summary().get("crest.pipeline-id"));
+      boolean ours =
+          pipelineId.equals(s.summary().get(io.crest.iceberg.commit.PipelineState.SUMMARY_PIPELINE_ID));
       if (!ours && !"replace".equals(s.operation())) {
         complete = false; // another writer: it may have written keys
         return;
@@ -374,23 +374,6 @@ public final class KeyedWriter {
       writers.put(copy, writer);
     }
     return writer;
-  }
-
-  private int fileId(String path, PartitionSpec fileSpec, RollingDataWriter<Record> writer) {
-    Integer id = fileIds.get(path);
-    if (id != null) {
-      return id;
-    }
-    return register(new FileRef(path, fileSpec, writerPartition(writer)));
-  }
-
-  private StructLike writerPartition(RollingDataWriter<Record> writer) {
-    for (Map.Entry<PartitionKey, RollingDataWriter<Record>> e : writers.entrySet()) {
-      if (e.getValue() == writer) {
-        return spec.isPartitioned() ? e.getKey() : null;
-      }
-    }
-    return null;
   }
 
   private int fileId(String path, PartitionSpec fileSpec, StructLike partition) {
