@@ -32,9 +32,9 @@ import org.apache.iceberg.io.OutputFileFactory;
 import org.apache.iceberg.util.PropertyUtil;
 
 /**
- * Writes rows' deletes by position: on format v3 one deletion vector per data file, merged with
- * the file's previous deletes (which the commit must remove: {@link Written#replaced}); on format
- * v2 file-scoped position delete files. Stateless and thread-safe as far as the table is.
+ * Writes rows' deletes by position, merged with each data file's previous deletes (which the
+ * commit must remove: {@link Written#replaced}): on format v3 one deletion vector per data file,
+ * on format v2 one file-scoped position delete file per data file. Stateless and thread-safe as far as the table is.
  */
 final class PositionDeletes {
   private static final AtomicLong TASK_IDS = new AtomicLong();
@@ -77,18 +77,21 @@ final class PositionDeletes {
         .operationId(UUID.randomUUID().toString())
         .suffix("deletes")
         .build();
+    // A data file's earlier deletes are merged into its new ones, which replace them: one
+    // deletion vector per data file (v3), one file-scoped position delete file (v2).
+    BaseDeleteLoader loader = new BaseDeleteLoader(f -> t.io().newInputFile(f.location()));
+    java.util.function.Function<String, PositionDeleteIndex> previous = path -> {
+      FileScanTask task = tasks.get(path);
+      if (task == null || task.deletes().isEmpty()) {
+        return null;
+      }
+      PositionDeleteIndex loaded = loader.loadPositionDeletes(task.deletes(), path);
+      return loaded.isEmpty() && loaded.deleteFiles().isEmpty() ? null : loaded;
+    };
     DeleteWriteResult result;
     try {
       if (v3) {
-        BaseDeleteLoader loader = new BaseDeleteLoader(f -> t.io().newInputFile(f.location()));
-        BaseDVFileWriter dvs = new BaseDVFileWriter(outputs, path -> {
-          FileScanTask task = tasks.get(path);
-          if (task == null || task.deletes().isEmpty()) {
-            return null;
-          }
-          PositionDeleteIndex previous = loader.loadPositionDeletes(task.deletes(), path);
-          return previous.isEmpty() && previous.deleteFiles().isEmpty() ? null : previous;
-        });
+        BaseDVFileWriter dvs = new BaseDVFileWriter(outputs, previous);
         try (BaseDVFileWriter w = dvs) {
           for (Target target : targets) {
             for (long pos : target.positions()) {
@@ -104,7 +107,8 @@ final class PositionDeletes {
             TableProperties.DELETE_TARGET_FILE_SIZE_BYTES,
             TableProperties.DELETE_TARGET_FILE_SIZE_BYTES_DEFAULT);
         FanoutPositionOnlyDeleteWriter<Record> w = new FanoutPositionOnlyDeleteWriter<>(
-            positions, outputs, t.io(), targetSize, DeleteGranularity.FILE);
+            positions, outputs, t.io(), targetSize, DeleteGranularity.FILE,
+            path -> previous.apply(path.toString()));
         PositionDelete<Record> delete = PositionDelete.create();
         try (FanoutPositionOnlyDeleteWriter<Record> open = w) {
           for (Target target : targets) {
