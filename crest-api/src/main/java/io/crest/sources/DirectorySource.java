@@ -193,11 +193,12 @@ final class DirectorySource implements Source {
           : new ArrowStreamReader(channel, allocator, compressionFactory())) {
         if (fileFormat) {
           ArrowFileReader fileReader = (ArrowFileReader) in;
+          // Reads the footer; getMetaData() alone does not.
+          List<ArrowBlock> blocks = fileReader.getRecordBlocks();
           if (metadataKey != null
               && !metadataValue.equals(fileReader.getMetaData().get(metadataKey))) {
             return true;
           }
-          List<ArrowBlock> blocks = fileReader.getRecordBlocks();
           for (batches = skip; batches < blocks.size(); ) {
             fileReader.loadRecordBatch(blocks.get((int) batches));
             batches++;

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.crest.BatchPolicy;
+import io.crest.DeadLetters;
 import io.crest.Pipeline;
 import io.crest.errors.PipelineFailedException;
 import io.crest.errors.SourceException;
@@ -50,12 +51,17 @@ class ArrowFileSourceTest {
 
   /** Writes {@code batches} batches of 10 rows, ids from {@code firstId}, in the chosen format. */
   private void write(String name, boolean fileFormat, long firstId, int batches) throws IOException {
+    write(name, fileFormat, firstId, batches, Map.of());
+  }
+
+  private void write(String name, boolean fileFormat, long firstId, int batches,
+      Map<String, String> footer) throws IOException {
     Path temp = dir.resolve(name + ".tmp");
     try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE_NEW,
             StandardOpenOption.WRITE);
         VectorSchemaRoot root = VectorSchemaRoot.create(TestBatches.SCHEMA, allocator);
         ArrowWriter writer = fileFormat
-            ? new ArrowFileWriter(root, null, channel)
+            ? new ArrowFileWriter(root, null, channel, footer)
             : new ArrowStreamWriter(root, null, channel)) {
       writer.start();
       for (int b = 0; b < batches; b++) {
@@ -209,6 +215,23 @@ class ArrowFileSourceTest {
             .hasMessageContaining("Cannot read Arrow IPC file " + dir.resolve("b.arrow")));
     assertThatThrownBy(p::close).isInstanceOf(PipelineFailedException.class);
     assertThat(sink.committedIds()).containsExactlyElementsOf(range(0, 10));
+  }
+
+  @Test
+  void deadLetterReplay_withAPipelineId_readsOnlyThatPipelinesFiles() throws Exception {
+    write("a.arrow", true, 0, 1, Map.of(DeadLetters.PIPELINE_ID_KEY, "orders"));
+    write("b.arrow", true, 10, 1, Map.of(DeadLetters.PIPELINE_ID_KEY, "other"));
+    write("c.arrow", false, 20, 1); // stream format: no footer
+    write("d.arrow", true, 30, 1, Map.of(DeadLetters.PIPELINE_ID_KEY, "orders"));
+    MemorySink sink = new MemorySink();
+    try (Pipeline p = Pipeline.from(DeadLetters.replay(dir, allocator, "orders"))
+        .id("orders-replay").batch(BatchPolicy.rows(1)).to(sink)) {
+      p.start();
+      assertThat(p.awaitIdle(WAIT)).isTrue();
+    }
+    List<Long> expected = new java.util.ArrayList<>(range(0, 10));
+    expected.addAll(range(30, 40));
+    assertThat(sink.committedIds()).containsExactlyElementsOf(expected);
   }
 
   @Test
