@@ -28,6 +28,9 @@ import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.ipc.ArrowFileWriter;
 import org.apache.arrow.vector.ipc.ArrowStreamWriter;
 import org.apache.arrow.vector.ipc.ArrowWriter;
+import org.apache.arrow.vector.ipc.message.IpcOption;
+import org.apache.arrow.vector.compression.CompressionUtil;
+import org.apache.arrow.compression.CommonsCompressionFactory;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -232,6 +235,35 @@ class ArrowFileSourceTest {
     List<Long> expected = new java.util.ArrayList<>(range(0, 10));
     expected.addAll(range(30, 40));
     assertThat(sink.committedIds()).containsExactlyElementsOf(expected);
+  }
+
+  @Test
+  void compressedFiles_lz4AndZstd_areRead() throws Exception {
+    writeCompressed("a.arrow", true, CompressionUtil.CodecType.LZ4_FRAME, 0);
+    writeCompressed("b.arrow", false, CompressionUtil.CodecType.ZSTD, 10);
+    MemorySink sink = new MemorySink();
+    try (Pipeline p = Pipeline.from(ArrowFileSource.builder(dir, allocator).build())
+        .id("files").batch(BatchPolicy.rows(1)).to(sink)) {
+      p.start();
+      assertThat(p.awaitIdle(WAIT)).isTrue();
+    }
+    assertThat(sink.committedIds()).containsExactlyElementsOf(range(0, 20));
+  }
+
+  private void writeCompressed(String name, boolean fileFormat, CompressionUtil.CodecType codec,
+      long firstId) throws IOException {
+    try (FileChannel channel = FileChannel.open(dir.resolve(name), StandardOpenOption.CREATE_NEW,
+            StandardOpenOption.WRITE);
+        VectorSchemaRoot root = TestBatches.root(allocator, firstId, 10);
+        ArrowWriter writer = fileFormat
+            ? new ArrowFileWriter(root, null, channel, Map.of(), IpcOption.DEFAULT,
+                CommonsCompressionFactory.INSTANCE, codec)
+            : new ArrowStreamWriter(root, null, channel, IpcOption.DEFAULT,
+                CommonsCompressionFactory.INSTANCE, codec)) {
+      writer.start();
+      writer.writeBatch();
+      writer.end();
+    }
   }
 
   @Test
