@@ -19,10 +19,10 @@ import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.apache.arrow.memory.BufferAllocator;
@@ -58,6 +58,10 @@ final class DirectorySource implements Source {
   /** Files read to their end and not removed yet: stream id -> batches in the file. */
   private final Map<String, Long> finished = new HashMap<>();
   private Map<String, SourcePosition> lastCommitted = Map.of();
+  /** Files read (or being read) in this run; a removed file leaves it, so a new one is read. */
+  private final Set<String> seen = ConcurrentHashMap.newKeySet();
+  /** Streams forgotten in this run: their resume positions no longer apply. */
+  private final Set<String> forgotten = ConcurrentHashMap.newKeySet();
   private volatile SourceContext context;
   private Thread reader;
   private boolean closed;
@@ -99,7 +103,6 @@ final class DirectorySource implements Source {
 
   private void run() {
     SourceContext ctx = context;
-    Set<String> seen = new HashSet<>();
     try {
       if (removal != ArrowFileSource.Removal.KEEP) {
         forgetRemovedFiles(ctx);
@@ -148,6 +151,7 @@ final class DirectorySource implements Source {
       }
     }
     if (!gone.isEmpty()) {
+      forgotten.addAll(gone);
       ctx.forget(gone);
     }
   }
@@ -173,7 +177,8 @@ final class DirectorySource implements Source {
    */
   private boolean readFile(SourceContext ctx, Path file, String stream)
       throws InterruptedException {
-    SourcePosition resume = ctx.resumePositions().get(stream);
+    SourcePosition resume =
+        forgotten.contains(stream) ? null : ctx.resumePositions().get(stream);
     long skip;
     try {
       skip = resume == null ? 0 : resume.asOffset();
@@ -206,7 +211,7 @@ final class DirectorySource implements Source {
               return false;
             }
           }
-          batches = Math.max(batches, blocks.size());
+          batches = blocks.size(); // below skip if the file has fewer batches than committed
         } else {
           while (in.loadNextBatch()) {
             batches++;
@@ -300,6 +305,8 @@ final class DirectorySource implements Source {
       Files.createDirectories(doneDirectory);
       Files.move(file, doneDirectory.resolve(stream), StandardCopyOption.REPLACE_EXISTING);
     }
+    forgotten.add(stream);
+    seen.remove(stream);
     ctx.forget(List.of(stream));
   }
 

@@ -158,6 +158,49 @@ class ArrowFileSourceTest {
   }
 
   @Test
+  void watch_aRemovedFileAddedAgainUnderTheSameName_isReadFromItsBeginning() throws Exception {
+    write("a.arrow", true, 0, 2);
+    MemorySink sink = new MemorySink();
+    try (Pipeline p = Pipeline.from(ArrowFileSource.builder(dir, allocator)
+            .deleteCompleted().watch(Duration.ofMillis(20)).build())
+        .id("files").batch(BatchPolicy.rows(1)).to(sink)) {
+      p.start();
+      await().atMost(WAIT).until(() -> Files.notExists(dir.resolve("a.arrow")));
+      write("a.arrow", false, 20, 1);
+      await().atMost(WAIT).until(() -> sink.committedIds().size() == 30);
+      await().atMost(WAIT).until(() -> Files.notExists(dir.resolve("a.arrow")));
+      p.stop();
+    }
+    List<Long> expected = new java.util.ArrayList<>(range(0, 20));
+    expected.addAll(range(20, 30));
+    assertThat(sink.committedIds()).containsExactlyElementsOf(expected);
+    assertThat(lastPositions(sink)).isEmpty();
+  }
+
+  @Test
+  void aFileWithFewerBatchesThanItsCommittedPosition_failsTheSource_andIsKept() throws Exception {
+    write("a.arrow", true, 0, 3);
+    MemorySink sink = new MemorySink();
+    try (Pipeline p = Pipeline.from(ArrowFileSource.builder(dir, allocator).build())
+        .id("files").batch(BatchPolicy.rows(1)).to(sink)) {
+      p.start();
+      assertThat(p.awaitIdle(WAIT)).isTrue();
+    }
+    Files.delete(dir.resolve("a.arrow"));
+    write("a.arrow", true, 100, 1);
+    Pipeline p = Pipeline.from(ArrowFileSource.builder(dir, allocator).deleteCompleted().build())
+        .id("files").batch(BatchPolicy.rows(1)).to(sink);
+    p.start();
+    assertThatThrownBy(() -> p.awaitIdle(WAIT))
+        .isInstanceOf(PipelineFailedException.class)
+        .satisfies(e -> assertThat(e.getCause()).isInstanceOf(SourceException.class)
+            .hasMessage("Cannot resume Arrow IPC file " + dir.resolve("a.arrow")
+                + " at batch 3: it has only 1 batches (was it replaced?)"));
+    assertThatThrownBy(p::close).isInstanceOf(PipelineFailedException.class);
+    assertThat(dir.resolve("a.arrow")).exists();
+  }
+
+  @Test
   void moveCompleted_movesCommittedFilesToDone_andARestartForgetsThem() throws Exception {
     write("a.arrow", true, 0, 2);
     write("b.arrow", false, 20, 1);
