@@ -275,12 +275,17 @@ public final class ParallelParquetWriter implements FileWriter {
     try {
       task.data.close();
     } finally {
-      synchronized (lock) {
-        pending--;
-        pendingBytes -= task.bytes;
-        lock.notifyAll();
+      try {
+        // Before the batch stops counting as pending (outside the lock: the listener is the
+        // caller's), so that finish() and close() return only once it was told.
+        heldBytes.accept(-task.heldBytes);
+      } finally {
+        synchronized (lock) {
+          pending--;
+          pendingBytes -= task.bytes;
+          lock.notifyAll();
+        }
       }
-      heldBytes.accept(-task.heldBytes);
     }
   }
 
