@@ -157,18 +157,72 @@ class KeyedUpsertTest extends SinkTestBase {
     assertMatchesModel("after a compaction under a commit");
   }
 
+  @Test
+  void severalBatchesPerFlush_inFilesRolledMidBatch_matchTheModel() throws Exception {
+    // Three batches per flush: a key written by an earlier batch of the flush has that row
+    // deleted by position in a file of the same flush; tiny files roll in the middle of batches,
+    // so each row's position is found from the files its partition writer rolled.
+    run(3, true, DataSize.bytes(1024), 180, "1500");
+  }
+
+  @Test
+  void severalBatchesPerFlush_formatV2_matchTheModel() throws Exception {
+    run(2, false, DataSize.bytes(1024), 180, "1500");
+  }
+
+  @Test
+  void severalBatchesPerFlush_throughIcebergsGenericWriter_matchTheModel() throws Exception {
+    // Tables the columnar writer does not write take records through Iceberg's writer.
+    run(3, true, DataSize.bytes(1024), 180, null, IcebergSink.Builder::genericWriter);
+  }
+
+  @Test
+  void aBatch_writesEachKeyOnce_theLastRowOfAKeyWins() throws Exception {
+    IcebergSink sink = sink().commitStrategy(CommitStrategy.upsertWithOps("op", "id")).build();
+    write(sink, batch(allocator, CHANGES, columns(new Object[][] {
+        {1L, "eu", "a", "upsert"}, {2L, "eu", "b", "upsert"}, {1L, "us", "c", "upsert"},
+        {3L, "eu", "d", "upsert"}, {2L, "eu", null, "delete"}, {1L, "ap", "e", "upsert"},
+        {4L, "eu", null, "delete"}})));
+    model.put(1L, new String[] {"ap", "e"});
+    model.put(3L, new String[] {"eu", "d"});
+    assertMatchesModel("after one batch");
+    try (CloseableIterable<FileScanTask> tasks = table().newScan().planFiles()) {
+      long written = 0;
+      for (FileScanTask task : tasks) {
+        written += task.file().recordCount();
+        assertThat(task.deletes()).as("deletes of a batch's own rows").isEmpty();
+      }
+      assertThat(written).as("rows written: one per upserted key").isEqualTo(2);
+    }
+  }
+
   private void run(int formatVersion, boolean partitioned) throws Exception {
     run(formatVersion, partitioned, DataSize.bytes(1024)); // 48 keys for 400: most keys miss
   }
 
   private void run(int formatVersion, boolean partitioned, DataSize index) throws Exception {
-    Random random = new Random(formatVersion * 31L + (partitioned ? 7 : 0));
+    run(formatVersion, partitioned, index, 1, null);
+  }
+
+  private void run(int formatVersion, boolean partitioned, DataSize index, int flushRows,
+      String targetFileSize) throws Exception {
+    run(formatVersion, partitioned, index, flushRows, targetFileSize, b -> { });
+  }
+
+  private void run(int formatVersion, boolean partitioned, DataSize index, int flushRows,
+      String targetFileSize, java.util.function.Consumer<IcebergSink.Builder> more)
+      throws Exception {
+    Random random = new Random(formatVersion * 31L + (partitioned ? 7 : 0) + flushRows);
     IcebergSink.Builder b = sink().formatVersion(formatVersion)
         .keyIndexMemory(index)
         .commitStrategy(CommitStrategy.upsertWithOps("op", "id"));
     if (partitioned) {
       b.partitionBy("region");
     }
+    if (targetFileSize != null) {
+      b.tableProperty("write.target-file-size-bytes", targetFileSize);
+    }
+    more.accept(b);
     IcebergSink sink = b.build();
     int flush = 0;
     for (int run = 0; run < 4; run++) {
@@ -177,7 +231,7 @@ class KeyedUpsertTest extends SinkTestBase {
         flushes.add(changes(random, flush));
       }
       try (Pipeline p = Pipeline.from(new RootsSource("run-" + run, flushes)).id("keyed")
-          .batch(BatchPolicy.rows(1)).to(sink)) {
+          .batch(BatchPolicy.rows(flushRows)).to(sink)) {
         p.start();
         assertThat(p.awaitIdle(WAIT)).isTrue();
       }

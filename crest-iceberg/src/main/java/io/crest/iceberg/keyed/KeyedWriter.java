@@ -2,6 +2,11 @@ package io.crest.iceberg.keyed;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import io.crest.errors.ValidationException;
+import io.crest.iceberg.write.ArrowRecords;
+import io.crest.iceberg.write.TrackedDataFiles;
+import io.crest.writer.ParquetEncoderPool;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -11,28 +16,22 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
+import org.apache.arrow.vector.BaseIntVector;
+import org.apache.arrow.vector.FieldVector;
+import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.iceberg.DataFile;
 import org.apache.iceberg.DeleteFile;
 import org.apache.iceberg.FileFormat;
 import org.apache.iceberg.FileScanTask;
-import org.apache.iceberg.HasTableOperations;
 import org.apache.iceberg.PartitionKey;
 import org.apache.iceberg.PartitionSpec;
 import org.apache.iceberg.Snapshot;
 import org.apache.iceberg.StructLike;
 import org.apache.iceberg.Table;
 import org.apache.iceberg.TableProperties;
-import org.apache.iceberg.data.BaseDeleteLoader;
 import org.apache.iceberg.data.GenericFileWriterFactory;
 import org.apache.iceberg.data.InternalRecordWrapper;
 import org.apache.iceberg.data.Record;
-import org.apache.iceberg.deletes.BaseDVFileWriter;
-import org.apache.iceberg.deletes.DeleteGranularity;
-import org.apache.iceberg.deletes.PositionDelete;
-import org.apache.iceberg.deletes.PositionDeleteIndex;
-import org.apache.iceberg.io.CloseableIterable;
-import org.apache.iceberg.io.DeleteWriteResult;
-import org.apache.iceberg.io.FanoutPositionOnlyDeleteWriter;
 import org.apache.iceberg.io.OutputFileFactory;
 import org.apache.iceberg.io.RollingDataWriter;
 import org.apache.iceberg.util.PropertyUtil;
@@ -46,7 +45,15 @@ import org.apache.iceberg.util.PropertyUtil;
  * file's previous one (which the commit removes); format v2 tables get file-scoped position
  * delete files.
  *
- * <p>Lifecycle per flush: {@link #write} for each batch of converted rows, then {@link #finish}
+ * <p>Rows come as Arrow batches ({@link #write(Table, VectorSchemaRoot, ArrowRecords.Converter,
+ * boolean[])}), written by Crest's columnar writer: within a batch
+ * the last row of a key wins (resolved on the key vector before anything is encoded), and a key
+ * written again by a later batch of the same flush has its earlier row deleted by position. Or
+ * they come as converted records ({@link #write(Table, Record[], boolean[], int)}) for tables the
+ * columnar writer does not write (ORC, Avro, types it lacks), through Iceberg's generic writer.
+ * The per-flush bookkeeping holds primitive {@code long}s only ({@link LongLongMap}).
+ *
+ * <p>Lifecycle per flush: {@link #write} for each batch, then {@link #finish}
  * once every earlier flush is committed (its deletes are written against the table as it is
  * then). The index and the file registry live across flushes. Not thread-safe: the sink's writer
  * thread owns it. {@link #abandon} deletes the files of a flush that will not be committed.
@@ -88,12 +95,20 @@ public final class KeyedWriter {
   private PartitionKey partitionKey;
   private InternalRecordWrapper wrapper;
   private final Map<PartitionKey, RollingDataWriter<Record>> writers = new HashMap<>();
-  private final Map<Long, Long> flushRows = new HashMap<>(); // key -> location in this flush
-  private final Set<Long> misses = new HashSet<>();
-  private final Set<Long> touched = new HashSet<>(); // every key the flush upserted or deleted
-  private final Map<Long, Long> indexHits = new HashMap<>(); // key -> committed row, from the index
-  private final Map<Integer, List<Long>> deletes = new HashMap<>(); // file id -> positions
+  // The columnar writer's files: locations of its rows are (slot id, offset) until settled.
+  private TrackedDataFiles columnar;
+  private final Set<Integer> openSlots = new HashSet<>();
+  private final ArrayDeque<Integer> freeIds = new ArrayDeque<>(); // slot ids settled, reusable
+  private final LongLongMap flushRows = new LongLongMap(); // key -> location in this flush
+  private final LongLongMap misses = new LongLongMap(); // keys to find in the table (value 0)
+  private final LongLongMap touched = new LongLongMap(); // every key upserted or deleted (0)
+  private final LongLongMap indexHits = new LongLongMap(); // key -> committed row, from the index
+  private long[] deleted = new long[1024]; // locations of rows to delete
+  private int deletedCount;
   private final List<DataFile> written = new ArrayList<>();
+  // One batch.
+  private final LongLongMap batchLast = new LongLongMap(); // key -> its last row in the batch
+  private int[] chosen = new int[0];
 
   /**
    * A writer whose index takes about {@code indexBytes} of heap.
@@ -122,15 +137,7 @@ public final class KeyedWriter {
    * so (only the key column of a delete row matters).
    */
   public void write(Table t, Record[] rows, boolean[] deleteRows, int count) {
-    if (table == null) {
-      open(t);
-    } else if (t.schema().schemaId() != table.schema().schemaId()
-        || t.spec().specId() != spec.specId()) {
-      // The schema or spec changed in the middle of the flush: the data files so far are closed,
-      // the flush's rows, misses and deletes carry on (their locations stay valid).
-      closeWriters();
-      open(t);
-    }
+    useTable(t);
     for (int i = 0; i < count; i++) {
       Record row = rows[i];
       Object value = row.getField(keyColumn);
@@ -139,7 +146,7 @@ public final class KeyedWriter {
             + ": key column '" + keyColumn + "' is null"); // required columns are checked before
       }
       long key = ((Number) value).longValue();
-      touched.add(key);
+      touched.put(key, 0);
       deleteEarlier(key);
       if (!deleteRows[i]) {
         RollingDataWriter<Record> writer = route(row);
@@ -155,10 +162,195 @@ public final class KeyedWriter {
     }
   }
 
+  /**
+   * Upserts the rows of an Arrow batch, or deletes their keys where {@code ops} says so, writing
+   * them with Crest's columnar writer. Within the batch the last row of a key wins: only that row
+   * is written (or, if it is a delete, none).
+   *
+   * <p>Call {@link #openColumnar} and {@link #checkKeys} for the batch first.
+   *
+   * @param batch the rows, with the table's columns only (no op column); the caller owns it
+   * @param converter the converter of {@code batch}'s schema, for partition tuples
+   * @param deleteRows which rows delete their key (null: every row is an upsert)
+   * @throws io.crest.errors.ValidationException if the columnar writer rejects the batch half-way
+   *     (the flush must then be abandoned)
+   */
+  public void write(Table t, VectorSchemaRoot batch, ArrowRecords.Converter converter,
+      boolean[] deleteRows) {
+    BaseIntVector keys = (BaseIntVector) batch.getVector(keyColumn);
+    int rows = batch.getRowCount();
+    if (columnar == null) {
+      throw new IllegalStateException("Cannot write batch to table " + tableName
+          + ": openColumnar() first");
+    }
+    useTable(t);
+    batchLast.clear();
+    for (int i = 0; i < rows; i++) {
+      batchLast.put(keys.getValueAsLong(i), i);
+    }
+    if (chosen.length < rows) {
+      chosen = new int[rows];
+    }
+    int count = 0;
+    for (int i = 0; i < rows; i++) {
+      long key = keys.getValueAsLong(i);
+      if (batchLast.get(key) != i) {
+        continue; // a later row of the batch replaces it: never written
+      }
+      touched.put(key, 0);
+      deleteEarlier(key);
+      if (deleteRows == null || !deleteRows[i]) {
+        chosen[count++] = i;
+      }
+    }
+    int[] written = chosen;
+    columnar.write(batch, chosen, count, converter, (ordinal, slot, offset) ->
+        flushRows.put(keys.getValueAsLong(written[ordinal]), LongKeyIndex.location(slot, offset)));
+  }
+
+  /**
+   * Makes sure the columnar writer is open for the table's current schema and spec, and can take
+   * batches of {@code batchSchema}. Changes nothing when it cannot.
+   *
+   * @param pool where the file writers take their encoders from (may be null)
+   * @param maxOpenFiles partitions open at once (0: no cap)
+   * @return null when it can, or why not (write the rows as records then)
+   */
+  public String openColumnar(Table t, org.apache.arrow.vector.types.pojo.Schema batchSchema,
+      ParquetEncoderPool pool, int maxOpenFiles) {
+    org.apache.arrow.vector.types.pojo.Field key = batchSchema.getFields().stream()
+        .filter(f -> f.getName().equals(keyColumn)).findFirst().orElse(null);
+    if (key == null || !(key.getType() instanceof org.apache.arrow.vector.types.pojo.ArrowType.Int)
+        || key.getDictionary() != null) {
+      return "key column '" + keyColumn + "' of the batch is "
+          + (key == null ? "missing" : key.getType() + " (not a plain integer)");
+    }
+    if (columnar != null && (columnar.schemaId() != t.schema().schemaId()
+        || columnar.specId() != t.spec().specId())) {
+      settleColumnar(); // the schema or spec changed: the flush's files so far are closed
+    }
+    if (columnar == null) {
+      try {
+        columnar = TrackedDataFiles.open(t, batchSchema, pool, maxOpenFiles,
+            TASK_IDS.incrementAndGet(), this::openSlot);
+      } catch (IllegalArgumentException e) {
+        return e.getMessage();
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Rejects a batch with a null key, naming the first such row; changes nothing.
+   *
+   * @throws ValidationException if a key of {@code batch} is null
+   */
+  public void checkKeys(VectorSchemaRoot batch) {
+    FieldVector keyVector = batch.getVector(keyColumn);
+    if (keyVector != null && keyVector.getNullCount() > 0) {
+      int row = 0;
+      while (!keyVector.isNull(row)) {
+        row++;
+      }
+      throw new ValidationException("Cannot upsert into table " + tableName + ": key column '"
+          + keyColumn + "' is null in row " + row);
+    }
+  }
+
+  /**
+   * Opens the flush on its first batch. When the schema or spec changed in the middle of the
+   * flush, the generic writer's data files so far are closed; the flush's rows, misses and
+   * deletes carry on (their locations stay valid).
+   */
+  private void useTable(Table t) {
+    if (table == null) {
+      open(t);
+    } else if (t.schema().schemaId() != table.schema().schemaId()
+        || t.spec().specId() != spec.specId()) {
+      closeWriters();
+      open(t);
+    }
+  }
+
+  /** A slot of the columnar writer: a file id whose rows are placed when the flush settles. */
+  private int openSlot(PartitionSpec slotSpec, StructLike partition) {
+    FileRef ref = new FileRef(null, slotSpec, partition);
+    Integer id = freeIds.poll();
+    if (id == null) {
+      id = register(ref);
+    } else {
+      files.set(id, ref);
+    }
+    openSlots.add(id);
+    return id;
+  }
+
+  /**
+   * Closes the columnar writer's files and moves the locations of its rows from (slot, offset) to
+   * (data file, position), in the flush's rows and in its deletes.
+   */
+  private void settleColumnar() {
+    if (columnar == null) {
+      return;
+    }
+    TrackedDataFiles c = columnar;
+    columnar = null;
+    List<TrackedDataFiles.Slot> slots;
+    try {
+      slots = c.complete();
+    } finally {
+      c.close();
+    }
+    Map<Integer, long[]> starts = new HashMap<>(); // slot -> first offset of each file
+    Map<Integer, int[]> ids = new HashMap<>(); // slot -> file ids
+    for (TrackedDataFiles.Slot slot : slots) {
+      List<DataFile> slotFiles = slot.files();
+      long[] first = new long[slotFiles.size()];
+      int[] fileIds = new int[slotFiles.size()];
+      long offset = 0;
+      for (int i = 0; i < slotFiles.size(); i++) {
+        DataFile f = slotFiles.get(i);
+        FileRef slotRef = files.get(slot.id());
+        first[i] = offset;
+        fileIds[i] = register(new FileRef(f.location(), slotRef.spec(), slotRef.partition()));
+        offset += f.recordCount();
+        written.add(f);
+      }
+      starts.put(slot.id(), first);
+      ids.put(slot.id(), fileIds);
+    }
+    LongLongMap.Update place = (key, location) -> {
+      int slot = LongKeyIndex.fileId(location);
+      long[] first = starts.get(slot);
+      if (first == null) {
+        return location; // a row of another writer
+      }
+      long offset = LongKeyIndex.position(location);
+      int i = Arrays.binarySearch(first, offset);
+      if (i < 0) {
+        i = -i - 2; // the file whose first offset is the largest below
+      } else {
+        while (i + 1 < first.length && first[i + 1] == offset) {
+          i++; // files without rows share a first offset with the next
+        }
+      }
+      return LongKeyIndex.location(ids.get(slot)[i], offset - first[i]);
+    };
+    flushRows.replaceAll(place);
+    for (int i = 0; i < deletedCount; i++) {
+      deleted[i] = place.apply(0, deleted[i]);
+    }
+    for (Integer id : openSlots) {
+      files.set(id, null);
+      freeIds.add(id);
+    }
+    openSlots.clear();
+  }
+
   /** Deletes the row {@code key} has now, wherever it is known to be; remembers a miss. */
   private void deleteEarlier(long key) {
-    Long inFlush = flushRows.remove(key);
-    if (inFlush != null) {
+    long inFlush = flushRows.remove(key);
+    if (inFlush != LongLongMap.NONE) {
       delete(inFlush);
       return;
     }
@@ -167,13 +359,15 @@ public final class KeyedWriter {
       index.remove(key);
       indexHits.put(key, indexed); // deleted at finish, if its file is still in the table
     } else {
-      misses.add(key); // resolved from the table when the flush ends
+      misses.put(key, 0); // resolved from the table when the flush ends
     }
   }
 
   private void delete(long location) {
-    deletes.computeIfAbsent(LongKeyIndex.fileId(location), id -> new ArrayList<>())
-        .add(LongKeyIndex.position(location));
+    if (deletedCount == deleted.length) {
+      deleted = Arrays.copyOf(deleted, deletedCount * 2);
+    }
+    deleted[deletedCount++] = location;
   }
 
   /**
@@ -186,28 +380,29 @@ public final class KeyedWriter {
       return null;
     }
     try {
+      settleColumnar();
       closeWriters();
       Snapshot base = t.currentSnapshot();
       Long baseId = base == null ? null : base.snapshotId();
       Map<String, FileScanTask> tasks = PositionDeletes.plan(t, baseId);
       Set<Integer> gone = new HashSet<>();
-      for (Map.Entry<Long, Long> hit : indexHits.entrySet()) {
-        int file = LongKeyIndex.fileId(hit.getValue());
+      indexHits.forEach((key, location) -> {
+        int file = LongKeyIndex.fileId(location);
         if (tasks.containsKey(files.get(file).path())) {
-          delete(hit.getValue());
+          delete(location);
         } else {
           // The file left the table since it was indexed (a compaction rewrote it): find the
           // key's row again, and forget the file's other entries.
-          misses.add(hit.getKey());
+          misses.put(key, 0);
           if (gone.add(file)) {
             index.removeFile(file);
           }
         }
-      }
-      Set<Long> forced = new HashSet<>(); // keys whose indexed row moved: always looked up
+      });
+      LongLongMap forced = new LongLongMap(); // keys whose indexed row moved: always looked up
       indexHits.forEach((key, location) -> {
         if (gone.contains(LongKeyIndex.fileId(location))) {
-          forced.add(key);
+          forced.put(key, 0);
         }
       });
       stillComplete(t, baseId);
@@ -216,44 +411,37 @@ public final class KeyedWriter {
       }
       if (!complete && !tooLarge) {
         load(t, baseId, tasks);
-        indexHits.keySet().forEach(index::remove); // their rows are deleted by this flush
+        indexHits.forEach((key, location) -> index.remove(key)); // this flush deletes their rows
       }
-      Set<Long> lookUp = new HashSet<>(forced);
+      LongLongMap lookUp = forced;
       if (complete) {
         // Every live key is in the index: a missed key's committed row is there or nowhere.
-        for (Long key : misses) {
-          long location = forced.contains(key) ? LongKeyIndex.NONE : index.get(key);
+        misses.forEach((key, unused) -> {
+          long location = forced.containsKey(key) ? LongKeyIndex.NONE : index.get(key);
           if (location != LongKeyIndex.NONE) {
             index.remove(key);
             delete(location);
           }
-        }
+        });
       } else {
-        lookUp.addAll(misses);
+        misses.forEach((key, unused) -> lookUp.put(key, 0));
       }
-      long[] missed = lookUp.stream().mapToLong(Long::longValue).sorted().toArray();
       // A committed row of a missed key goes, whether the flush wrote the key again or not.
-      for (KeyResolver.Row row : KeyResolver.resolve(t, baseId, keyColumn, missed)) {
+      for (KeyResolver.Row row : KeyResolver.resolve(t, baseId, keyColumn, lookUp.sortedKeys())) {
         FileScanTask task = tasks.get(row.file());
         delete(LongKeyIndex.location(
             fileId(row.file(), task.spec(), task.file().partition()), row.position()));
       }
       knownSnapshot = baseId;
-      Set<String> own = new HashSet<>();
-      written.forEach(f -> own.add(f.location()));
-      Map<Integer, List<Long>> ownDeletes = new HashMap<>();
-      deletes.forEach((id, positions) -> {
-        if (own.contains(files.get(id).path())) {
-          ownDeletes.put(id, positions);
-        }
-      });
-      List<PositionDeletes.Target> all = PositionDeletes.targets(deletes, this::target);
+      Set<Integer> own = new HashSet<>();
+      written.forEach(f -> own.add(fileIds.get(f.location())));
+      Arrays.sort(deleted, 0, deletedCount); // by file id, then position
+      List<PositionDeletes.Target> all = targets(null);
       PositionDeletes.Written w = PositionDeletes.write(t, tasks, all);
       Set<String> referenced = new HashSet<>(w.referenced());
-      referenced.removeAll(own); // only files already in the table must still exist
-      long[] keys = touched.stream().mapToLong(Long::longValue).sorted().toArray();
-      KeyedRedo redo = new KeyedRedo(keyColumn, keys, List.copyOf(written),
-          PositionDeletes.targets(ownDeletes, this::target));
+      written.forEach(f -> referenced.remove(f.location())); // only files already in the table
+      KeyedRedo redo = new KeyedRedo(keyColumn, touched.sortedKeys(), List.copyOf(written),
+          targets(own));
       flushRows.forEach(index::put); // the flush's rows are where the next flush finds them
       return new Flush(List.copyOf(written), w.files(), w.replaced(), referenced, baseId, redo);
     } finally {
@@ -261,24 +449,50 @@ public final class KeyedWriter {
     }
   }
 
-  private PositionDeletes.Target target(int fileId) {
-    FileRef ref = files.get(fileId);
-    return new PositionDeletes.Target(ref.path(), ref.spec(), ref.partition(), new long[0]);
+  /** The sorted deletes grouped by data file: of every file, or of {@code only} these. */
+  private List<PositionDeletes.Target> targets(Set<Integer> only) {
+    List<PositionDeletes.Target> targets = new ArrayList<>();
+    int i = 0;
+    while (i < deletedCount) {
+      int file = LongKeyIndex.fileId(deleted[i]);
+      int end = i;
+      while (end < deletedCount && LongKeyIndex.fileId(deleted[end]) == file) {
+        end++;
+      }
+      if (only == null || only.contains(file)) {
+        long[] positions = new long[end - i];
+        for (int k = i; k < end; k++) {
+          positions[k - i] = LongKeyIndex.position(deleted[k]);
+        }
+        FileRef ref = files.get(file);
+        targets.add(new PositionDeletes.Target(ref.path(), ref.spec(), ref.partition(), positions));
+      }
+      i = end;
+    }
+    return targets;
   }
 
   /** Deletes the data files of the open flush (it will not be committed) and forgets it. */
   public void abandon() {
     try {
-      closeWriters();
+      try {
+        if (columnar != null) {
+          columnar.close(); // deletes its files
+        }
+      } finally {
+        columnar = null;
+        closeWriters();
+      }
     } finally {
       for (DataFile f : written) {
         table.io().deleteFile(f.location());
       }
-      // The index may hold rows of this flush's files: they are gone.
-      for (Long location : flushRows.values()) {
-        index.removeFile(LongKeyIndex.fileId(location));
+      for (Integer id : openSlots) {
+        files.set(id, null);
+        freeIds.add(id);
       }
-      reset();
+      openSlots.clear();
+      reset(); // the index never held rows of this flush: they are put at its finish
     }
   }
 
@@ -412,7 +626,7 @@ public final class KeyedWriter {
     misses.clear();
     touched.clear();
     indexHits.clear();
-    deletes.clear();
+    deletedCount = 0;
     written.clear();
   }
 

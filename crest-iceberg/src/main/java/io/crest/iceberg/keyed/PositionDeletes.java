@@ -2,7 +2,6 @@ package io.crest.iceberg.keyed;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -144,19 +143,5 @@ final class PositionDeletes {
   static int formatVersion(Table t) {
     return t instanceof HasTableOperations
         ? ((HasTableOperations) t).operations().current().formatVersion() : 2;
-  }
-
-  /** Groups locations (file id, position) by file into targets, positions sorted. */
-  static List<Target> targets(Map<Integer, List<Long>> byFile,
-      java.util.function.IntFunction<Target> file) {
-    List<Target> targets = new ArrayList<>();
-    List<Integer> ids = new ArrayList<>(byFile.keySet());
-    ids.sort(Integer::compare);
-    for (int id : ids) {
-      long[] positions = byFile.get(id).stream().mapToLong(Long::longValue).sorted().toArray();
-      Target ref = file.apply(id);
-      targets.add(new Target(ref.path(), ref.spec(), ref.partition(), positions));
-    }
-    return targets;
   }
 }

@@ -263,6 +263,35 @@ public final class ArrowDataWriter implements AutoCloseable {
     }
   }
 
+  /**
+   * Closes every writer (each, even if one fails) and deletes {@code finished}: files finished but
+   * never handed on. Throws the first failure with the others suppressed.
+   */
+  static void discard(List<ArrowDataWriter> writers, FileIO io, List<DataFile> finished) {
+    RuntimeException failure = null;
+    for (ArrowDataWriter writer : writers) {
+      try {
+        writer.close();
+      } catch (RuntimeException e) {
+        if (failure == null) {
+          failure = e;
+        } else {
+          failure.addSuppressed(e);
+        }
+      }
+    }
+    try {
+      for (DataFile file : finished) {
+        io.deleteFile(file.location());
+      }
+    } finally {
+      finished.clear();
+    }
+    if (failure != null) {
+      throw failure;
+    }
+  }
+
   @Override
   public String toString() {
     return "ArrowDataWriter[" + tableName + "]";

@@ -5,7 +5,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.iceberg.DataFile;
 import org.apache.iceberg.PartitionKey;
@@ -143,42 +142,13 @@ public final class ArrowTableWriter implements AutoCloseable {
         int from = partitioner.start(p);
         int to = partitioner.start(p + 1);
         if (partitioner.contiguous()) {
-          sliceRows(batch, part, rows[from], to - from);
+          BatchRows.slice(batch, part, rows[from], to - from);
         } else {
-          copyRows(batch, part, rows, from, to);
+          BatchRows.copy(batch, part, rows, from, to);
         }
         writer.write(part);
       }
     }
-  }
-
-  /** Rows {@code first} to {@code first + count} of {@code from} into {@code to}, zero-copy. */
-  private static void sliceRows(VectorSchemaRoot from, VectorSchemaRoot to, int first, int count) {
-    to.clear();
-    List<FieldVector> sources = from.getFieldVectors();
-    List<FieldVector> targets = to.getFieldVectors();
-    for (int c = 0; c < sources.size(); c++) {
-      sources.get(c).makeTransferPair(targets.get(c)).splitAndTransfer(first, count);
-    }
-    to.setRowCount(count);
-  }
-
-  private static void copyRows(
-      VectorSchemaRoot from, VectorSchemaRoot to, int[] rows, int start, int end) {
-    to.clear();
-    int count = end - start;
-    List<FieldVector> sources = from.getFieldVectors();
-    List<FieldVector> targets = to.getFieldVectors();
-    for (int c = 0; c < sources.size(); c++) {
-      FieldVector source = sources.get(c);
-      FieldVector target = targets.get(c);
-      target.setInitialCapacity(count);
-      target.allocateNew();
-      for (int i = 0; i < count; i++) {
-        target.copyFromSafe(rows[start + i], i, source);
-      }
-    }
-    to.setRowCount(count);
   }
 
   private StructLike partitionOf(VectorSchemaRoot batch, int row, ArrowRecords.Converter converter) {
@@ -247,33 +217,12 @@ public final class ArrowTableWriter implements AutoCloseable {
       return;
     }
     closed = true;
-    RuntimeException failure = null;
     List<ArrowDataWriter> writers = new ArrayList<>(open.values());
     if (single != null) {
       writers.add(single);
     }
     open.clear();
-    for (ArrowDataWriter writer : writers) { // every writer, even if one fails
-      try {
-        writer.close();
-      } catch (RuntimeException e) {
-        if (failure == null) {
-          failure = e;
-        } else {
-          failure.addSuppressed(e);
-        }
-      }
-    }
-    try {
-      for (DataFile file : done) {
-        table.io().deleteFile(file.location());
-      }
-    } finally {
-      done.clear();
-    }
-    if (failure != null) {
-      throw failure;
-    }
+    ArrowDataWriter.discard(writers, table.io(), done);
   }
 
   @Override

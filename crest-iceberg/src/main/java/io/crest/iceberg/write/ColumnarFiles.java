@@ -61,17 +61,24 @@ final class ColumnarFiles implements AutoCloseable {
   ArrowTableWriter open(Table t, Schema arrowSchema) {
     ArrowPartitioner partitioner = t.spec().isUnpartitioned()
         ? null : ArrowPartitioner.create(t.schema(), t.spec(), arrowSchema);
+    writer = ArrowTableWriter.open(t, partitioner, settings.maxOpenFiles(), settings.clustered(),
+        settings.encoderThreads(), TASK_IDS.incrementAndGet(), pool(t), heldBytes);
+    schemaId = t.schema().schemaId();
+    return writer;
+  }
+
+  /**
+   * The encoder pool for writers of the table's current schema and properties (a new one after
+   * they changed: the old encoders fit no writer any more). Owned here; closed by {@link #close}.
+   */
+  ParquetEncoderPool pool(Table t) {
     long budget = encoderBudget(t);
     if (pool == null || poolBudget != budget) {
-      // new pool after a schema or settings change: the old encoders fit no writer any more
       closePool();
       pool = ParquetEncoderPool.create(DataSize.bytes(budget));
       poolBudget = budget;
     }
-    writer = ArrowTableWriter.open(t, partitioner, settings.maxOpenFiles(), settings.clustered(),
-        settings.encoderThreads(), TASK_IDS.incrementAndGet(), pool, heldBytes);
-    schemaId = t.schema().schemaId();
-    return writer;
+    return pool;
   }
 
   /** Closes the open files and returns them; none when no writer is open. */

@@ -91,8 +91,8 @@ public final class TableFileWriter implements AutoCloseable {
   private boolean closed;
 
   /** What one batch schema was prepared into: immutable, replaced whole or not at all. */
-  private record Prepared(
-      Schema arrowSchema, int tableSchemaId, ArrowRecords.Converter converter, int opOrdinal) {}
+  private record Prepared(Schema arrowSchema, int tableSchemaId, ArrowRecords.Converter converter,
+      int opOrdinal, ArrowRecords.Converter withoutOps) {}
 
   /**
    * Creates a writer for {@code identifier}; loads the table (its own instance) if it exists.
@@ -159,6 +159,9 @@ public final class TableFileWriter implements AutoCloseable {
       p = prepare(t, arrowSchema);
       prepared = p;
     }
+    if (keyedColumnar(t) && writeKeyed(t, root, p)) {
+      return;
+    }
     if (useColumnar(t)) {
       if (columnar.isStale(t)) {
         roll();
@@ -208,15 +211,7 @@ public final class TableFileWriter implements AutoCloseable {
       deleteBuffer[i] = ops != null && OpColumn.isDelete(ops, i);
     }
     if (settings.keyedByIndex(t.schema())) {
-      if (keyed == null) {
-        keyed = new KeyedWriter(tableName, pipelineId, settings.strategy().keyColumns().get(0),
-            settings.keyIndexBytes());
-      }
-      if (keyIndexStale && !keyed.isOpen()) {
-        keyIndexStale = false;
-        keyed.forgetIndex();
-      }
-      keyed.write(t, rowBuffer, deleteBuffer, rows);
+      keyedWriter().write(t, rowBuffer, deleteBuffer, rows);
       return;
     }
     if (generic != null && generic.schemaId() != t.schema().schemaId()) {
@@ -226,6 +221,64 @@ public final class TableFileWriter implements AutoCloseable {
       generic = new GenericRows(t, tableName, settings);
     }
     generic.write(rowBuffer, deleteBuffer, rows);
+  }
+
+  private KeyedWriter keyedWriter() {
+    if (keyed == null) {
+      keyed = new KeyedWriter(tableName, pipelineId, settings.strategy().keyColumns().get(0),
+          settings.keyIndexBytes());
+    }
+    if (keyIndexStale && !keyed.isOpen()) {
+      keyIndexStale = false;
+      keyed.forgetIndex();
+    }
+    return keyed;
+  }
+
+  /**
+   * Upserts a batch through the key index with Crest's columnar writer, the op column (if any)
+   * left out. Returns false, having written nothing, when the columnar writer cannot write the
+   * table (the rows then go through Iceberg's generic writer from now on).
+   */
+  private boolean writeKeyed(Table t, VectorSchemaRoot root, Prepared p) {
+    KeyedWriter k = keyedWriter();
+    VectorSchemaRoot batch = root;
+    if (p.opOrdinal >= 0) {
+      List<FieldVector> vectors = new ArrayList<>(root.getFieldVectors());
+      vectors.remove(p.opOrdinal);
+      batch = new VectorSchemaRoot(vectors); // shares the vectors: never closed here
+      batch.setRowCount(root.getRowCount());
+    }
+    String unsupported = k.openColumnar(t, batch.getSchema(), columnar.pool(t),
+        settings.maxOpenFiles());
+    if (unsupported != null) {
+      columnarUnsupported = true;
+      LOG.warn("Writing the upserts of {} through Iceberg's generic writer: {}", tableName,
+          unsupported);
+      return false;
+    }
+    checkRequiredColumns(batch, t.schema());
+    k.checkKeys(batch);
+    boolean[] deletes = null;
+    if (p.opOrdinal >= 0) {
+      VarCharVector ops = (VarCharVector) root.getVector(p.opOrdinal);
+      int rows = root.getRowCount();
+      if (deleteBuffer.length < rows) {
+        deleteBuffer = new boolean[rows];
+      }
+      deletes = deleteBuffer;
+      for (int i = 0; i < rows; i++) {
+        deletes[i] = OpColumn.isDelete(ops, i);
+      }
+    }
+    try {
+      k.write(t, batch, p.withoutOps, deletes);
+    } catch (CrestException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      throw halfWritten(e);
+    }
+    return true;
   }
 
   /**
@@ -426,9 +479,22 @@ public final class TableFileWriter implements AutoCloseable {
     }
     ArrowRecords.Converter converter =
         ArrowRecords.converter(t.schema(), arrowSchema, tableName, ignoredColumns);
+    ArrowRecords.Converter withoutOps = converter;
+    if (opOrdinal >= 0) {
+      List<Field> fields = new ArrayList<>(arrowSchema.getFields());
+      fields.remove(opOrdinal);
+      withoutOps = ArrowRecords.converter(t.schema(), new Schema(fields), tableName, Set.of());
+    }
     rowBuffer = new Record[0]; // records of another schema must not be reused
     deleteBuffer = new boolean[0];
-    return new Prepared(arrowSchema, t.schema().schemaId(), converter, opOrdinal);
+    return new Prepared(arrowSchema, t.schema().schemaId(), converter, opOrdinal, withoutOps);
+  }
+
+  /** Whether upserts go through the key index and the columnar writer. */
+  private boolean keyedColumnar(Table t) {
+    return !settings.genericWriter() && !columnarUnsupported && settings.keyedByIndex(t.schema())
+        && FileFormat.PARQUET.name().equalsIgnoreCase(t.properties().getOrDefault(
+            TableProperties.DEFAULT_FILE_FORMAT, TableProperties.DEFAULT_FILE_FORMAT_DEFAULT));
   }
 
   private boolean useColumnar(Table t) {
