@@ -2,6 +2,7 @@ package io.crest.iceberg;
 
 import io.crest.iceberg.commit.CommitRetry;
 import io.crest.iceberg.commit.PipelineState;
+import io.crest.iceberg.keyed.EqualityDeleteConversion;
 import io.crest.iceberg.maintenance.ArrowCompaction;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -115,6 +116,19 @@ public final class TableMaintenance {
     public int dataFilesViaGeneric() {
       return dataFilesRemoved - dataFilesViaArrow;
     }
+  }
+
+  /**
+   * Turns the table's equality deletes (written by {@code IcebergSink.Builder.equalityDeletes()},
+   * Flink's or Kafka Connect's upsert sinks) into deletes by position: one deletion vector per
+   * data file on format v3, one file-scoped position delete file on v2, merged with the file's
+   * earlier ones, and the equality delete files removed, in one commit validated from the
+   * snapshot read (a concurrent compaction or delete in a converted file fails it; run it again).
+   * Readers then join no equality deletes. Data files other than Parquet keep their equality
+   * deletes (counted as kept).
+   */
+  public EqualityDeleteConversion.Result convertEqualityDeletes() {
+    return EqualityDeleteConversion.convert(table);
   }
 
   /**

@@ -16,6 +16,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 import java.util.TreeMap;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.types.pojo.ArrowType;
@@ -174,6 +175,60 @@ class KeyedUpsertTest extends SinkTestBase {
   void severalBatchesPerFlush_throughIcebergsGenericWriter_matchTheModel() throws Exception {
     // Tables the columnar writer does not write take records through Iceberg's writer.
     run(3, true, DataSize.bytes(1024), 180, null, IcebergSink.Builder::genericWriter);
+  }
+
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(ints = {2, 3})
+  void equalityDeletes_convertedToPositionDeletes_readTheSame_andKeyedWritesGoOn(int version)
+      throws Exception {
+    Random random = new Random(version);
+    IcebergSink equality = sink().formatVersion(version).equalityDeletes().partitionBy("bucket(4, id)")
+        .commitStrategy(CommitStrategy.upsertWithOps("op", "id")).build();
+    ingest(equality, random, 0, "equality");
+    assertThat(deleteFiles(FileContent.EQUALITY_DELETES)).as("equality delete files").isPositive();
+    Map<Long, String[]> before = new HashMap<>(model);
+
+    io.crest.iceberg.keyed.EqualityDeleteConversion.Result r =
+        TableMaintenance.of(table()).convertEqualityDeletes();
+
+    assertThat(r.equalityDeleteFilesRemoved()).isPositive();
+    assertThat(r.equalityDeleteFilesKept()).isZero();
+    assertThat(r.rowsDeleted()).isPositive();
+    assertThat(deleteFiles(FileContent.EQUALITY_DELETES)).as("equality deletes left").isZero();
+    assertThat(model).isEqualTo(before);
+    assertMatchesModel("after the conversion");
+    assertThat(TableMaintenance.of(table()).convertEqualityDeletes().equalityDeleteFilesRemoved())
+        .as("a second conversion").isZero();
+
+    // The table is now one the key index resolves: upserts by position go on from it.
+    IcebergSink keyed = sink().keyIndexMemory(DataSize.bytes(1024))
+        .commitStrategy(CommitStrategy.upsertWithOps("op", "id")).build();
+    ingest(keyed, random, 10, "keyed");
+    assertMatchesModel("after keyed upserts on the converted table");
+  }
+
+  private void ingest(IcebergSink sink, Random random, int firstFlush, String id)
+      throws Exception {
+    List<VectorSchemaRoot> flushes = new ArrayList<>();
+    for (int f = 0; f < 5; f++) {
+      flushes.add(changes(random, firstFlush + f));
+    }
+    try (Pipeline p = Pipeline.from(new RootsSource(id, flushes)).id(id)
+        .batch(BatchPolicy.rows(1)).to(sink)) {
+      p.start();
+      assertThat(p.awaitIdle(WAIT)).isTrue();
+    }
+  }
+
+  private int deleteFiles(FileContent content) throws IOException {
+    Set<String> found = new java.util.HashSet<>();
+    try (CloseableIterable<FileScanTask> tasks = table().newScan().planFiles()) {
+      for (FileScanTask task : tasks) {
+        task.deletes().stream().filter(d -> d.content() == content)
+            .forEach(d -> found.add(d.location()));
+      }
+    }
+    return found.size();
   }
 
   @Test

@@ -10,6 +10,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.iceberg.DeleteFile;
+import org.apache.iceberg.FileContent;
 import org.apache.iceberg.FileFormat;
 import org.apache.iceberg.FileScanTask;
 import org.apache.iceberg.HasTableOperations;
@@ -28,6 +29,7 @@ import org.apache.iceberg.io.CloseableIterable;
 import org.apache.iceberg.io.DeleteWriteResult;
 import org.apache.iceberg.io.FanoutPositionOnlyDeleteWriter;
 import org.apache.iceberg.io.OutputFileFactory;
+import org.apache.iceberg.util.ContentFileUtil;
 import org.apache.iceberg.util.PropertyUtil;
 
 /**
@@ -81,10 +83,12 @@ final class PositionDeletes {
     BaseDeleteLoader loader = new BaseDeleteLoader(f -> t.io().newInputFile(f.location()));
     java.util.function.Function<String, PositionDeleteIndex> previous = path -> {
       FileScanTask task = tasks.get(path);
-      if (task == null || task.deletes().isEmpty()) {
+      List<DeleteFile> positional = task == null ? List.of() : task.deletes().stream()
+          .filter(d -> d.content() == FileContent.POSITION_DELETES).toList();
+      if (positional.isEmpty()) {
         return null;
       }
-      PositionDeleteIndex loaded = loader.loadPositionDeletes(task.deletes(), path);
+      PositionDeleteIndex loaded = loader.loadPositionDeletes(positional, path);
       return loaded.isEmpty() && loaded.deleteFiles().isEmpty() ? null : loaded;
     };
     DeleteWriteResult result;
@@ -124,8 +128,11 @@ final class PositionDeletes {
     }
     Set<String> referenced = new HashSet<>();
     result.referencedDataFiles().forEach(p -> referenced.add(p.toString()));
+    // Only a file-scoped delete file (a DV, or a position delete file of one data file) is
+    // replaced whole: a partition-scoped one still holds other data files' deletes.
     return new Written(List.copyOf(result.deleteFiles()),
-        List.copyOf(result.rewrittenDeleteFiles()), referenced);
+        result.rewrittenDeleteFiles().stream().filter(ContentFileUtil::isFileScoped).toList(),
+        referenced);
   }
 
   /** Deletes delete files that were written but will not be committed. */
