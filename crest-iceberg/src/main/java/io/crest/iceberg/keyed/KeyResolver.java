@@ -6,8 +6,18 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import io.crest.iceberg.maintenance.TaskWithoutDeletes;
+import org.apache.iceberg.BaseCombinedScanTask;
+import org.apache.iceberg.DeleteFile;
+import org.apache.iceberg.FileContent;
 import org.apache.iceberg.FileFormat;
 import org.apache.iceberg.FileScanTask;
+import org.apache.iceberg.arrow.vectorized.ArrowReader;
+import org.apache.iceberg.arrow.vectorized.ColumnVector;
+import org.apache.iceberg.arrow.vectorized.ColumnarBatch;
+import org.apache.iceberg.data.BaseDeleteLoader;
+import org.apache.iceberg.deletes.PositionDeleteIndex;
+import org.apache.iceberg.io.CloseableIterator;
 import org.apache.iceberg.MetadataColumns;
 import org.apache.iceberg.Schema;
 import org.apache.iceberg.Table;
@@ -26,11 +36,15 @@ import org.apache.iceberg.util.PartitionUtil;
  * them, as (data file, row position). Data files whose key column bounds hold none of the keys
  * are skipped without being opened; the others are read through Iceberg's own readers, key column
  * and row position only, with the deletes that apply to them (position deletes, deletion vectors,
- * equality deletes), so only live rows are found. A key found nowhere is proven absent.
+ * equality deletes), so only live rows are found. A key found nowhere is proven absent. Parquet
+ * files without equality deletes are read by Iceberg's vectorized Arrow reader, the others
+ * record by record.
  *
  * <p>Stateless and thread-safe as far as the {@link Table} passed in is.
  */
 public final class KeyResolver {
+
+  private static final int BATCH_ROWS = 8_192;
 
   /** A live row of a key: the data file and the row's position in it. */
   public record Row(long key, String file, long position) {}
@@ -120,13 +134,24 @@ public final class KeyResolver {
     return ((Number) value).longValue();
   }
 
-  /** Reads the live rows of one data file; only those of {@code keys}, or all if it is null. */
+  /**
+   * Reads the live rows of one data file; only those of {@code keys}, or all if it is null. A
+   * Parquet file without equality deletes is read by Iceberg's vectorized Arrow reader, key column
+   * only, its position deletes applied as a row filter; any other goes through Iceberg's generic
+   * reader with every delete applied.
+   */
   private static void read(Table table, FileScanTask task, Schema requested,
       Types.NestedField field, long[] keys, java.util.function.Consumer<Row> rows)
       throws IOException {
     if (task.file().format() != FileFormat.PARQUET) {
       throw new UnsupportedOperationException("Cannot resolve keys in " + task.file().location()
           + " of table " + table.name() + ": it is " + task.file().format() + ", not Parquet");
+    }
+    boolean equality = task.deletes().stream()
+        .anyMatch(d -> d.content() == FileContent.EQUALITY_DELETES);
+    if (!equality && task.start() == 0) {
+      readVectorized(table, task, field, keys, rows);
+      return;
     }
     GenericDeleteFilter deletes =
         new GenericDeleteFilter(table.io(), task, table.schema(), requested);
@@ -148,6 +173,39 @@ public final class KeyResolver {
           long position = (Long) record.getField(MetadataColumns.ROW_POSITION.name());
           rows.accept(new Row(key, location, position));
         }
+      }
+    }
+  }
+
+  /** The key column of one whole Parquet file in Arrow batches, rows at deleted positions left out. */
+  private static void readVectorized(Table table, FileScanTask task, Types.NestedField field,
+      long[] keys, java.util.function.Consumer<Row> rows) throws IOException {
+    String location = task.file().location();
+    List<DeleteFile> positional = task.deletes();
+    PositionDeleteIndex deleted = positional.isEmpty() ? PositionDeleteIndex.empty()
+        : new BaseDeleteLoader(d -> table.io().newInputFile(d.location()))
+            .loadPositionDeletes(positional, location);
+    boolean isLong = field.type().typeId() == Type.TypeID.LONG;
+    long position = 0;
+    try (ArrowReader reader =
+            new ArrowReader(table.newScan().project(new Schema(field)), BATCH_ROWS, false);
+        CloseableIterator<ColumnarBatch> batches = reader.open(CloseableIterable.withNoopClose(
+            List.of(new BaseCombinedScanTask(List.of(new TaskWithoutDeletes(task))))))) {
+      while (batches.hasNext()) {
+        ColumnarBatch batch = batches.next();
+        int n = batch.numRows();
+        ColumnVector column = batch.column(0);
+        for (int i = 0; i < n; i++) {
+          long pos = position + i;
+          if (column.isNullAt(i) || (deleted.isNotEmpty() && deleted.isDeleted(pos))) {
+            continue;
+          }
+          long key = isLong ? column.getLong(i) : column.getInt(i);
+          if (keys == null || Arrays.binarySearch(keys, key) >= 0) {
+            rows.accept(new Row(key, location, pos));
+          }
+        }
+        position += n;
       }
     }
   }

@@ -540,6 +540,14 @@ public final class KeyedWriter {
    * key it lacks is absent, unless the table is too large for it or a key has two live rows.
    */
   private void load(Table t, Long snapshot, Map<String, FileScanTask> tasks) {
+    if (liveRows(tasks) > index.maxKeys()) {
+      // More rows than the index holds: reading them all would only overflow it.
+      index.clear();
+      tooLarge = true;
+      complete = false;
+      evictionsSeen = index.evictions();
+      return;
+    }
     index.clear();
     long evictions = index.evictions();
     boolean[] duplicate = {false};
@@ -557,6 +565,21 @@ public final class KeyedWriter {
     tooLarge = index.evictions() != evictions || duplicate[0];
     complete = !tooLarge;
     evictionsSeen = index.evictions();
+  }
+
+  /** The live rows of the data files, as their counts and their position deletes tell. */
+  private static long liveRows(Map<String, FileScanTask> tasks) {
+    long rows = 0;
+    for (FileScanTask task : tasks.values()) {
+      rows += task.file().recordCount();
+      for (DeleteFile d : task.deletes()) {
+        if (d.content() == org.apache.iceberg.FileContent.POSITION_DELETES
+            && org.apache.iceberg.util.ContentFileUtil.isFileScoped(d)) {
+          rows -= d.recordCount();
+        }
+      }
+    }
+    return rows;
   }
 
   private void open(Table t) {

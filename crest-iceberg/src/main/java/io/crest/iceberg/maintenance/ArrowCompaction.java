@@ -175,7 +175,7 @@ public final class ArrowCompaction {
     try (ArrowReader reader =
             new ArrowReader(table.newScan().project(projected), BATCH_ROWS, false);
         CloseableIterator<ColumnarBatch> batches = reader.open(CloseableIterable.withNoopClose(
-            List.of(new BaseCombinedScanTask(List.of(new WithoutDeletes(task))))))) {
+            List.of(new BaseCombinedScanTask(List.of(new TaskWithoutDeletes(task))))))) {
       while (batches.hasNext()) {
         ColumnarBatch batch = batches.next();
         int n = batch.numRows();
@@ -341,58 +341,6 @@ public final class ArrowCompaction {
       default:
         throw new UnsupportedOperationException(
             "Cannot decode column " + copy.getName() + " of type " + type);
-    }
-  }
-
-  /**
-   * A data file's scan task without its deletes, which this class applies itself: Iceberg's
-   * Arrow reader refuses tasks that carry any.
-   */
-  private static final class WithoutDeletes implements FileScanTask {
-    private final FileScanTask task;
-
-    WithoutDeletes(FileScanTask task) {
-      this.task = task;
-    }
-
-    @Override
-    public DataFile file() {
-      return task.file();
-    }
-
-    @Override
-    public List<DeleteFile> deletes() {
-      return List.of();
-    }
-
-    @Override
-    public PartitionSpec spec() {
-      return task.spec();
-    }
-
-    @Override
-    public StructLike partition() {
-      return task.partition();
-    }
-
-    @Override
-    public long start() {
-      return task.start();
-    }
-
-    @Override
-    public long length() {
-      return task.length();
-    }
-
-    @Override
-    public Expression residual() {
-      return task.residual();
-    }
-
-    @Override
-    public Iterable<FileScanTask> split(long targetSplitSize) {
-      return List.of(this);
     }
   }
 }
