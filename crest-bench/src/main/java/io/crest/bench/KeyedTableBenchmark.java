@@ -8,6 +8,7 @@ import io.crest.PipelineListener;
 import io.crest.PipelineStats;
 import io.crest.iceberg.IcebergCatalogs;
 import io.crest.iceberg.IcebergSink;
+import io.crest.iceberg.TableMaintenance;
 import io.crest.iceberg.keyed.LongKeyIndex;
 import io.crest.spi.Source;
 import io.crest.spi.SourceBatch;
@@ -75,7 +76,9 @@ import org.openjdk.jmh.annotations.TearDown;
  *       per scan. {@code table=keyed@20} is the keyed table after 20 flushes; {@code append@20}
  *       the same final rows (one per key, the last written) appended once into a fresh table, the
  *       baseline; {@code equality@20} the equality-delete table; {@code keyed@100} and {@code
- *       append@100} the same after 100 flushes (no {@code equality@100}: every data file would be
+ *       append@100} the same after 100 flushes; {@code keyed@20+compacted} and {@code
+ *       keyed@100+compacted} the keyed tables after one {@code TableMaintenance.compact(2)}, which
+ *       applies the deletes (no {@code equality@100}: every data file would be
  *       joined against up to 99 equality-delete files, minutes per scan on 2 cores). The setup
  *       checks that every table reads back exactly one row per distinct key, each with its last
  *       value, and every scan checks the count and the sum.
@@ -201,7 +204,8 @@ public class KeyedTableBenchmark {
   @State(Scope.Benchmark)
   public static class ReadState {
     /** The table kind and the flushes that wrote it ({@code append@n}: its final rows at once). */
-    @Param({"append@20", "keyed@20", "equality@20", "append@100", "keyed@100"})
+    @Param({"append@20", "keyed@20", "keyed@20+compacted", "equality@20", "append@100",
+        "keyed@100", "keyed@100+compacted"})
     public String table;
 
     @Param({"3"})
@@ -222,7 +226,9 @@ public class KeyedTableBenchmark {
       allocator = new RootAllocator();
       warehouse = scratch("crest-keyed-read");
       String mode = table.substring(0, table.indexOf('@'));
-      int flushes = Integer.parseInt(table.substring(table.indexOf('@') + 1));
+      boolean compacted = table.endsWith("+compacted");
+      int flushes = Integer.parseInt(table.substring(table.indexOf('@') + 1,
+          compacted ? table.indexOf('+') : table.length()));
       long[] keys = keys(flushes);
       // v of the live row of each key: the index of its last occurrence
       long[] last = new long[KEYS];
@@ -260,6 +266,14 @@ public class KeyedTableBenchmark {
       catalog = IcebergCatalogs.open(IcebergCatalogs.DEFAULT_NAME,
           IcebergCatalogs.localWarehouse(warehouse));
       iceberg = catalog.loadTable(TableIdentifier.parse(TABLE));
+      if (compacted) {
+        long compacting = System.nanoTime();
+        TableMaintenance.CompactionResult r = TableMaintenance.of(iceberg).compact(2);
+        System.out.printf("[table] %s: compaction rewrote %d data files into %d (%d rows) in"
+            + " %.1f s%n", table, r.dataFilesRemoved(), r.dataFilesAdded(), r.rows(),
+            (System.nanoTime() - compacting) / 1e9);
+        iceberg.refresh();
+      }
       printFiles(table, iceberg);
       verify();
     }

@@ -102,7 +102,7 @@ class KeyResolverTest extends SinkTestBase {
     }
     assertThat(KeyResolver.resolve(t, t.currentSnapshot().snapshotId(), "id",
         new long[] {50, 100, 150})).extracting(Row::key).containsExactly(100L);
-    assertThat(KeyResolver.resolve(t, null, "id", new long[] {1})).isEmpty();
+    assertThat(KeyResolver.resolve(t, (Long) null, "id", new long[] {1})).isEmpty();
     assertThatThrownBy(() -> KeyResolver.resolve(t, t.currentSnapshot().snapshotId(), "v",
         new long[] {1})).isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("long or int key columns only");

@@ -61,14 +61,32 @@ public final class KeyResolver {
    * @throws UnsupportedOperationException if a candidate data file is not Parquet
    */
   public static List<Row> resolve(Table table, Long snapshotId, String keyColumn, long[] keys) {
-    List<Row> rows = new ArrayList<>();
     if (snapshotId == null || keys.length == 0) {
+      return new ArrayList<>();
+    }
+    keyField(table, keyColumn);
+    try (CloseableIterable<FileScanTask> tasks =
+        table.newScan().useSnapshot(snapshotId).includeColumnStats().planFiles()) {
+      return resolve(table, tasks, keyColumn, keys);
+    } catch (IOException e) {
+      throw new UncheckedIOException(
+          "Cannot resolve keys in table " + table.name() + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * As {@link #resolve(Table, Long, String, long[])}, among the data files of {@code tasks} (the
+   * planned files of one snapshot, with their deletes and the key column's statistics).
+   */
+  public static List<Row> resolve(Table table, Iterable<FileScanTask> tasks, String keyColumn,
+      long[] keys) {
+    List<Row> rows = new ArrayList<>();
+    if (keys.length == 0) {
       return rows;
     }
     Types.NestedField field = keyField(table, keyColumn);
     Schema requested = new Schema(field, MetadataColumns.ROW_POSITION);
-    try (CloseableIterable<FileScanTask> tasks =
-        table.newScan().useSnapshot(snapshotId).includeColumnStats().planFiles()) {
+    try {
       for (FileScanTask task : tasks) {
         if (mayHold(task, field, keys)) {
           read(table, task, requested, field, keys, rows::add);
@@ -92,10 +110,22 @@ public final class KeyResolver {
     if (snapshotId == null) {
       return;
     }
-    Types.NestedField field = keyField(table, keyColumn);
-    Schema requested = new Schema(field, MetadataColumns.ROW_POSITION);
+    keyField(table, keyColumn);
     try (CloseableIterable<FileScanTask> tasks =
         table.newScan().useSnapshot(snapshotId).planFiles()) {
+      all(table, tasks, keyColumn, rows);
+    } catch (IOException e) {
+      throw new UncheckedIOException(
+          "Cannot read the keys of table " + table.name() + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** As {@link #all(Table, Long, String, java.util.function.Consumer)}, for planned files. */
+  public static void all(Table table, Iterable<FileScanTask> tasks, String keyColumn,
+      java.util.function.Consumer<Row> rows) {
+    Types.NestedField field = keyField(table, keyColumn);
+    Schema requested = new Schema(field, MetadataColumns.ROW_POSITION);
+    try {
       for (FileScanTask task : tasks) {
         read(table, task, requested, field, null, rows);
       }

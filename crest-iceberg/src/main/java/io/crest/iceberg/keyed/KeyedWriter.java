@@ -59,6 +59,7 @@ import org.apache.iceberg.util.PropertyUtil;
  * thread owns it. {@link #abandon} deletes the files of a flush that will not be committed.
  */
 public final class KeyedWriter {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(KeyedWriter.class);
   private static final AtomicLong TASK_IDS = new AtomicLong();
 
   /** What one flush wrote, ready to commit as one row delta. */
@@ -82,6 +83,7 @@ public final class KeyedWriter {
   // A load of every key overflowed the index: keys it lacks are looked up per flush.
   private boolean tooLarge;
   private Long knownSnapshot;
+  private TableFiles tableFiles; // the table's files, from the manifests written since last time
   private long evictionsSeen;
   private final List<FileRef> files = new ArrayList<>(); // by file id
   private final Map<String, Integer> fileIds = new HashMap<>();
@@ -380,11 +382,18 @@ public final class KeyedWriter {
       return null;
     }
     try {
+      long started = System.nanoTime();
       settleColumnar();
       closeWriters();
+      long closed = System.nanoTime();
       Snapshot base = t.currentSnapshot();
       Long baseId = base == null ? null : base.snapshotId();
-      Map<String, FileScanTask> tasks = PositionDeletes.plan(t, baseId);
+      if (tableFiles == null) {
+        tableFiles = new TableFiles(t.schema().findField(keyColumn).fieldId());
+      }
+      Map<String, FileScanTask> direct = tableFiles.plan(t, baseId);
+      Map<String, FileScanTask> tasks = direct != null ? direct : PositionDeletes.plan(t, baseId);
+      long planned = System.nanoTime();
       Set<Integer> gone = new HashSet<>();
       indexHits.forEach((key, location) -> {
         int file = LongKeyIndex.fileId(location);
@@ -427,12 +436,17 @@ public final class KeyedWriter {
         misses.forEach((key, unused) -> lookUp.put(key, 0));
       }
       // A committed row of a missed key goes, whether the flush wrote the key again or not.
-      for (KeyResolver.Row row : KeyResolver.resolve(t, baseId, keyColumn, lookUp.sortedKeys())) {
+      long[] lookUpKeys = lookUp.sortedKeys();
+      List<KeyResolver.Row> found = direct != null
+          ? KeyResolver.resolve(t, direct.values(), keyColumn, lookUpKeys)
+          : KeyResolver.resolve(t, baseId, keyColumn, lookUpKeys);
+      for (KeyResolver.Row row : found) {
         FileScanTask task = tasks.get(row.file());
         delete(LongKeyIndex.location(
             fileId(row.file(), task.spec(), task.file().partition()), row.position()));
       }
       knownSnapshot = baseId;
+      long resolved = System.nanoTime();
       Set<Integer> own = new HashSet<>();
       written.forEach(f -> own.add(fileIds.get(f.location())));
       Arrays.sort(deleted, 0, deletedCount); // by file id, then position
@@ -443,6 +457,13 @@ public final class KeyedWriter {
       KeyedRedo redo = new KeyedRedo(keyColumn, touched.sortedKeys(), List.copyOf(written),
           targets(own));
       flushRows.forEach(index::put); // the flush's rows are where the next flush finds them
+      if (LOG.isDebugEnabled()) {
+        LOG.debug("Keyed flush of {}: close files {} ms, plan {} ms ({} files), resolve {} ms"
+            + " ({} keys looked up), write {} deletes {} ms", tableName,
+            (closed - started) / 1_000_000, (planned - closed) / 1_000_000, tasks.size(),
+            (resolved - planned) / 1_000_000, lookUp.size(), deletedCount,
+            (System.nanoTime() - resolved) / 1_000_000);
+      }
       return new Flush(List.copyOf(written), w.files(), w.replaced(), referenced, baseId, redo);
     } finally {
       reset();
@@ -551,7 +572,7 @@ public final class KeyedWriter {
     index.clear();
     long evictions = index.evictions();
     boolean[] duplicate = {false};
-    KeyResolver.all(t, snapshot, keyColumn, row -> {
+    KeyResolver.all(t, tasks.values(), keyColumn, row -> {
       FileScanTask task = tasks.get(row.file());
       long location = LongKeyIndex.location(
           fileId(row.file(), task.spec(), task.file().partition()), row.position());

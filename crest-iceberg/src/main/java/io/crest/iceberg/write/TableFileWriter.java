@@ -310,10 +310,18 @@ public final class TableFileWriter implements AutoCloseable {
     appended.clear();
     deltas.clear();
     if (keyed != null && keyed.isOpen()) {
+      long started = System.nanoTime();
       awaitEarlierCommits();
+      long waited = System.nanoTime();
       table.refresh(); // the deletes are resolved against the table with every earlier flush
       tableSchema = table.schema();
+      long refreshed = System.nanoTime();
       KeyedWriter.Flush flush = keyed.finish(table);
+      if (LOG.isDebugEnabled()) {
+        LOG.debug("Keyed flush of {}: waited {} ms for earlier commits, refresh {} ms, deletes"
+            + " {} ms", tableName, (waited - started) / 1_000_000,
+            (refreshed - waited) / 1_000_000, (System.nanoTime() - refreshed) / 1_000_000);
+      }
       groups.add(new FileGroup(flush.dataFiles(), flush.deleteFiles(),
           flush.rewrittenDeleteFiles(), flush.referencedDataFiles(), flush.baseSnapshotId(),
           flush.redo()));
