@@ -347,6 +347,14 @@ public class KeyedTableBenchmark {
     @Param({"3"})
     public int formatVersion;
 
+    /**
+     * Keys in the base table: {@value #KEYS} (the keyed or appended table after {@value
+     * #RESTART_BASE_FLUSHES} flushes), or a larger number appended once, each key one row, the
+     * restarts upserting keys drawn from all of them.
+     */
+    @Param({"250000", "10000000"})
+    public int baseKeys;
+
     BufferAllocator allocator;
     Path warehouse;
     long[] keys;
@@ -356,10 +364,26 @@ public class KeyedTableBenchmark {
     public void setUp() throws InterruptedException {
       allocator = new RootAllocator();
       warehouse = scratch("crest-keyed-restart");
-      keys = keys(RESTART_BASE_FLUSHES + 200);
       long started = System.nanoTime();
-      PipelineStats stats = ingest(allocator, warehouse, restart, formatVersion, keys, 0,
-          RESTART_BASE_FLUSHES * FLUSH_ROWS, "restart-setup");
+      PipelineStats stats;
+      if (baseKeys == KEYS) {
+        keys = keys(RESTART_BASE_FLUSHES + 200);
+        stats = ingest(allocator, warehouse, restart, formatVersion, keys, 0,
+            RESTART_BASE_FLUSHES * FLUSH_ROWS, "restart-setup");
+      } else {
+        long[] base = new long[baseKeys];
+        for (int i = 0; i < baseKeys; i++) {
+          base[i] = i;
+        }
+        stats = ingest(allocator, warehouse, "append", formatVersion, base, base, baseKeys,
+            1_000_000, "restart-setup");
+        // The restarts' keys come after RESTART_BASE_FLUSHES flushes' worth of unused ones.
+        Random random = new Random(42);
+        keys = new long[(RESTART_BASE_FLUSHES + 200) * FLUSH_ROWS];
+        for (int i = RESTART_BASE_FLUSHES * FLUSH_ROWS; i < keys.length; i++) {
+          keys[i] = random.nextInt(baseKeys);
+        }
+      }
       System.out.printf("%n[restart] %s: base table of %d rows in %d commits in %.1f s%n",
           restart, stats.rowsCommitted(), stats.commits(), (System.nanoTime() - started) / 1e9);
     }
