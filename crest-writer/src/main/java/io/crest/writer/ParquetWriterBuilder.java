@@ -44,6 +44,11 @@ public final class ParquetWriterBuilder {
     this.outputs = requireNonNull(outputs, "outputs");
   }
 
+  /** The Arrow schema of the files the writer writes. */
+  public Schema schema() {
+    return schema;
+  }
+
   /** Names what the files are for (for example a table) in error messages. */
   public ParquetWriterBuilder target(String name) {
     this.target = requireNonNull(name, "name");
