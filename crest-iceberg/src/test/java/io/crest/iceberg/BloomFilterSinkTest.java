@@ -98,6 +98,31 @@ class BloomFilterSinkTest extends SinkTestBase {
   }
 
   @Test
+  void aBloomFilterOnADoubleColumn_sendsTheTableToIcebergsWriter_namingTheProperty()
+      throws Exception {
+    Schema withDouble = new Schema(List.of(
+        field("id", false, new ArrowType.Int(64, true)),
+        field("score", true, new ArrowType.FloatingPoint(
+            org.apache.arrow.vector.types.FloatingPointPrecision.DOUBLE))));
+    List<Object[]> rows = new ArrayList<>();
+    for (long i = 0; i < 100; i++) {
+      rows.add(new Object[] {i, i / 8.0});
+    }
+    String log;
+    try (CapturedOutput output = CapturedOutput.start()) {
+      write(sink().tableProperty("write.parquet.bloom-filter-enabled.column.score", "true")
+          .build(), batch(allocator, withDouble, columns(rows.toArray(new Object[0][]))));
+      log = output.text();
+    }
+    assertThat(log).contains("write.parquet.bloom-filter-enabled.column.score is true, and the"
+        + " columnar writer writes no bloom filter for a floating-point column");
+    Table t = table();
+    assertThat(createdBy(t)).containsExactly("parquet-mr");
+    assertThat(bloomFilters(t, "score")).isNotEmpty().doesNotContainNull();
+    assertThat(rows(t, Expressions.equal("score", 1.5))).hasSize(1);
+  }
+
+  @Test
   void aTableCreatedForUpserts_getsABloomFilterOnEachKeyColumn() throws Exception {
     write(sink().commitStrategy(CommitStrategy.upsert("id", "name")).build(),
         evenIds(0, 500));
