@@ -58,6 +58,10 @@ import org.openjdk.jmh.infra.BenchmarkParams;
  * java --add-opens=java.base/java.nio=ALL-UNNAMED -jar crest-bench/target/benchmarks.jar \
  *     'io.crest.bench.*WriteBenchmark' -f 1 -wi 3 -i 5 -w 2s -r 3s -prof gc \
  *     -rf json -rff target/write.json
+ * # bloom filter on the id (unique longs) or name (random strings) column vs none:
+ * java --add-opens=java.base/java.nio=ALL-UNNAMED -jar crest-bench/target/benchmarks.jar \
+ *     'io.crest.bench.WriteBenchmark' -p writer=crest -p schema=narrow -p codec=zstd \
+ *     -p bloom=none,id,name -f 1 -wi 2 -i 4 -w 2s -r 3s
  * # encoder threads, 1 vs 2:
  * java --add-opens=java.base/java.nio=ALL-UNNAMED -jar crest-bench/target/benchmarks.jar \
  *     'io.crest.bench.WriteBenchmark' -p writer=crest -p schema=narrow,wide -p threads=1,2 \
@@ -88,6 +92,13 @@ public class WriteBenchmark {
   @Param({"1"})
   public int threads;
 
+  /**
+   * A column Crest's writer writes a bloom filter of (fpp 0.01, 1 MiB cap), or {@code none}:
+   * compare with {@code -p writer=crest -p schema=narrow -p bloom=none,id,name}.
+   */
+  @Param({"none"})
+  public String bloom;
+
   private BufferAllocator allocator;
   private BenchBatches data;
   private BenchFiles files;
@@ -109,10 +120,14 @@ public class WriteBenchmark {
     System.out.printf("%n[data] schema=%s rows=%d arrowBytesPerRow=%.2f%n", schema, data.rows,
         (double) data.arrowBytes / data.rows);
     if (writer.equals("crest")) {
-      crest = FileWriters.parquet(IcebergArrowSchema.toArrow(icebergSchema, "bench"), files)
-          .codec(ParquetCodec.fromName(codec))
-          .encoderThreads(threads)
-          .build();
+      io.crest.writer.ParquetWriterBuilder b =
+          FileWriters.parquet(IcebergArrowSchema.toArrow(icebergSchema, "bench"), files)
+              .codec(ParquetCodec.fromName(codec))
+              .encoderThreads(threads);
+      if (!bloom.equals("none")) {
+        b.bloomFilter(bloom, 0.01);
+      }
+      crest = b.build();
     } else if (threads != 1) {
       throw new IllegalArgumentException("Cannot run writer=" + writer + " with threads="
           + threads + ": only writer=crest encodes on several threads (use -p writer=crest)");

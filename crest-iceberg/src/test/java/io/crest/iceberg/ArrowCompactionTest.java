@@ -295,23 +295,47 @@ class ArrowCompactionTest extends SinkTestBase {
   }
 
   @Test
-  void compaction_ofATableWithABloomFilter_takesTheGenericPath_whichWritesIt() throws Exception {
+  void compaction_ofATableWithABloomFilterOnALongColumn_takesTheArrowPath_whichWritesIt()
+      throws Exception {
+    Table t = compactedWithBloomFilterOn("id", "crest");
+    List<org.apache.parquet.column.values.bloomfilter.BloomFilter> filters = bloomFilters(t, "id");
+    assertThat(filters).hasSize(1).doesNotContainNull();
+    for (long id = 0; id < 30; id++) {
+      assertThat(filters.get(0).findHash(filters.get(0).hash(id))).as("id %d", id).isTrue();
+    }
+  }
+
+  @Test
+  void compaction_ofATableWithABloomFilterOnADoubleColumn_takesTheGenericPath_whichWritesIt()
+      throws Exception {
+    Table t = compactedWithBloomFilterOn("d", "parquet-mr");
+    assertThat(bloomFilters(t, "d")).hasSize(1).doesNotContainNull();
+  }
+
+  /**
+   * Writes 30 rows in 3 commits, enables a bloom filter on {@code column}, compacts; checks the
+   * rows, the one file, and that the path that wrote it was the one {@code writer} names.
+   */
+  private Table compactedWithBloomFilterOn(String column, String writer) throws Exception {
     IcebergSink sink = sink().build();
     for (int commit = 0; commit < 3; commit++) {
       write(sink, allTypes(commit * 10L, 10));
     }
     Table t = table();
-    t.updateProperties().set("write.parquet.bloom-filter-enabled.column.id", "true").commit();
+    t.updateProperties().set("write.parquet.bloom-filter-enabled.column." + column, "true")
+        .commit();
     List<List<Object>> before = values(rows());
 
     TableMaintenance.CompactionResult result = TableMaintenance.of(t).compact(2);
 
     t.refresh();
-    assertThat(result.partitionsViaGeneric()).isEqualTo(1);
-    assertThat(result.partitionsViaArrow()).isZero();
+    boolean arrow = writer.equals("crest");
+    assertThat(result.partitionsViaArrow()).isEqualTo(arrow ? 1 : 0);
+    assertThat(result.partitionsViaGeneric()).isEqualTo(arrow ? 0 : 1);
     assertThat(dataFiles(t)).isEqualTo(1);
-    assertThat(createdBy(t)).containsExactly("parquet-mr");
+    assertThat(createdBy(t)).containsExactly(writer);
     assertThat(values(rows())).hasSize(30).containsExactlyInAnyOrderElementsOf(before);
+    return t;
   }
 
   @Test

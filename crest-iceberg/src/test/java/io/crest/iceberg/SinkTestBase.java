@@ -117,9 +117,13 @@ abstract class SinkTestBase {
     return rows(table(), null);
   }
 
-  /** The Parquet {@code created_by} of every data file of the table's current snapshot. */
-  static java.util.Set<String> createdBy(Table table) throws IOException {
-    java.util.Set<String> writers = new java.util.TreeSet<>();
+  /** What is done with each data file's parquet-java reader. */
+  interface ParquetFileVisitor {
+    void visit(org.apache.parquet.hadoop.ParquetFileReader reader) throws IOException;
+  }
+
+  /** Opens every data file of the table's current snapshot with parquet-java, one after another. */
+  static void eachDataFile(Table table, ParquetFileVisitor visitor) throws IOException {
     try (CloseableIterable<org.apache.iceberg.FileScanTask> tasks = table.newScan().planFiles()) {
       for (org.apache.iceberg.FileScanTask task : tasks) {
         try (org.apache.parquet.hadoop.ParquetFileReader reader =
@@ -127,11 +131,36 @@ abstract class SinkTestBase {
                 org.apache.parquet.hadoop.util.HadoopInputFile.fromPath(
                     new org.apache.hadoop.fs.Path(task.file().location()),
                     new org.apache.hadoop.conf.Configuration()))) {
-          writers.add(reader.getFooter().getFileMetaData().getCreatedBy().split(" ")[0]);
+          visitor.visit(reader);
         }
       }
     }
+  }
+
+  /** The Parquet {@code created_by} of every data file of the table's current snapshot. */
+  static java.util.Set<String> createdBy(Table table) throws IOException {
+    java.util.Set<String> writers = new java.util.TreeSet<>();
+    eachDataFile(table, reader ->
+        writers.add(reader.getFooter().getFileMetaData().getCreatedBy().split(" ")[0]));
     return writers;
+  }
+
+  /**
+   * The bloom filter of {@code column} in every row group of every data file of the table's
+   * current snapshot, read by parquet-java; null for a row group without one.
+   */
+  static List<org.apache.parquet.column.values.bloomfilter.BloomFilter> bloomFilters(
+      Table table, String column) throws IOException {
+    List<org.apache.parquet.column.values.bloomfilter.BloomFilter> filters = new ArrayList<>();
+    eachDataFile(table, reader -> {
+      for (org.apache.parquet.hadoop.metadata.BlockMetaData block : reader.getRowGroups()) {
+        org.apache.parquet.hadoop.metadata.ColumnChunkMetaData chunk = block.getColumns()
+            .stream().filter(c -> c.getPath().toDotString().equals(column))
+            .findFirst().orElseThrow();
+        filters.add(reader.getBloomFilterDataReader(block).readBloomFilter(chunk));
+      }
+    });
+    return filters;
   }
 
   static List<Record> rows(Table table, Expression filter) throws IOException {

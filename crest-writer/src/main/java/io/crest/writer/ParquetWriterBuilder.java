@@ -8,6 +8,8 @@ import io.crest.spi.FileWriter;
 import io.crest.writer.internal.ParallelParquetWriter;
 import io.crest.writer.internal.ParquetColumnarWriter;
 import io.crest.writer.internal.Settings;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.function.LongConsumer;
 import org.apache.arrow.vector.types.pojo.Schema;
 
@@ -34,10 +36,17 @@ public final class ParquetWriterBuilder {
   private Integer encoderThreads;
   private ParquetEncoderPool pool;
   private LongConsumer heldBytesListener;
+  private final Map<String, Double> bloomFpp = new LinkedHashMap<>();
+  private DataSize bloomFilterMaxSize;
 
   ParquetWriterBuilder(Schema schema, FileOutputFactory outputs) {
     this.schema = requireNonNull(schema, "schema");
     this.outputs = requireNonNull(outputs, "outputs");
+  }
+
+  /** The Arrow schema of the files the writer writes. */
+  public Schema schema() {
+    return schema;
   }
 
   /** Names what the files are for (for example a table) in error messages. */
@@ -156,6 +165,61 @@ public final class ParquetWriterBuilder {
   }
 
   /**
+   * Writes a bloom filter of top-level column {@code column} for each row group ({@code
+   * write.parquet.bloom-filter-enabled.column.<column>}), with false-positive probability {@code
+   * fpp} ({@code write.parquet.bloom-filter-fpp.column.<column>}, Iceberg's default 0.01): a
+   * reader looking for one value skips the row groups whose filter rules it out. Parquet's
+   * split-block filter, XXH64 of the plain-encoded value, as parquet-java writes it.
+   *
+   * <p>Each row group's filter is sized for the distinct values the column had in it: {@code -8
+   * n / ln(1 - fpp^(1/8))} bits rounded up to a power of two, at least 32 bytes and at most
+   * {@link #bloomFilterMaxSize} (about 1.2 bytes per distinct value at 0.01). Filters go after
+   * the last row group, before the footer; while a file is open they are held on the heap, and
+   * building one holds up to 128 KiB, or one filter of the maximum size once a row group has more
+   * than 8,192 distinct values.
+   *
+   * @throws IllegalArgumentException if {@code fpp} is not between 0 and 1 (exclusive); {@link
+   *     #build()} throws it if {@code column} is not a top-level column of an int, long, date,
+   *     time, timestamp, decimal, string, binary, fixed or uuid type
+   * @throws IllegalStateException if a filter of {@code column} was set before
+   */
+  public ParquetWriterBuilder bloomFilter(String column, double fpp) {
+    requireNonNull(column, "column");
+    if (!(fpp > 0 && fpp < 1)) {
+      throw new IllegalArgumentException("Cannot set the bloom filter of column '" + column
+          + "' to false-positive probability " + fpp + ": it must be between 0 and 1,"
+          + " exclusive (for example 0.01)");
+    }
+    Double before = bloomFpp.get(column);
+    if (before != null) {
+      throw new IllegalStateException("Cannot set the bloom filter of column '" + column
+          + "' to false-positive probability " + fpp + ": it was already set to " + before);
+    }
+    bloomFpp.put(column, fpp);
+    return this;
+  }
+
+  /**
+   * Caps each bloom filter of one column of one row group at {@code size} ({@code
+   * write.parquet.bloom-filter-max-bytes}); default 1 MiB. A row group with more distinct values
+   * than the cap fits at the probability asked gets a filter of the cap, whose probability is
+   * then higher. A cap that is not a power of two is used as it is (rounded down to 32 bytes)
+   * for such row groups.
+   *
+   * @throws IllegalArgumentException if {@code size} is less than 32 bytes or more than 128 MiB
+   * @throws IllegalStateException if it was set before
+   */
+  public ParquetWriterBuilder bloomFilterMaxSize(DataSize size) {
+    requireNonNull(size, "size");
+    if (size.toBytes() < 32 || size.toBytes() > 128L << 20) {
+      throw new IllegalArgumentException("Cannot set bloomFilterMaxSize to " + size
+          + ": it must be between 32 bytes and 128 MiB");
+    }
+    this.bloomFilterMaxSize = once(this.bloomFilterMaxSize, size, "bloomFilterMaxSize");
+    return this;
+  }
+
+  /**
    * Takes the writer's column encoders (page, chunk and dictionary buffers) from {@code pool} and
    * gives them back when the writer closes after finishing its files, for the next writer of the
    * same schema and settings. Without a pool, each writer grows its own buffers.
@@ -172,7 +236,8 @@ public final class ParquetWriterBuilder {
    *
    * @throws IllegalStateException if the settings conflict: a level for a codec without levels or
    *     out of its range, a dictionary size together with {@link #withoutDictionary()}
-   * @throws IllegalArgumentException if a field of the schema cannot be written to Parquet
+   * @throws IllegalArgumentException if a field of the schema cannot be written to Parquet, or
+   *     a {@linkplain #bloomFilter bloom filter} names a column that cannot have one
    */
   public FileWriter build() {
     ParquetCodec c = codec == null ? ParquetCodec.ZSTD : codec;
@@ -208,7 +273,8 @@ public final class ParquetWriterBuilder {
         rowGroupSize == null ? 128L << 20 : rowGroupSize.toBytes(),
         pageSize == null ? 1L << 20 : pageSize.toBytes(),
         pageRowLimit == null ? 20_000 : pageRowLimit,
-        dict, c, lvl, target);
+        dict, c, lvl, target, bloomFpp,
+        bloomFilterMaxSize == null ? 1 << 20 : (int) bloomFilterMaxSize.toBytes());
     if (encoderThreads != null && encoderThreads > 1) {
       return new ParallelParquetWriter(schema, outputs, settings, encoderThreads,
           pool == null ? null : pool.cache, heldBytesListener);

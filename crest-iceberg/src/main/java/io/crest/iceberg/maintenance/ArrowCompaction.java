@@ -84,7 +84,8 @@ public final class ArrowCompaction {
    * Why the files of {@code tasks} cannot be rewritten here, or {@code null} if they can: an
    * equality delete file to apply, a file or table format other than Parquet, a column type
    * outside the reader's, or a {@code write.parquet.*} setting the columnar writer does not take
-   * (a codec it lacks, a bloom filter). Position deletes and deletion vectors are applied here.
+   * (a codec it lacks, a bloom filter on a boolean, floating-point or nested column; bloom
+   * filters on other columns it writes). Position deletes and deletion vectors are applied here.
    */
   public static String unsupported(Table table, List<FileScanTask> tasks) {
     for (Types.NestedField f : table.schema().columns()) {

@@ -9,9 +9,12 @@ import org.apache.iceberg.TableProperties;
 
 /**
  * Maps an Iceberg table's {@code write.*} properties onto Crest's Parquet writer: target file
- * size, row group, page and dictionary sizes, page row limit, codec and level. A table that asks
- * for something the columnar writer does not write (a bloom filter on a column) is refused, so
- * that the sink writes it with Iceberg's writer. Stateless.
+ * size, row group, page and dictionary sizes, page row limit, codec and level, and bloom filters
+ * ({@code write.parquet.bloom-filter-enabled.column.<col>}, {@code
+ * write.parquet.bloom-filter-fpp.column.<col>}, {@code write.parquet.bloom-filter-max-bytes}). A
+ * table that asks for something the columnar writer does not write (a codec it lacks, a bloom
+ * filter on a nested, boolean or floating-point column) is refused, so that the sink writes it
+ * with Iceberg's writer. Stateless.
  */
 public final class ParquetWriterSettings {
   private ParquetWriterSettings() {}
@@ -20,22 +23,21 @@ public final class ParquetWriterSettings {
    * Configures {@code builder} from {@code properties}; properties that are absent keep
    * Iceberg's defaults.
    *
+   * <p>Bloom filters: a property naming no top-level column is skipped (with a warning), as
+   * Iceberg's writer skips one naming no column. Each row group's filter
+   * is sized from the distinct values the columnar writer counted in it, so {@code
+   * write.parquet.bloom-filter-ndv.column.<col>} and {@code
+   * write.parquet.bloom-filter-adaptive-enabled} (ways to size it without that count) are
+   * accepted but not needed.
+   *
    * @throws IllegalArgumentException if a property is malformed, names a codec the columnar
-   *     writer cannot write or enables a bloom filter, naming the table, the property and the
-   *     value
+   *     writer cannot write or enables a bloom filter on a column it writes none for (nested,
+   *     boolean, floating-point), naming the table, the property and the value
    */
   public static ParquetWriterBuilder apply(
       ParquetWriterBuilder builder, Map<String, String> properties, String tableName) {
-    for (Map.Entry<String, String> e : new java.util.TreeMap<>(properties).entrySet()) {
-      if (e.getKey().startsWith(TableProperties.PARQUET_BLOOM_FILTER_COLUMN_ENABLED_PREFIX)
-          && Boolean.parseBoolean(e.getValue().trim())) {
-        // Iceberg's writer writes them: files without them would lose the table's promise
-        throw new IllegalArgumentException("Cannot write table " + tableName + " with Crest's"
-            + " columnar writer: " + e.getKey() + " is true, and the columnar writer writes no"
-            + " bloom filters (Iceberg's writer does)");
-      }
-    }
     builder.target("table " + tableName);
+    BloomFilterSettings.apply(builder, properties, tableName);
     builder.targetFileSize(DataSize.bytes(longProp(properties,
         TableProperties.WRITE_TARGET_FILE_SIZE_BYTES,
         TableProperties.WRITE_TARGET_FILE_SIZE_BYTES_DEFAULT, tableName)));

@@ -48,14 +48,21 @@ public record WriteSettings(
   /**
    * The properties of a table the writer creates: the ones it was given and, for upserts, format
    * version 3 unless a version was given (deletion vectors: one small bitmap per data file that
-   * readers apply without a join).
+   * readers apply without a join), and a Parquet bloom filter on each key column ({@code
+   * write.parquet.bloom-filter-enabled.column.<key>=true}) unless that property was given, so
+   * that finding a key's file and row group skips those whose filter rules the key out.
    */
   public Map<String, String> creationProperties() {
-    if (!upsert() || tableProperties.containsKey("format-version")) {
+    if (!upsert()) {
       return tableProperties;
     }
     Map<String, String> properties = new java.util.HashMap<>(tableProperties);
-    properties.put("format-version", "3");
+    properties.putIfAbsent("format-version", "3");
+    for (String key : strategy.keyColumns()) {
+      properties.putIfAbsent(
+          org.apache.iceberg.TableProperties.PARQUET_BLOOM_FILTER_COLUMN_ENABLED_PREFIX + key,
+          "true");
+    }
     return Map.copyOf(properties);
   }
 

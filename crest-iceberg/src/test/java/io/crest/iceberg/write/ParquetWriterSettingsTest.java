@@ -19,8 +19,12 @@ class ParquetWriterSettingsTest {
   };
 
   private static ParquetWriterBuilder builder() {
-    return FileWriters.parquet(new Schema(List.of(new Field("a",
-        FieldType.nullable(new ArrowType.Int(32, true)), List.of()))), NO_FILES);
+    return FileWriters.parquet(new Schema(List.of(
+        new Field("a", FieldType.nullable(new ArrowType.Int(32, true)), List.of()),
+        new Field("d", FieldType.nullable(new ArrowType.FloatingPoint(
+            org.apache.arrow.vector.types.FloatingPointPrecision.DOUBLE)), List.of()),
+        new Field("s", FieldType.nullable(ArrowType.Struct.INSTANCE), List.of(new Field("x",
+            FieldType.nullable(new ArrowType.Int(32, true)), List.of()))))), NO_FILES);
   }
 
   @Test
@@ -33,15 +37,54 @@ class ParquetWriterSettingsTest {
   }
 
   @Test
-  void bloomFilterOnAColumn_isRefusedNamingTheProperty_andAFalseOneIsNot() {
+  void bloomFilterOnAnIntColumn_isMappedOntoTheBuilder_withItsFppAndMaxBytes() {
+    ParquetWriterBuilder b = ParquetWriterSettings.apply(builder(), Map.of(
+        "write.parquet.bloom-filter-enabled.column.a", "true",
+        "write.parquet.bloom-filter-fpp.column.a", "0.05",
+        "write.parquet.bloom-filter-max-bytes", "4096",
+        "write.parquet.bloom-filter-ndv.column.a", "1000",
+        "write.parquet.bloom-filter-enabled.column.gone", "true"), "db.t");
+    // each was set once: setting one again names the value the properties gave
+    assertThatThrownBy(() -> b.bloomFilter("a", 0.01))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageEndingWith("it was already set to 0.05");
+    assertThatThrownBy(() -> b.bloomFilterMaxSize(io.crest.DataSize.bytes(64)))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageEndingWith("it was already set to " + io.crest.DataSize.bytes(4096));
+    b.build().close(); // the column that is gone was skipped, as Iceberg's writer skips it
+    ParquetWriterSettings.apply(builder(),
+        Map.of("write.parquet.bloom-filter-enabled.column.a", "false"), "db.t")
+        .bloomFilter("a", 0.01); // a false one sets nothing
+  }
+
+  @Test
+  void bloomFilterOnAColumnTheColumnarWriterWritesNoneFor_isRefusedNamingTheProperty() {
     assertThatThrownBy(() -> ParquetWriterSettings.apply(builder(),
-            Map.of("write.parquet.bloom-filter-enabled.column.a", "true"), "db.t"))
+            Map.of("write.parquet.bloom-filter-enabled.column.d", "true"), "db.t"))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("Cannot write table db.t with Crest's columnar writer:"
-            + " write.parquet.bloom-filter-enabled.column.a is true, and the columnar writer"
-            + " writes no bloom filters (Iceberg's writer does)");
-    ParquetWriterSettings.apply(builder(),
-        Map.of("write.parquet.bloom-filter-enabled.column.a", "false"), "db.t").build().close();
+            + " write.parquet.bloom-filter-enabled.column.d is true, and the columnar writer"
+            + " writes no bloom filter for a floating-point column (0.0 equals -0.0, whose bits"
+            + " differ) (Iceberg's writer does)");
+    assertThatThrownBy(() -> ParquetWriterSettings.apply(builder(),
+            Map.of("write.parquet.bloom-filter-enabled.column.s.x", "true"), "db.t"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("Cannot write table db.t with Crest's columnar writer:"
+            + " write.parquet.bloom-filter-enabled.column.s.x is true, and the columnar writer"
+            + " writes no bloom filter for a nested column (Iceberg's writer does)");
+    assertThatThrownBy(() -> ParquetWriterSettings.apply(builder(), Map.of(
+            "write.parquet.bloom-filter-enabled.column.a", "true",
+            "write.parquet.bloom-filter-fpp.column.a", "1.5"), "db.t"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("Cannot write table db.t: write.parquet.bloom-filter-fpp.column.a is '1.5',"
+            + " not between 0 and 1 (exclusive; e.g. 0.01)");
+    assertThatThrownBy(() -> ParquetWriterSettings.apply(builder(), Map.of(
+            "write.parquet.bloom-filter-enabled.column.a", "true",
+            "write.parquet.bloom-filter-max-bytes", "16"), "db.t"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("Cannot write table db.t with Crest's columnar writer:"
+            + " write.parquet.bloom-filter-max-bytes is 16, outside 32 bytes to 128 MiB (set it"
+            + " within, for example 1048576)");
   }
 
   @Test

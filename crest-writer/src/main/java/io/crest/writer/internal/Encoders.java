@@ -48,6 +48,7 @@ final class Encoders implements AutoCloseable {
       }
     }
     this.paths = pathList.toArray(new Node[0][]);
+    checkBloomColumns(settings);
     this.schemaElements = new ArrayList<>();
     SchemaElement root = new SchemaElement("table");
     root.setNum_children(top.length);
@@ -66,6 +67,47 @@ final class Encoders implements AutoCloseable {
     this.leaves = new Leaf[paths.length];
     for (int k = 0; k < paths.length; k++) {
       this.leaves[k] = new Leaf(paths[k], settings, compressor, settings.target);
+    }
+  }
+
+  /**
+   * Checks that each column given a bloom filter is a top-level column of a type the filter
+   * takes: int32 and int64 (ints, longs, dates, times, timestamps, small decimals), byte arrays
+   * (strings, binary) and fixed-length arrays (uuids, fixed, decimals). Booleans have two values;
+   * floating-point equality does not follow the bits (0.0 equals -0.0), so a filter could rule
+   * out a value that is there.
+   */
+  private void checkBloomColumns(Settings settings) {
+    for (String column : new java.util.TreeSet<>(settings.bloomFpp.keySet())) {
+      Node n = null;
+      for (Node t : top) {
+        if (t.name.equals(column)) {
+          n = t;
+        }
+      }
+      if (n == null) {
+        throw new IllegalArgumentException("Cannot write a bloom filter for column '" + column
+            + "' of " + settings.target + ": the schema has no top-level column of that name"
+            + " (name a top-level column, or drop the filter)");
+      }
+      if (n.kind != Node.Kind.LEAF) {
+        throw new IllegalArgumentException("Cannot write a bloom filter for column '" + column
+            + "' of " + settings.target + ": it is a " + n.kind.name().toLowerCase(
+                java.util.Locale.ROOT) + ", and filters are written for primitive columns only"
+            + " (drop the filter)");
+      }
+      switch (n.physical) {
+        case INT32:
+        case INT64:
+        case BYTE_ARRAY:
+        case FIXED:
+          break;
+        default:
+          throw new IllegalArgumentException("Cannot write a bloom filter for column '" + column
+              + "' of " + settings.target + ": its type " + n.field.getType() + " is stored as "
+              + n.physical + ", and filters are written for int, long, date, time, timestamp,"
+              + " decimal, string, binary, fixed and uuid columns only (drop the filter)");
+      }
     }
   }
 

@@ -102,6 +102,9 @@ final class Leaf {
   // the indexes of the chunk finishChunk wrote last, until the writer takes them
   private ColumnIndex lastColumnIndex;
   private OffsetIndex lastOffsetIndex;
+  // the bloom filter of the open chunk, or null when the column has none
+  private final SplitBlockBloom bloom;
+  private byte[] lastBloom;
   long fileBytes;
 
   // scratch
@@ -154,6 +157,8 @@ final class Leaf {
         ? new Dicts.Bytes(node.physical == Node.Physical.BYTE_ARRAY) : null;
     this.dictMode = dictionaryAllowed;
     this.levelsDeferred = flat && maxDef > 0;
+    Double fpp = flat ? settings.bloomFpp.get(node.name) : null;
+    this.bloom = fpp == null ? null : new SplitBlockBloom(fpp, settings.bloomMaxBytes);
   }
 
   // ---------------------------------------------------------------- binding
@@ -240,6 +245,9 @@ final class Leaf {
     }
     if (bytesDict != null) {
       n += bytesDict.retainedBytes();
+    }
+    if (bloom != null) {
+      n += bloom.retainedBytes();
     }
     return n;
   }
@@ -970,6 +978,9 @@ final class Leaf {
     } else {
       page.put(plain);
       encoding = Encoding.PLAIN;
+      if (bloom != null) {
+        bloom.addPlain(plain.data, 0, plain.size, node.physical, node.typeLength);
+      }
     }
     encodings.add(encoding);
     if (maxDef > 0 || maxRep > 0) {
@@ -1082,6 +1093,10 @@ final class Leaf {
         page.put(bytesDict.plain);
         dictEntries = bytesDict.size;
       }
+      if (bloom != null) {
+        // the values of the chunk's dictionary pages; its plain pages were added when written
+        bloom.addPlain(page.data, 0, page.size, node.physical, node.typeLength);
+      }
       PageHeader header = new PageHeader(PageType.DICTIONARY_PAGE, page.size, 0);
       header.setDictionary_page_header(
           new DictionaryPageHeader(dictEntries, Encoding.PLAIN_DICTIONARY));
@@ -1093,6 +1108,7 @@ final class Leaf {
     long total = written + chunk.size;
     lastOffsetIndex = index.isEmpty() ? null : index.offsetIndex(offset + written);
     lastColumnIndex = index.isEmpty() ? null : index.columnIndex();
+    lastBloom = bloom == null ? null : bloom.finish();
     index.reset();
     chunkRows = 0;
     List<Encoding> encodingList = new ArrayList<>(encodings);
@@ -1131,6 +1147,16 @@ final class Leaf {
     OffsetIndex oi = lastOffsetIndex;
     lastOffsetIndex = null;
     return oi;
+  }
+
+  /**
+   * The bloom filter (header and bitset) of the chunk {@link #finishChunk} wrote last, or null
+   * when the column has none.
+   */
+  byte[] takeBloomFilter() {
+    byte[] b = lastBloom;
+    lastBloom = null;
+    return b;
   }
 
   /** Forgets everything of the open file (after it was finished or abandoned). */

@@ -60,6 +60,10 @@ public final class ParquetColumnarWriter implements FileWriter {
   private final List<ColumnChunk> indexedChunks = new ArrayList<>();
   private final List<org.apache.parquet.format.ColumnIndex> columnIndexes = new ArrayList<>();
   private final List<org.apache.parquet.format.OffsetIndex> offsetIndexes = new ArrayList<>();
+  // the bloom filters of the open file's chunks (header and bitset), written before the footer
+  private final List<ColumnChunk> bloomChunks = new ArrayList<>();
+  private final List<byte[]> blooms = new ArrayList<>();
+  private long bloomBytes;
   private long fileRows;
   private long groupRows;
   private boolean closed;
@@ -355,6 +359,12 @@ public final class ParquetColumnarWriter implements FileWriter {
         indexedChunks.add(cc);
         columnIndexes.add(leaf.takeColumnIndex());
         offsetIndexes.add(leaf.takeOffsetIndex());
+        byte[] bloom = leaf.takeBloomFilter();
+        if (bloom != null) {
+          bloomChunks.add(cc);
+          blooms.add(bloom);
+          bloomBytes += bloom.length;
+        }
         total += cc.getMeta_data().getTotal_compressed_size();
         uncompressed += cc.getMeta_data().getTotal_uncompressed_size();
       }
@@ -381,6 +391,7 @@ public final class ParquetColumnarWriter implements FileWriter {
     meta.setColumn_orders(orders);
     try {
       writePageIndexes();
+      writeBloomFilters();
       long footerStart = out.pos;
       Util.writeFileMetaData(meta, out);
       int footerLength = (int) (out.pos - footerStart);
@@ -442,10 +453,28 @@ public final class ParquetColumnarWriter implements FileWriter {
     }
   }
 
+  /**
+   * Writes the bloom filters of the file's chunks after their page indexes, where parquet-java
+   * puts them, and points each chunk at its own ({@code bloom_filter_offset} and {@code
+   * bloom_filter_length}, header included).
+   */
+  private void writeBloomFilters() throws IOException {
+    for (int i = 0; i < blooms.size(); i++) {
+      byte[] b = blooms.get(i);
+      org.apache.parquet.format.ColumnMetaData md = bloomChunks.get(i).getMeta_data();
+      md.setBloom_filter_offset(out.pos);
+      md.setBloom_filter_length(b.length);
+      out.write(b, 0, b.length);
+    }
+  }
+
   private void clearPageIndexes() {
     indexedChunks.clear();
     columnIndexes.clear();
     offsetIndexes.clear();
+    bloomChunks.clear();
+    blooms.clear();
+    bloomBytes = 0;
   }
 
   @Override
@@ -475,7 +504,7 @@ public final class ParquetColumnarWriter implements FileWriter {
     if (out == null) {
       return 0;
     }
-    return out.pos + bufferedBytes();
+    return out.pos + bufferedBytes() + bloomBytes;
   }
 
   /** The bytes encoded into the open row group and not yet written out. */
