@@ -167,6 +167,14 @@ class KeyedUpsertTest extends SinkTestBase {
   }
 
   @Test
+  void lookUpsThatPruneRowGroups_byBoundsAndBloomFilters_findTheRightPositions() throws Exception {
+    // Files of many small row groups: a key looked up in the table is found in the row groups its
+    // bloom filter and bounds let through, at its position in the whole file.
+    run(3, false, DataSize.bytes(1024), 180, "40000",
+        b -> b.tableProperty("write.parquet.row-group-size-bytes", "300"));
+  }
+
+  @Test
   void severalBatchesPerFlush_formatV2_matchTheModel() throws Exception {
     run(2, false, DataSize.bytes(1024), 180, "1500");
   }

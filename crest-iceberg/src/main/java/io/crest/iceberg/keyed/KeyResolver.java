@@ -24,6 +24,7 @@ import org.apache.iceberg.Table;
 import org.apache.iceberg.data.GenericDeleteFilter;
 import org.apache.iceberg.data.Record;
 import org.apache.iceberg.data.parquet.GenericParquetReaders;
+import org.apache.iceberg.expressions.Expressions;
 import org.apache.iceberg.io.CloseableIterable;
 import org.apache.iceberg.parquet.Parquet;
 import org.apache.iceberg.types.Conversions;
@@ -36,8 +37,11 @@ import org.apache.iceberg.util.PartitionUtil;
  * them, as (data file, row position). Data files whose key column bounds hold none of the keys
  * are skipped without being opened; the others are read through Iceberg's own readers, key column
  * and row position only, with the deletes that apply to them (position deletes, deletion vectors,
- * equality deletes), so only live rows are found. A key found nowhere is proven absent. Parquet
- * files without equality deletes are read by Iceberg's vectorized Arrow reader, the others
+ * equality deletes), so only live rows are found. A key found nowhere is proven absent. A file
+ * holding few of the keys within its bounds has its row groups pruned first by the key column's
+ * statistics, dictionary and Parquet bloom filter (the columnar writer writes one on the key
+ * columns of tables created for upserts), and the survivors read record by record; a file with
+ * many is read whole by Iceberg's vectorized Arrow reader (Parquet without equality deletes) or
  * record by record.
  *
  * <p>Stateless and thread-safe as far as the {@link Table} passed in is.
@@ -45,6 +49,12 @@ import org.apache.iceberg.util.PartitionUtil;
 public final class KeyResolver {
 
   private static final int BATCH_ROWS = 8_192;
+  /**
+   * Up to this many keys within a file's bounds, its row groups are pruned by the key column's
+   * statistics, dictionary and bloom filter before the survivors are read record by record; more
+   * keys rarely leave a row group to skip, and the file's key column is read whole, vectorized.
+   */
+  private static final int PRUNED_LOOKUP_KEYS = 1_000;
 
   /** A live row of a key: the data file and the row's position in it. */
   public record Row(long key, String file, long position) {}
@@ -179,7 +189,8 @@ public final class KeyResolver {
     }
     boolean equality = task.deletes().stream()
         .anyMatch(d -> d.content() == FileContent.EQUALITY_DELETES);
-    if (!equality && task.start() == 0) {
+    List<Long> few = keys == null ? null : keysWithin(task, field, keys, PRUNED_LOOKUP_KEYS);
+    if (!equality && task.start() == 0 && few == null) {
       readVectorized(table, task, field, keys, rows);
       return;
     }
@@ -187,12 +198,15 @@ public final class KeyResolver {
         new GenericDeleteFilter(table.io(), task, table.schema(), requested);
     Schema read = deletes.requiredSchema();
     String location = task.file().location();
-    try (CloseableIterable<Record> records = deletes.filter(
-        Parquet.read(table.io().newInputFile(location))
-            .project(read)
-            .createReaderFunc(fileSchema -> GenericParquetReaders.buildReader(
-                read, fileSchema, PartitionUtil.constantsMap(task)))
-            .build())) {
+    Parquet.ReadBuilder builder = Parquet.read(table.io().newInputFile(location))
+        .project(read)
+        .createReaderFunc(fileSchema -> GenericParquetReaders.buildReader(
+            read, fileSchema, PartitionUtil.constantsMap(task)));
+    if (few != null) {
+      // Row groups whose statistics, dictionary or bloom filter rule out every key are skipped.
+      builder.filter(Expressions.in(field.name(), few));
+    }
+    try (CloseableIterable<Record> records = deletes.filter(builder.build())) {
       for (Record record : records) {
         Object value = record.getField(field.name());
         if (value == null) {
@@ -205,6 +219,32 @@ public final class KeyResolver {
         }
       }
     }
+  }
+
+  /**
+   * The keys within the file's bounds of the key column, when there are at most {@code limit} of
+   * them (a lookup of so few keys is worth pruning row groups by); null when there are more.
+   */
+  private static List<Long> keysWithin(FileScanTask task, Types.NestedField field, long[] keys,
+      int limit) {
+    ByteBuffer lower = task.file().lowerBounds() == null ? null
+        : task.file().lowerBounds().get(field.fieldId());
+    ByteBuffer upper = task.file().upperBounds() == null ? null
+        : task.file().upperBounds().get(field.fieldId());
+    long low = lower == null ? Long.MIN_VALUE : asLong(field.type(), lower);
+    long high = upper == null ? Long.MAX_VALUE : asLong(field.type(), upper);
+    int i = Arrays.binarySearch(keys, low);
+    int first = i >= 0 ? i : -i - 1;
+    int j = Arrays.binarySearch(keys, high);
+    int end = j >= 0 ? j + 1 : -j - 1;
+    if (end - first > limit) {
+      return null;
+    }
+    List<Long> within = new ArrayList<>(Math.max(0, end - first));
+    for (int k = first; k < end; k++) {
+      within.add(field.type().typeId() == Type.TypeID.INTEGER ? (long) (int) keys[k] : keys[k]);
+    }
+    return within;
   }
 
   /** The key column of one whole Parquet file in Arrow batches, rows at deleted positions left out. */
