@@ -158,6 +158,12 @@ public final class KeyResolver {
 
   /** Whether the file's bounds of the key column leave room for one of the keys. */
   private static boolean mayHold(FileScanTask task, Types.NestedField field, long[] keys) {
+    int[] range = within(task, field, keys);
+    return range[0] < range[1];
+  }
+
+  /** The keys within the file's bounds of the key column: from {@code [0]} to before {@code [1]}. */
+  private static int[] within(FileScanTask task, Types.NestedField field, long[] keys) {
     ByteBuffer lower = task.file().lowerBounds() == null ? null
         : task.file().lowerBounds().get(field.fieldId());
     ByteBuffer upper = task.file().upperBounds() == null ? null
@@ -165,8 +171,8 @@ public final class KeyResolver {
     long low = lower == null ? Long.MIN_VALUE : asLong(field.type(), lower);
     long high = upper == null ? Long.MAX_VALUE : asLong(field.type(), upper);
     int i = Arrays.binarySearch(keys, low);
-    int first = i >= 0 ? i : -i - 1; // the first key >= low
-    return first < keys.length && keys[first] <= high;
+    int j = Arrays.binarySearch(keys, high);
+    return new int[] {i >= 0 ? i : -i - 1, j >= 0 ? j + 1 : -j - 1};
   }
 
   private static long asLong(Type type, ByteBuffer bound) {
@@ -227,22 +233,15 @@ public final class KeyResolver {
    */
   private static List<Long> keysWithin(FileScanTask task, Types.NestedField field, long[] keys,
       int limit) {
-    ByteBuffer lower = task.file().lowerBounds() == null ? null
-        : task.file().lowerBounds().get(field.fieldId());
-    ByteBuffer upper = task.file().upperBounds() == null ? null
-        : task.file().upperBounds().get(field.fieldId());
-    long low = lower == null ? Long.MIN_VALUE : asLong(field.type(), lower);
-    long high = upper == null ? Long.MAX_VALUE : asLong(field.type(), upper);
-    int i = Arrays.binarySearch(keys, low);
-    int first = i >= 0 ? i : -i - 1;
-    int j = Arrays.binarySearch(keys, high);
-    int end = j >= 0 ? j + 1 : -j - 1;
+    int[] range = within(task, field, keys);
+    int first = range[0];
+    int end = range[1];
     if (end - first > limit) {
       return null;
     }
     List<Long> within = new ArrayList<>(Math.max(0, end - first));
     for (int k = first; k < end; k++) {
-      within.add(field.type().typeId() == Type.TypeID.INTEGER ? (long) (int) keys[k] : keys[k]);
+      within.add(keys[k]);
     }
     return within;
   }
@@ -256,6 +255,14 @@ public final class KeyResolver {
         : new BaseDeleteLoader(d -> table.io().newInputFile(d.location()))
             .loadPositionDeletes(positional, location);
     boolean isLong = field.type().typeId() == Type.TypeID.LONG;
+    boolean anyDeleted = deleted.isNotEmpty(); // a cardinality count: once, not per row
+    LongLongMap wanted = null;
+    if (keys != null) {
+      wanted = new LongLongMap(keys.length);
+      for (long key : keys) {
+        wanted.put(key, 0);
+      }
+    }
     long position = 0;
     try (ArrowReader reader =
             new ArrowReader(table.newScan().project(new Schema(field)), BATCH_ROWS, false);
@@ -267,11 +274,11 @@ public final class KeyResolver {
         ColumnVector column = batch.column(0);
         for (int i = 0; i < n; i++) {
           long pos = position + i;
-          if (column.isNullAt(i) || (deleted.isNotEmpty() && deleted.isDeleted(pos))) {
+          if (column.isNullAt(i) || (anyDeleted && deleted.isDeleted(pos))) {
             continue;
           }
           long key = isLong ? column.getLong(i) : column.getInt(i);
-          if (keys == null || Arrays.binarySearch(keys, key) >= 0) {
+          if (wanted == null || wanted.containsKey(key)) {
             rows.accept(new Row(key, location, pos));
           }
         }
