@@ -3,13 +3,18 @@ package io.crest.flight;
 import io.crest.errors.SourceException;
 import io.crest.spi.Source;
 import java.io.ByteArrayInputStream;
+import io.crest.DataSize;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.time.Duration;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.TreeMap;
 import org.apache.arrow.flight.FlightProducer.CallContext;
 import org.apache.arrow.flight.FlightProducer.StreamListener;
@@ -89,6 +94,7 @@ public final class FlightIngestServer implements AutoCloseable {
   private final String host;
   private final List<String> tables;
   private final PutHandler puts;
+  private final PutLimits limits;
 
   private final Object lock = new Object();
   // Guarded by lock.
@@ -98,13 +104,17 @@ public final class FlightIngestServer implements AutoCloseable {
 
   private FlightIngestServer(Builder builder) {
     this.tables = List.copyOf(builder.tables);
-    this.puts = new PutHandler(this, tables, builder.schemas);
     this.scheme = builder.location.getUri().getScheme();
     this.host = builder.location.getUri().getHost();
+    this.limits = new PutLimits(builder.maxConcurrentPuts, builder.maxBufferedBytes,
+        builder.maxMessageSize, builder.idleTimeout, scheme + "://" + host);
+    this.puts = new PutHandler(this, tables, builder.schemas, builder.grants, limits);
     this.allocator = builder.parentAllocator.newChildAllocator(ALLOCATOR_NAME, 0, Long.MAX_VALUE);
     try {
       FlightServer.Builder server =
           FlightServer.builder(allocator, builder.location, new Producer());
+      // Deliberate: Flight's default is unlimited, which lets one message take any memory.
+      server.maxInboundMessageSize((int) builder.maxMessageSize.toBytes());
       if (builder.certificateChain != null) {
         server.useTls(new ByteArrayInputStream(builder.certificateChain),
             new ByteArrayInputStream(builder.privateKey));
@@ -117,12 +127,21 @@ public final class FlightIngestServer implements AutoCloseable {
       }
       this.server = server.build().start();
     } catch (IOException | RuntimeException e) {
+      limits.close();
       allocator.close();
       throw new SourceException("Cannot start Flight ingest server at " + builder.uri + ": "
           + e.getMessage() + " (is the port in use, or are the certificate and key valid PEM?)",
           null, null, e);
     }
-    LOG.info("Flight ingest server listening at {} for tables {}", uri(), tables);
+    LOG.info("Flight ingest server listening at {} for tables {} (maxConcurrentPuts {},"
+        + " maxBufferedBytesPerProducer {}, maxMessageSize {}, idleTimeout {})", uri(), tables,
+        builder.maxConcurrentPuts, builder.maxBufferedBytes, builder.maxMessageSize,
+        builder.idleTimeout);
+    if (builder.allowUnauthenticated) {
+      LOG.warn("Flight ingest server at {} accepts puts from anyone who can reach it:"
+          + " allowUnauthenticated() was set and no user, bearer token or client certificate is"
+          + " required", uri());
+    }
   }
 
   /**
@@ -144,6 +163,11 @@ public final class FlightIngestServer implements AutoCloseable {
   /** The port the server listens on. */
   public int port() {
     return server.getPort();
+  }
+
+  /** The number of puts running now (for tests and monitoring). */
+  int runningPuts() {
+    return limits.running();
   }
 
   /** The tables this server accepts puts for, in the order they were added. */
@@ -233,6 +257,7 @@ public final class FlightIngestServer implements AutoCloseable {
     }
     if (first) {
       ClientPool.closeUninterruptibly(server::close);
+      limits.close();
     }
     if (!running.isEmpty()) {
       throw new IllegalStateException("Cannot close FlightIngestServer at " + scheme + "://"
@@ -278,6 +303,14 @@ public final class FlightIngestServer implements AutoCloseable {
     private byte[] clientCa;
     private final Map<String, String> users = new LinkedHashMap<>();
     private final List<String> tokens = new ArrayList<>();
+    // Peer identity -> the tables it may put to; identities not here may put to every table.
+    private final Map<String, Set<String>> grants = new LinkedHashMap<>();
+    private boolean allowUnauthenticated;
+    private int maxConcurrentPuts = PutLimits.DEFAULT_MAX_CONCURRENT_PUTS;
+    private DataSize maxBufferedBytes = PutLimits.DEFAULT_MAX_BUFFERED_BYTES;
+    private DataSize maxMessageSize = PutLimits.DEFAULT_MAX_MESSAGE_SIZE;
+    private Duration idleTimeout = PutLimits.DEFAULT_IDLE_TIMEOUT;
+    private final Set<String> limitsSet = new java.util.HashSet<>();
 
     private Builder(BufferAllocator parentAllocator, String uri) {
       this.parentAllocator = Objects.requireNonNull(parentAllocator, "parentAllocator");
@@ -378,9 +411,11 @@ public final class FlightIngestServer implements AutoCloseable {
     public Builder user(String user, String password) {
       Objects.requireNonNull(user, "user");
       Objects.requireNonNull(password, "password");
-      if (user.isEmpty() || user.contains(":") || password.isEmpty()) {
+      if (user.isEmpty() || user.contains(":") || password.isEmpty()
+          || user.startsWith(IngestAuthenticator.TOKEN_IDENTITY_PREFIX)) {
         throw new IllegalArgumentException("Cannot add user '" + user + "': the user must be"
-            + " non-empty without ':' and the password non-empty");
+            + " non-empty without ':', not start with 'bearer-token-', and the password"
+            + " non-empty");
       }
       if (users.containsKey(user)) {
         throw new IllegalStateException("Cannot add user " + user + ": it was added before");
@@ -410,6 +445,154 @@ public final class FlightIngestServer implements AutoCloseable {
     }
 
     /**
+     * Like {@link #user(String, String)}, but the user may put only to {@code tables}; a put to
+     * another table fails with {@code UNAUTHORIZED} before any of its batches is read.
+     *
+     * @throws IllegalArgumentException as {@link #user(String, String)}, or if {@code tables} is
+     *     empty
+     * @throws IllegalStateException if the user was added before
+     */
+    public Builder user(String user, String password, Set<String> tables) {
+      Set<String> granted = granted(tables, "user " + user);
+      user(user, password);
+      grants.put(user, granted);
+      return this;
+    }
+
+    /**
+     * Like {@link #bearerToken(String)}, but calls with this token may put only to {@code
+     * tables}; a put to another table fails with {@code UNAUTHORIZED} before any of its batches
+     * is read. Messages name the token as {@code bearer token #n} (the n-th token added), never
+     * by its value.
+     *
+     * @throws IllegalArgumentException as {@link #bearerToken(String)}, or if {@code tables} is
+     *     empty
+     * @throws IllegalStateException if the same token was added before
+     */
+    public Builder bearerToken(String token, Set<String> tables) {
+      Set<String> granted = granted(tables, "bearer token #" + (this.tokens.size() + 1));
+      bearerToken(token);
+      grants.put(IngestAuthenticator.tokenIdentity(this.tokens.size() - 1), granted);
+      return this;
+    }
+
+    private static Set<String> granted(Set<String> tables, String who) {
+      Objects.requireNonNull(tables, "tables");
+      if (tables.isEmpty()) {
+        throw new IllegalArgumentException("Cannot limit " + who + " to no table (leave the"
+            + " tables out to allow every table, or do not add it)");
+      }
+      return Set.copyOf(tables);
+    }
+
+    /**
+     * Accepts puts from anyone who can reach the server, although it listens on an address other
+     * than loopback and requires no user, bearer token or client certificate. Without this call
+     * such a server refuses to build; with it, the server logs a warning when it starts. Use it
+     * only on a network that authenticates for you.
+     *
+     * @throws IllegalStateException if it was called before
+     */
+    public Builder allowUnauthenticated() {
+      if (allowUnauthenticated) {
+        throw new IllegalStateException(
+            "Cannot allow unauthenticated puts: allowUnauthenticated() was called before");
+      }
+      allowUnauthenticated = true;
+      return this;
+    }
+
+    /**
+     * The most puts that may run at once, over all producers and tables (default {@value
+     * PutLimits#DEFAULT_MAX_CONCURRENT_PUTS}). One more fails at once with {@code
+     * RESOURCE_EXHAUSTED} naming {@code maxConcurrentPuts}; retry later. Each running put holds a
+     * thread and up to a few messages.
+     *
+     * @throws IllegalArgumentException if {@code puts} is below 1
+     * @throws IllegalStateException if it was set before
+     */
+    public Builder maxConcurrentPuts(int puts) {
+      if (puts < 1) {
+        throw new IllegalArgumentException(
+            "Cannot set maxConcurrentPuts to " + puts + ": it must be at least 1");
+      }
+      once("maxConcurrentPuts", maxConcurrentPuts);
+      maxConcurrentPuts = puts;
+      return this;
+    }
+
+    /**
+     * The most bytes of one put's batches that may wait in the pipeline for a commit (default
+     * 128 MiB). A batch larger than this by itself fails its put with {@code RESOURCE_EXHAUSTED}
+     * naming {@code maxBufferedBytesPerProducer}; a batch that does not fit beside the put's
+     * uncommitted ones waits for commits to make room, up to the {@link #idleTimeout}, then fails
+     * the same way. Either way the put's batch is released and its producer re-sends what has no
+     * acknowledgement.
+     *
+     * @throws IllegalArgumentException if {@code bytes} is zero
+     * @throws IllegalStateException if it was set before
+     */
+    public Builder maxBufferedBytesPerProducer(DataSize bytes) {
+      Objects.requireNonNull(bytes, "bytes");
+      if (bytes.toBytes() < 1) {
+        throw new IllegalArgumentException(
+            "Cannot set maxBufferedBytesPerProducer to " + bytes + ": it must be positive");
+      }
+      once("maxBufferedBytesPerProducer", maxBufferedBytes);
+      maxBufferedBytes = bytes;
+      return this;
+    }
+
+    /**
+     * The largest gRPC message the server accepts, which bounds one Arrow batch as sent (default
+     * 64 MiB; gRPC's own default is 4 MiB and Flight's is unlimited). This is gRPC's maximum
+     * inbound message size: gRPC resets a put that sends a larger message before buffering it
+     * whole, and the server releases what the put held. The producer sees gRPC's {@code
+     * RESOURCE_EXHAUSTED} ("gRPC message exceeds maximum size N") or, when gRPC resets the stream
+     * first, {@code CANCELLED}; re-sending the same message fails the same way.
+     *
+     * @throws IllegalArgumentException if {@code size} is below 1 KiB or 2 GiB or more
+     * @throws IllegalStateException if it was set before
+     */
+    public Builder maxMessageSize(DataSize size) {
+      Objects.requireNonNull(size, "size");
+      if (size.toBytes() < 1024 || size.toBytes() > Integer.MAX_VALUE) {
+        throw new IllegalArgumentException("Cannot set maxMessageSize to " + size
+            + ": it must be from 1 KiB to below 2 GiB (gRPC's limit)");
+      }
+      once("maxMessageSize", maxMessageSize);
+      maxMessageSize = size;
+      return this;
+    }
+
+    /**
+     * How long a put may send nothing while the server waits for its next message (default 5
+     * minutes). A put idle for longer fails with {@code TIMED_OUT} naming {@code idleTimeout}, and
+     * its thread and buffers are released. A put waiting for the acknowledgements of batches it
+     * sent is not idle.
+     *
+     * @throws IllegalArgumentException if {@code timeout} is not positive
+     * @throws IllegalStateException if it was set before
+     */
+    public Builder idleTimeout(Duration timeout) {
+      Objects.requireNonNull(timeout, "timeout");
+      if (timeout.isNegative() || timeout.isZero()) {
+        throw new IllegalArgumentException(
+            "Cannot set idleTimeout to " + timeout + ": it must be positive");
+      }
+      once("idleTimeout", idleTimeout);
+      idleTimeout = timeout;
+      return this;
+    }
+
+    private void once(String setting, Object current) {
+      if (!limitsSet.add(setting)) {
+        throw new IllegalStateException(
+            "Cannot set " + setting + ": already set to " + current);
+      }
+    }
+
+    /**
      * Starts the server and returns it listening. The caller owns it and closes it.
      *
      * @throws IllegalStateException if no table was added, a {@code grpc+tls} URI has no
@@ -435,7 +618,39 @@ public final class FlightIngestServer implements AutoCloseable {
         throw new IllegalStateException("Cannot build FlightIngestServer at " + uri
             + ": client certificates are required but the URI is plaintext (use grpc+tls://)");
       }
+      boolean authenticated = !users.isEmpty() || !tokens.isEmpty() || clientCa != null;
+      if (authenticated && allowUnauthenticated) {
+        throw new IllegalStateException("Cannot build FlightIngestServer at " + uri
+            + ": allowUnauthenticated() was called but users, bearer tokens or client"
+            + " certificates are required too (choose one)");
+      }
+      if (!authenticated && !allowUnauthenticated && !isLoopback(location)) {
+        throw new IllegalStateException("Cannot build FlightIngestServer at " + uri
+            + ": it listens beyond loopback but requires no credentials, so anyone on the"
+            + " network could write to its tables (add credentials with user(name, password),"
+            + " bearerToken(token) or requireClientCertificates(ca), or call"
+            + " allowUnauthenticated() to accept that risk)");
+      }
+      for (Map.Entry<String, Set<String>> grant : grants.entrySet()) {
+        for (String table : grant.getValue()) {
+          if (!tables.contains(table)) {
+            throw new IllegalStateException("Cannot build FlightIngestServer at " + uri + ": "
+                + IngestAuthenticator.describe(grant.getKey()) + " is granted table " + table
+                + ", which the server does not ingest (add it with table(name))");
+          }
+        }
+      }
       return new FlightIngestServer(this);
+    }
+
+    /** Whether the server listens on a loopback address only (an unresolvable name is not). */
+    private static boolean isLoopback(Location location) {
+      String host = location.getUri().getHost();
+      try {
+        return host != null && InetAddress.getByName(host).isLoopbackAddress();
+      } catch (UnknownHostException e) {
+        return false;
+      }
     }
 
     @Override

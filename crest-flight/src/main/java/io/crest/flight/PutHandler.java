@@ -6,15 +6,20 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.regex.Pattern;
 import org.apache.arrow.flight.CallStatus;
 import org.apache.arrow.flight.FlightDescriptor;
 import org.apache.arrow.flight.FlightProducer.CallContext;
 import org.apache.arrow.flight.FlightProducer.StreamListener;
 import org.apache.arrow.flight.FlightRuntimeException;
+import org.apache.arrow.flight.FlightStatusCode;
 import org.apache.arrow.flight.FlightStream;
 import org.apache.arrow.flight.PutResult;
+import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.util.ValueVectorUtility;
 import org.apache.arrow.vector.types.pojo.Schema;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -34,11 +39,22 @@ final class PutHandler {
   private final FlightIngestServer server;
   private final List<String> tables;
   private final Map<String, Schema> schemas;
+  private final Map<String, Set<String>> grants;
+  private final PutLimits limits;
 
-  PutHandler(FlightIngestServer server, List<String> tables, Map<String, Schema> schemas) {
+  /**
+   * Creates the handler.
+   *
+   * @param grants the tables each limited peer identity may put to; an identity not in it may
+   *     put to every table
+   */
+  PutHandler(FlightIngestServer server, List<String> tables, Map<String, Schema> schemas,
+      Map<String, Set<String>> grants, PutLimits limits) {
     this.server = server;
     this.tables = List.copyOf(tables);
     this.schemas = Map.copyOf(schemas);
+    this.grants = Map.copyOf(grants);
+    this.limits = limits;
   }
 
   /** What a put's descriptor names. */
@@ -80,38 +96,72 @@ final class PutHandler {
   }
 
   void put(CallContext call, FlightStream input, StreamListener<PutResult> acks) {
-    Target target = target(input.getDescriptor());
-    IngestSource source = server.current(target.table);
-    if (source == null) {
-      throw CallStatus.UNAVAILABLE.withDescription("Cannot ingest into table " + target.table
-          + ": no pipeline is reading it now (retry later)").toRuntimeException();
+    PutSession session = new PutSession(acks, server.allocator(),
+        "put (its descriptor not received yet)");
+    try {
+      limits.admit(session);
+    } catch (FlightRuntimeException e) {
+      LOG.info("A put was refused: {}", e.getMessage());
+      session.finish(e);
+      return;
     }
-    PutSession session = new PutSession(acks, server.allocator(), target.describe());
-    source.register(session);
+    IngestSource source = null;
+    String description = session.toString();
     FlightRuntimeException error;
     try {
-      error = readAll(input, source, target, session);
-      if (error == null) {
-        error = session.awaitAcknowledged(call);
+      FlightDescriptor descriptor = session.descriptor(input);
+      if (descriptor == null) {
+        error = session.failure();
+      } else {
+        Target target = target(descriptor);
+        description = target.describe();
+        session.describe(description);
+        authorize(call, target);
+        source = server.current(target.table);
+        if (source == null) {
+          throw CallStatus.UNAVAILABLE.withDescription("Cannot ingest into table " + target.table
+              + ": no pipeline is reading it now (retry later)").toRuntimeException();
+        }
+        source.register(session);
+        error = readAll(input, source, target, session);
+        if (error == null) {
+          error = session.awaitAcknowledged(call);
+        }
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      error = CallStatus.UNAVAILABLE.withDescription("Cannot finish the " + target.describe()
+      error = CallStatus.UNAVAILABLE.withDescription("Cannot finish the " + description
           + ": the server is stopping (re-send every batch without an acknowledgement)")
           .toRuntimeException();
     } catch (FlightRuntimeException e) {
       error = e;
     } catch (RuntimeException e) {
-      LOG.warn("The {} failed", target.describe(), e);
-      error = CallStatus.INTERNAL.withDescription("Cannot finish the " + target.describe()
+      LOG.warn("The {} failed", description, e);
+      error = CallStatus.INTERNAL.withDescription("Cannot finish the " + description
           + ": " + e).withCause(e).toRuntimeException();
     } finally {
-      source.unregister(session);
+      if (source != null) {
+        source.unregister(session);
+      }
+      limits.release(session);
     }
     if (error != null) {
-      LOG.info("The {} ends unacknowledged: {}", target.describe(), error.getMessage());
+      LOG.info("The {} ends unacknowledged: {}", description, error.getMessage());
     }
     session.finish(error);
+  }
+
+  /**
+   * Refuses, with {@code UNAUTHORIZED}, a put by a user or token that was limited to other tables.
+   */
+  private void authorize(CallContext call, Target target) {
+    String peer = call.peerIdentity();
+    Set<String> allowed = peer == null ? null : grants.get(peer);
+    if (allowed != null && !allowed.contains(target.table)) {
+      throw CallStatus.UNAUTHORIZED.withDescription("Cannot ingest into table " + target.table
+          + ": " + IngestAuthenticator.describe(peer) + " may put only to tables "
+          + new TreeSet<>(allowed) + " (grant it the table on the server)").toRuntimeException();
+    }
   }
 
   /** Reads and emits every batch of a put; returns the failure that stopped it, or null. */
@@ -124,7 +174,7 @@ final class PutHandler {
     boolean schemaChecked = false;
     long index = 0;
     long duplicates = 0;
-    while (session.next(input)) {
+    while (next(input, session, index + 1)) {
       FlightRuntimeException failed = session.failure();
       if (failed != null) {
         return failed;
@@ -136,9 +186,17 @@ final class PutHandler {
       byte[] metadata = BatchConverter.metadata(input.getLatestMetadata());
       index++;
       long sequence = target.producer == null ? 0 : sequence(target, metadata, index);
+      long bytes = checkedSize(root, session, index);
       if (root.getRowCount() == 0) {
-        session.expect(stream, Long.MIN_VALUE, metadata); // nothing to make durable
+        session.expect(stream, Long.MIN_VALUE, metadata, 0); // nothing to make durable
         continue;
+      }
+      if (bytes > limits.maxBufferedBytes) {
+        return limits.batchTooLarge(session, index, bytes);
+      }
+      if (!session.awaitRoom(bytes, limits.maxBufferedBytes, limits.idleTimeout)) {
+        failed = session.failure();
+        return failed != null ? failed : limits.noRoom(session, index, bytes);
       }
       if (!source.enter()) {
         return CallStatus.UNAVAILABLE.withDescription("Cannot ingest into table " + target.table
@@ -150,14 +208,14 @@ final class PutHandler {
         try {
           if (target.producer != null && sequence <= stream.lastAccepted) {
             duplicates++;
-            session.expect(stream, sequence, metadata); // a re-sent batch: acknowledged only
+            session.expect(stream, sequence, metadata, 0); // a re-sent batch: acknowledged only
             continue;
           }
           long position = target.producer != null ? sequence : stream.lastAccepted + 1;
           if (converter == null) {
             converter = converter(input, root, source, target);
           }
-          VectorSchemaRoot owned = converter.take(root, 0);
+          VectorSchemaRoot owned = take(converter, root, session, index);
           if (!schemaChecked) {
             try {
               checkSchema(target, owned.getSchema(), source);
@@ -175,7 +233,7 @@ final class PutHandler {
             throw e;
           }
           // Expected before the emit, so that a commit right after it finds the batch.
-          session.expect(stream, position, metadata);
+          session.expect(stream, position, metadata, bytes);
           if (!source.context().emit(batch)) {
             return CallStatus.UNAVAILABLE.withDescription("Cannot ingest into table "
                 + target.table + ": its pipeline is stopping (re-send every batch without an"
@@ -194,6 +252,66 @@ final class PutHandler {
           + " written again", target.describe(), duplicates);
     }
     return null;
+  }
+
+  /**
+   * Reads the producer's next message; a message that is not valid Arrow IPC fails the put with
+   * {@code INVALID_ARGUMENT} naming the put and the batch.
+   */
+  private static boolean next(FlightStream input, PutSession session, long index) {
+    boolean more;
+    try {
+      more = session.next(input);
+    } catch (FlightRuntimeException e) {
+      if (e.status().code() == FlightStatusCode.CANCELLED) {
+        throw e; // the producer is gone: nothing was wrong with its data
+      }
+      throw invalid(session, index, e.status().description() != null
+          ? e.status().description() : e.getMessage(), e);
+    } catch (RuntimeException e) {
+      throw invalid(session, index, e.toString(), e);
+    }
+    if (more && FlightStreams.schemaChanged(input)) {
+      throw invalid(session, index, "a second schema message arrived mid-stream (an Arrow IPC"
+          + " stream has one schema: start a new put for another schema)", null);
+    }
+    return more;
+  }
+
+  /**
+   * Validates the batch's buffers (offsets, lengths, validity) so that a corrupt batch fails its
+   * put instead of the pipeline, and returns their size in bytes.
+   */
+  private static long checkedSize(VectorSchemaRoot root, PutSession session, long index) {
+    long bytes = 0;
+    for (FieldVector vector : root.getFieldVectors()) {
+      try {
+        ValueVectorUtility.validateFull(vector);
+      } catch (RuntimeException e) {
+        throw invalid(session, index, "column " + vector.getName() + " is not valid Arrow data: "
+            + e.getMessage(), e);
+      }
+      bytes += vector.getBufferSize();
+    }
+    return bytes;
+  }
+
+  private static VectorSchemaRoot take(
+      BatchConverter converter, VectorSchemaRoot root, PutSession session, long index) {
+    try {
+      return converter.take(root, 0);
+    } catch (FlightRuntimeException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      throw invalid(session, index, e.toString(), e);
+    }
+  }
+
+  private static FlightRuntimeException invalid(
+      PutSession session, long index, String reason, Throwable cause) {
+    return CallStatus.INVALID_ARGUMENT.withDescription("Cannot read batch " + index + " of the "
+        + session + ": " + reason + " (the producer sent a message that is not a valid Arrow IPC"
+        + " batch of its stream; fix the producer)").withCause(cause).toRuntimeException();
   }
 
   private void checkSchema(Target target, Schema actual, IngestSource source) {
