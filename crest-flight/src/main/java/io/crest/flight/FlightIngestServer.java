@@ -80,7 +80,8 @@ import org.slf4j.LoggerFactory;
  * </ul>
  *
  * <p>Resources: the server borrows the parent allocator, makes a child named {@code
- * crest-flight-ingest-server} (and one per running table source below it), and listens from
+ * crest-flight-ingest-server} (with a child {@code crest-flight-ingest-server-transport} for Flight's
+ * own buffers, and one per running table source), and listens from
  * {@link Builder#build} until {@link #close}. Close the pipelines reading its tables first, then
  * the server. Thread-safe.
  */
@@ -89,6 +90,7 @@ public final class FlightIngestServer implements AutoCloseable {
   private static final String ALLOCATOR_NAME = "crest-flight-ingest-server";
 
   private final BufferAllocator allocator;
+  private final BufferAllocator transport;
   private final FlightServer server;
   private final String scheme;
   private final String host;
@@ -110,9 +112,11 @@ public final class FlightIngestServer implements AutoCloseable {
         builder.maxMessageSize, builder.idleTimeout, scheme + "://" + host);
     this.puts = new PutHandler(this, tables, builder.schemas, builder.grants, limits);
     this.allocator = builder.parentAllocator.newChildAllocator(ALLOCATOR_NAME, 0, Long.MAX_VALUE);
+    // Flight's own buffers (messages as they arrive, each put's reused root) apart from Crest's.
+    this.transport = allocator.newChildAllocator(ALLOCATOR_NAME + "-transport", 0, Long.MAX_VALUE);
     try {
       FlightServer.Builder server =
-          FlightServer.builder(allocator, builder.location, new Producer());
+          FlightServer.builder(transport, builder.location, new Producer());
       // Deliberate: Flight's default is unlimited, which lets one message take any memory.
       server.maxInboundMessageSize((int) builder.maxMessageSize.toBytes());
       if (builder.certificateChain != null) {
@@ -128,6 +132,7 @@ public final class FlightIngestServer implements AutoCloseable {
       this.server = server.build().start();
     } catch (IOException | RuntimeException e) {
       limits.close();
+      transport.close();
       allocator.close();
       throw new SourceException("Cannot start Flight ingest server at " + builder.uri + ": "
           + e.getMessage() + " (is the port in use, or are the certificate and key valid PEM?)",
@@ -210,6 +215,11 @@ public final class FlightIngestServer implements AutoCloseable {
     return allocator;
   }
 
+  /** The allocator Flight's transport uses (a child of {@link #allocator}). */
+  BufferAllocator transportAllocator() {
+    return transport;
+  }
+
   /** The running source of {@code table}, or null. */
   IngestSource current(String table) {
     synchronized (lock) {
@@ -267,7 +277,18 @@ public final class FlightIngestServer implements AutoCloseable {
     synchronized (lock) {
       allocatorClosed = true;
     }
-    allocator.close();
+    long held = transport.getAllocatedMemory();
+    if (held > 0) {
+      // arrow-java's ArrowMessage parser keeps the buffers of some malformed messages it rejects.
+      LOG.warn("Flight ingest server at {}: Flight's transport still holds {} bytes after every"
+          + " put ended (buffers of malformed messages that arrow-java did not release)",
+          scheme + "://" + host, held);
+    }
+    try {
+      transport.close();
+    } finally {
+      allocator.close();
+    }
     LOG.info("Flight ingest server at {} closed", scheme + "://" + host);
   }
 

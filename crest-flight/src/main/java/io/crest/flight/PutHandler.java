@@ -17,9 +17,7 @@ import org.apache.arrow.flight.FlightRuntimeException;
 import org.apache.arrow.flight.FlightStatusCode;
 import org.apache.arrow.flight.FlightStream;
 import org.apache.arrow.flight.PutResult;
-import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
-import org.apache.arrow.vector.util.ValueVectorUtility;
 import org.apache.arrow.vector.types.pojo.Schema;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -283,17 +281,11 @@ final class PutHandler {
    * put instead of the pipeline, and returns their size in bytes.
    */
   private static long checkedSize(VectorSchemaRoot root, PutSession session, long index) {
-    long bytes = 0;
-    for (FieldVector vector : root.getFieldVectors()) {
-      try {
-        ValueVectorUtility.validateFull(vector);
-      } catch (RuntimeException e) {
-        throw invalid(session, index, "column " + vector.getName() + " is not valid Arrow data: "
-            + e.getMessage(), e);
-      }
-      bytes += vector.getBufferSize();
+    try {
+      return BatchConverter.validate(root);
+    } catch (IllegalArgumentException e) {
+      throw invalid(session, index, e.getMessage(), e);
     }
-    return bytes;
   }
 
   private static VectorSchemaRoot take(
