@@ -79,6 +79,14 @@ import org.slf4j.LoggerFactory;
  *       while other producers go on.
  * </ul>
  *
+ * <p>Defences (see {@code docs/flight-tickets.md}, Security and Limits): a server listening beyond
+ * loopback must require credentials (users, bearer tokens or client certificates) unless {@link
+ * Builder#allowUnauthenticated} is called; users and tokens may be limited to some tables
+ * ({@code UNAUTHORIZED} otherwise); {@link Builder#maxConcurrentPuts}, {@link
+ * Builder#maxBufferedBytesPerProducer}, {@link Builder#maxMessageSize} and {@link
+ * Builder#idleTimeout} bound what one producer can hold; and every batch is validated before it
+ * reaches the pipeline, so a corrupt one fails its own put with {@code INVALID_ARGUMENT}.
+ *
  * <p>Resources: the server borrows the parent allocator, makes a child named {@code
  * crest-flight-ingest-server} (with a child {@code crest-flight-ingest-server-transport} for Flight's
  * own buffers, and one per running table source), and listens from
