@@ -1,14 +1,11 @@
 package io.crest.flight;
 
+import io.crest.DataSize;
 import io.crest.errors.SourceException;
 import io.crest.spi.Source;
-import java.io.ByteArrayInputStream;
-import io.crest.DataSize;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.UnknownHostException;
-import java.time.Duration;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -21,7 +18,6 @@ import org.apache.arrow.flight.FlightProducer.StreamListener;
 import org.apache.arrow.flight.FlightServer;
 import org.apache.arrow.flight.FlightStream;
 import org.apache.arrow.flight.Location;
-import org.apache.arrow.flight.LocationSchemes;
 import org.apache.arrow.flight.NoOpFlightProducer;
 import org.apache.arrow.flight.PutResult;
 import org.apache.arrow.memory.BufferAllocator;
@@ -118,7 +114,7 @@ public final class FlightIngestServer implements AutoCloseable {
     this.host = builder.location.getUri().getHost();
     this.limits = new PutLimits(builder.maxConcurrentPuts, builder.maxBufferedBytes,
         builder.maxMessageSize, builder.idleTimeout, scheme + "://" + host);
-    this.puts = new PutHandler(this, tables, builder.schemas, builder.grants, limits);
+    this.puts = new PutHandler(this, tables, builder.schemas, builder.security.grants(), limits);
     this.allocator = builder.parentAllocator.newChildAllocator(ALLOCATOR_NAME, 0, Long.MAX_VALUE);
     // Flight's own buffers (messages as they arrive, each put's reused root) apart from Crest's.
     this.transport = allocator.newChildAllocator(ALLOCATOR_NAME + "-transport", 0, Long.MAX_VALUE);
@@ -127,16 +123,7 @@ public final class FlightIngestServer implements AutoCloseable {
           FlightServer.builder(transport, builder.location, new Producer());
       // Deliberate: Flight's default is unlimited, which lets one message take any memory.
       server.maxInboundMessageSize((int) builder.maxMessageSize.toBytes());
-      if (builder.certificateChain != null) {
-        server.useTls(new ByteArrayInputStream(builder.certificateChain),
-            new ByteArrayInputStream(builder.privateKey));
-      }
-      if (builder.clientCa != null) {
-        server.useMTlsClientVerification(new ByteArrayInputStream(builder.clientCa));
-      }
-      if (!builder.users.isEmpty() || !builder.tokens.isEmpty()) {
-        server.headerAuthenticator(new IngestAuthenticator(builder.users, builder.tokens));
-      }
+      builder.security.configure(server);
       this.server = server.build().start();
     } catch (IOException | RuntimeException e) {
       limits.close();
@@ -150,7 +137,7 @@ public final class FlightIngestServer implements AutoCloseable {
         + " maxBufferedBytesPerProducer {}, maxMessageSize {}, idleTimeout {})", uri(), tables,
         builder.maxConcurrentPuts, builder.maxBufferedBytes, builder.maxMessageSize,
         builder.idleTimeout);
-    if (builder.allowUnauthenticated) {
+    if (builder.security.unauthenticatedAllowed()) {
       LOG.warn("Flight ingest server at {} accepts puts from anyone who can reach it:"
           + " allowUnauthenticated() was set and no user, bearer token or client certificate is"
           + " required", uri());
@@ -325,16 +312,7 @@ public final class FlightIngestServer implements AutoCloseable {
     private final Location location;
     private final List<String> tables = new ArrayList<>();
     private final Map<String, Schema> schemas = new LinkedHashMap<>();
-    private Path certificatePath;
-    private byte[] certificateChain;
-    private byte[] privateKey;
-    private Path clientCaPath;
-    private byte[] clientCa;
-    private final Map<String, String> users = new LinkedHashMap<>();
-    private final List<String> tokens = new ArrayList<>();
-    // Peer identity -> the tables it may put to; identities not here may put to every table.
-    private final Map<String, Set<String>> grants = new LinkedHashMap<>();
-    private boolean allowUnauthenticated;
+    private final IngestSecurity security = new IngestSecurity();
     private int maxConcurrentPuts = PutLimits.DEFAULT_MAX_CONCURRENT_PUTS;
     private DataSize maxBufferedBytes = PutLimits.DEFAULT_MAX_BUFFERED_BYTES;
     private DataSize maxMessageSize = PutLimits.DEFAULT_MAX_MESSAGE_SIZE;
@@ -396,17 +374,7 @@ public final class FlightIngestServer implements AutoCloseable {
      * @throws IllegalStateException if a certificate was set before
      */
     public Builder certificate(Path certificateChainPem, Path privateKeyPem) {
-      Objects.requireNonNull(certificateChainPem, "certificateChainPem");
-      Objects.requireNonNull(privateKeyPem, "privateKeyPem");
-      if (certificatePath != null) {
-        throw new IllegalStateException("Cannot use certificate " + certificateChainPem
-            + ": already using " + certificatePath);
-      }
-      byte[] chain = FlightSource.Builder.readPem(
-          certificateChainPem, "server certificate", "CERTIFICATE");
-      privateKey = FlightSource.Builder.readPem(privateKeyPem, "server private key", "PRIVATE KEY");
-      certificateChain = chain;
-      certificatePath = certificateChainPem;
+      security.certificate(certificateChainPem, privateKeyPem);
       return this;
     }
 
@@ -418,13 +386,7 @@ public final class FlightIngestServer implements AutoCloseable {
      * @throws IllegalStateException if it was set before
      */
     public Builder requireClientCertificates(Path trustedCaPem) {
-      Objects.requireNonNull(trustedCaPem, "trustedCaPem");
-      if (clientCaPath != null) {
-        throw new IllegalStateException("Cannot require client certificates signed by "
-            + trustedCaPem + ": already requiring ones signed by " + clientCaPath);
-      }
-      clientCa = FlightSource.Builder.readPem(trustedCaPem, "client CA", "CERTIFICATE");
-      clientCaPath = trustedCaPem;
+      security.requireClientCertificates(trustedCaPem);
       return this;
     }
 
@@ -438,18 +400,7 @@ public final class FlightIngestServer implements AutoCloseable {
      * @throws IllegalStateException if the user was added before
      */
     public Builder user(String user, String password) {
-      Objects.requireNonNull(user, "user");
-      Objects.requireNonNull(password, "password");
-      if (user.isEmpty() || user.contains(":") || password.isEmpty()
-          || user.startsWith(IngestAuthenticator.TOKEN_IDENTITY_PREFIX)) {
-        throw new IllegalArgumentException("Cannot add user '" + user + "': the user must be"
-            + " non-empty without ':', not start with 'bearer-token-', and the password"
-            + " non-empty");
-      }
-      if (users.containsKey(user)) {
-        throw new IllegalStateException("Cannot add user " + user + ": it was added before");
-      }
-      users.put(user, password);
+      security.user(user, password, null);
       return this;
     }
 
@@ -461,15 +412,7 @@ public final class FlightIngestServer implements AutoCloseable {
      * @throws IllegalStateException if the same token was added before
      */
     public Builder bearerToken(String token) {
-      Objects.requireNonNull(token, "token");
-      if (token.isEmpty() || token.chars().anyMatch(Character::isWhitespace)) {
-        throw new IllegalArgumentException(
-            "Cannot accept the bearer token: it is empty or has white space");
-      }
-      if (tokens.contains(token)) {
-        throw new IllegalStateException("Cannot accept the bearer token: it was added before");
-      }
-      tokens.add(token);
+      security.bearerToken(token, null);
       return this;
     }
 
@@ -482,9 +425,7 @@ public final class FlightIngestServer implements AutoCloseable {
      * @throws IllegalStateException if the user was added before
      */
     public Builder user(String user, String password, Set<String> tables) {
-      Set<String> granted = granted(tables, "user " + user);
-      user(user, password);
-      grants.put(user, granted);
+      security.user(user, password, Objects.requireNonNull(tables, "tables"));
       return this;
     }
 
@@ -499,19 +440,8 @@ public final class FlightIngestServer implements AutoCloseable {
      * @throws IllegalStateException if the same token was added before
      */
     public Builder bearerToken(String token, Set<String> tables) {
-      Set<String> granted = granted(tables, "bearer token #" + (this.tokens.size() + 1));
-      bearerToken(token);
-      grants.put(IngestAuthenticator.tokenIdentity(this.tokens.size() - 1), granted);
+      security.bearerToken(token, Objects.requireNonNull(tables, "tables"));
       return this;
-    }
-
-    private static Set<String> granted(Set<String> tables, String who) {
-      Objects.requireNonNull(tables, "tables");
-      if (tables.isEmpty()) {
-        throw new IllegalArgumentException("Cannot limit " + who + " to no table (leave the"
-            + " tables out to allow every table, or do not add it)");
-      }
-      return Set.copyOf(tables);
     }
 
     /**
@@ -523,11 +453,7 @@ public final class FlightIngestServer implements AutoCloseable {
      * @throws IllegalStateException if it was called before
      */
     public Builder allowUnauthenticated() {
-      if (allowUnauthenticated) {
-        throw new IllegalStateException(
-            "Cannot allow unauthenticated puts: allowUnauthenticated() was called before");
-      }
-      allowUnauthenticated = true;
+      security.allowUnauthenticated();
       return this;
     }
 
@@ -633,59 +559,13 @@ public final class FlightIngestServer implements AutoCloseable {
         throw new IllegalStateException(
             "Cannot build FlightIngestServer at " + uri + ": it has no tables (add table(name))");
       }
-      boolean tls = LocationSchemes.GRPC_TLS.equals(location.getUri().getScheme());
-      if (tls && certificateChain == null) {
-        throw new IllegalStateException("Cannot build FlightIngestServer at " + uri
-            + ": a grpc+tls URI needs certificate(chain, key)");
-      }
-      if (!tls && certificateChain != null) {
-        throw new IllegalStateException("Cannot build FlightIngestServer at " + uri
-            + ": certificate " + certificatePath + " is set but the URI is plaintext (use"
-            + " grpc+tls://)");
-      }
-      if (!tls && clientCa != null) {
-        throw new IllegalStateException("Cannot build FlightIngestServer at " + uri
-            + ": client certificates are required but the URI is plaintext (use grpc+tls://)");
-      }
-      boolean authenticated = !users.isEmpty() || !tokens.isEmpty() || clientCa != null;
-      if (authenticated && allowUnauthenticated) {
-        throw new IllegalStateException("Cannot build FlightIngestServer at " + uri
-            + ": allowUnauthenticated() was called but users, bearer tokens or client"
-            + " certificates are required too (choose one)");
-      }
-      if (!authenticated && !allowUnauthenticated && !isLoopback(location)) {
-        throw new IllegalStateException("Cannot build FlightIngestServer at " + uri
-            + ": it listens beyond loopback but requires no credentials, so anyone on the"
-            + " network could write to its tables (add credentials with user(name, password),"
-            + " bearerToken(token) or requireClientCertificates(ca), or call"
-            + " allowUnauthenticated() to accept that risk)");
-      }
-      for (Map.Entry<String, Set<String>> grant : grants.entrySet()) {
-        for (String table : grant.getValue()) {
-          if (!tables.contains(table)) {
-            throw new IllegalStateException("Cannot build FlightIngestServer at " + uri + ": "
-                + IngestAuthenticator.describe(grant.getKey()) + " is granted table " + table
-                + ", which the server does not ingest (add it with table(name))");
-          }
-        }
-      }
+      security.check(uri, location, tables);
       return new FlightIngestServer(this);
-    }
-
-    /** Whether the server listens on a loopback address only (an unresolvable name is not). */
-    private static boolean isLoopback(Location location) {
-      String host = location.getUri().getHost();
-      try {
-        return host != null && InetAddress.getByName(host).isLoopbackAddress();
-      } catch (UnknownHostException e) {
-        return false;
-      }
     }
 
     @Override
     public String toString() {
-      return "FlightIngestServer.Builder[" + uri + ", tables=" + tables + ", users="
-          + users.keySet() + ", bearerTokens=" + tokens.size() + "]";
+      return "FlightIngestServer.Builder[" + uri + ", tables=" + tables + ", " + security + "]";
     }
   }
 }

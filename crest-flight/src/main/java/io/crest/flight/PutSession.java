@@ -1,8 +1,10 @@
 package io.crest.flight;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.function.Supplier;
 import org.apache.arrow.flight.CallStatus;
 import org.apache.arrow.flight.FlightDescriptor;
 import org.apache.arrow.flight.FlightProducer.CallContext;
@@ -93,7 +95,7 @@ final class PutSession {
    *
    * @return whether the batch fits
    */
-  synchronized boolean awaitRoom(long bytes, long limit, java.time.Duration timeout)
+  synchronized boolean awaitRoom(long bytes, long limit, Duration timeout)
       throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (failure == null && pendingBytes > 0 && pendingBytes + bytes > limit) {
@@ -195,7 +197,7 @@ final class PutSession {
    *
    * @return what {@code read} returned, or {@code null} if the session failed before or during it
    */
-  private <T> T read(java.util.function.Supplier<T> read) {
+  private <T> T read(Supplier<T> read) {
     synchronized (this) {
       if (failure != null) {
         return null;
