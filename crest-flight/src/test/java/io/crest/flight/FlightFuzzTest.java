@@ -1,6 +1,7 @@
 package io.crest.flight;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.crest.BatchPolicy;
 import io.crest.DataSize;
@@ -260,12 +261,14 @@ class FlightFuzzTest extends FlightTestSupport {
         CollectingSourceContext context = CollectingSourceContext.create();
         try {
           source.start(context);
-          long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(
-              c.end() == HostileFrames.End.STALL ? 300 : 20_000);
-          while (System.nanoTime() < deadline && context.completions() == 0
-              && context.failures().isEmpty()) {
-            Thread.onSpinWait();
-            Thread.sleep(1);
+          if (c.end() == HostileFrames.End.STALL) {
+            // A replayed stream may stay open for ever: a stalling server is waited for, not
+            // failed, and closing the source must still end the call and free its buffers.
+            await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(5))
+                .until(() -> context.failures().isEmpty());
+          } else {
+            await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(2))
+                .until(() -> context.completions() > 0 || !context.failures().isEmpty());
           }
         } finally {
           try {

@@ -11,6 +11,8 @@ import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.Status;
 import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -67,10 +69,12 @@ class FlightIngestIdleProducersTest extends FlightTestSupport {
       ends.add(put.get(30, TimeUnit.SECONDS));
     }
     waitAtMost().until(() -> server.runningPuts() == 0);
-    System.out.printf("Idle producers: %d open puts; allocator high-water %d bytes; heap %d MiB"
-        + " before, %d MiB with them open (%d KiB per idle put); %d JVM threads%n", PRODUCERS,
-        allocatorPeak, heapBefore >> 20, heapWithIdle >> 20,
+    String report = String.format("Idle producers: %d open puts; allocator high-water %d bytes;"
+        + " heap %d MiB before, %d MiB with them open (%d KiB per idle put); %d JVM threads%n",
+        PRODUCERS, allocatorPeak, heapBefore >> 20, heapWithIdle >> 20,
         (heapWithIdle - heapBefore) / PRODUCERS >> 10, threads);
+    System.out.print(report);
+    Files.writeString(Path.of("target", "idle-producers-report.txt"), report);
 
     assertThat(refused.getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
     assertThat(refused.getDescription()).isEqualTo("Cannot accept the put: 1000 puts are"
