@@ -16,6 +16,7 @@ import org.apache.arrow.vector.types.pojo.DictionaryEncoding;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.FieldType;
 import org.apache.arrow.vector.util.TransferPair;
+import org.apache.arrow.vector.util.ValueVectorUtility;
 
 /**
  * Moves the current batch of a stream's reused root into a new root that the caller owns:
@@ -37,6 +38,27 @@ final class BatchConverter {
   BatchConverter(BufferAllocator allocator, DictionaryProvider dictionaries) {
     this.allocator = allocator;
     this.dictionaries = dictionaries;
+  }
+
+  /**
+   * Checks the buffers of every column of {@code root} (lengths, offsets, validity) against what
+   * its type requires, so that a batch damaged in transit fails where it arrives instead of
+   * deeper in the pipeline, and returns their size in bytes.
+   *
+   * @throws IllegalArgumentException naming the first invalid column
+   */
+  static long validate(VectorSchemaRoot root) {
+    long bytes = 0;
+    for (FieldVector vector : root.getFieldVectors()) {
+      try {
+        ValueVectorUtility.validateFull(vector);
+      } catch (RuntimeException e) {
+        throw new IllegalArgumentException("column " + vector.getName() + " is not valid Arrow"
+            + " data: " + e.getMessage(), e);
+      }
+      bytes += vector.getBufferSize();
+    }
+    return bytes;
   }
 
   /**

@@ -1,35 +1,26 @@
 package io.crest.flight;
 
+import io.crest.DataSize;
 import io.crest.errors.SourceException;
 import io.crest.spi.Source;
-import io.crest.spi.SourceBatch;
-import io.crest.spi.SourcePosition;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
-import java.util.regex.Pattern;
-import org.apache.arrow.flight.CallStatus;
-import org.apache.arrow.flight.FlightDescriptor;
 import org.apache.arrow.flight.FlightProducer.CallContext;
 import org.apache.arrow.flight.FlightProducer.StreamListener;
-import org.apache.arrow.flight.FlightRuntimeException;
 import org.apache.arrow.flight.FlightServer;
 import org.apache.arrow.flight.FlightStream;
 import org.apache.arrow.flight.Location;
-import org.apache.arrow.flight.LocationSchemes;
 import org.apache.arrow.flight.NoOpFlightProducer;
 import org.apache.arrow.flight.PutResult;
-import org.apache.arrow.memory.ArrowBuf;
 import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.types.pojo.Schema;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -84,22 +75,32 @@ import org.slf4j.LoggerFactory;
  *       while other producers go on.
  * </ul>
  *
+ * <p>Defences (see {@code docs/flight-tickets.md}, Security and Limits): a server listening beyond
+ * loopback must require credentials (users, bearer tokens or client certificates) unless {@link
+ * Builder#allowUnauthenticated} is called; users and tokens may be limited to some tables
+ * ({@code UNAUTHORIZED} otherwise); {@link Builder#maxConcurrentPuts}, {@link
+ * Builder#maxBufferedBytesPerProducer}, {@link Builder#maxMessageSize} and {@link
+ * Builder#idleTimeout} bound what one producer can hold; and every batch is validated before it
+ * reaches the pipeline, so a corrupt one fails its own put with {@code INVALID_ARGUMENT}.
+ *
  * <p>Resources: the server borrows the parent allocator, makes a child named {@code
- * crest-flight-ingest-server} (and one per running table source below it), and listens from
+ * crest-flight-ingest-server} (with a child {@code crest-flight-ingest-server-transport} for Flight's
+ * own buffers, and one per running table source), and listens from
  * {@link Builder#build} until {@link #close}. Close the pipelines reading its tables first, then
  * the server. Thread-safe.
  */
 public final class FlightIngestServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(FlightIngestServer.class);
   private static final String ALLOCATOR_NAME = "crest-flight-ingest-server";
-  private static final Pattern PRODUCER_ID = Pattern.compile("[A-Za-z0-9._:@-]{1,128}");
 
   private final BufferAllocator allocator;
+  private final BufferAllocator transport;
   private final FlightServer server;
   private final String scheme;
   private final String host;
   private final List<String> tables;
-  private final Map<String, Schema> schemas;
+  private final PutHandler puts;
+  private final PutLimits limits;
 
   private final Object lock = new Object();
   // Guarded by lock.
@@ -109,31 +110,38 @@ public final class FlightIngestServer implements AutoCloseable {
 
   private FlightIngestServer(Builder builder) {
     this.tables = List.copyOf(builder.tables);
-    this.schemas = Map.copyOf(builder.schemas);
     this.scheme = builder.location.getUri().getScheme();
     this.host = builder.location.getUri().getHost();
+    this.limits = new PutLimits(builder.maxConcurrentPuts, builder.maxBufferedBytes,
+        builder.maxMessageSize, builder.idleTimeout, scheme + "://" + host);
+    this.puts = new PutHandler(this, tables, builder.schemas, builder.security.grants(), limits);
     this.allocator = builder.parentAllocator.newChildAllocator(ALLOCATOR_NAME, 0, Long.MAX_VALUE);
+    // Flight's own buffers (messages as they arrive, each put's reused root) apart from Crest's.
+    this.transport = allocator.newChildAllocator(ALLOCATOR_NAME + "-transport", 0, Long.MAX_VALUE);
     try {
       FlightServer.Builder server =
-          FlightServer.builder(allocator, builder.location, new Producer());
-      if (builder.certificateChain != null) {
-        server.useTls(new ByteArrayInputStream(builder.certificateChain),
-            new ByteArrayInputStream(builder.privateKey));
-      }
-      if (builder.clientCa != null) {
-        server.useMTlsClientVerification(new ByteArrayInputStream(builder.clientCa));
-      }
-      if (!builder.users.isEmpty() || !builder.tokens.isEmpty()) {
-        server.headerAuthenticator(new IngestAuthenticator(builder.users, builder.tokens));
-      }
+          FlightServer.builder(transport, builder.location, new Producer());
+      // Deliberate: Flight's default is unlimited, which lets one message take any memory.
+      server.maxInboundMessageSize((int) builder.maxMessageSize.toBytes());
+      builder.security.configure(server);
       this.server = server.build().start();
     } catch (IOException | RuntimeException e) {
+      limits.close();
+      transport.close();
       allocator.close();
       throw new SourceException("Cannot start Flight ingest server at " + builder.uri + ": "
           + e.getMessage() + " (is the port in use, or are the certificate and key valid PEM?)",
           null, null, e);
     }
-    LOG.info("Flight ingest server listening at {} for tables {}", uri(), tables);
+    LOG.info("Flight ingest server listening at {} for tables {} (maxConcurrentPuts {},"
+        + " maxBufferedBytesPerProducer {}, maxMessageSize {}, idleTimeout {})", uri(), tables,
+        builder.maxConcurrentPuts, builder.maxBufferedBytes, builder.maxMessageSize,
+        builder.idleTimeout);
+    if (builder.security.unauthenticatedAllowed()) {
+      LOG.warn("Flight ingest server at {} accepts puts from anyone who can reach it:"
+          + " allowUnauthenticated() was set and no user, bearer token or client certificate is"
+          + " required", uri());
+    }
   }
 
   /**
@@ -155,6 +163,11 @@ public final class FlightIngestServer implements AutoCloseable {
   /** The port the server listens on. */
   public int port() {
     return server.getPort();
+  }
+
+  /** The number of puts running now (for tests and monitoring). */
+  int runningPuts() {
+    return limits.running();
   }
 
   /** The tables this server accepts puts for, in the order they were added. */
@@ -197,6 +210,18 @@ public final class FlightIngestServer implements AutoCloseable {
     return allocator;
   }
 
+  /** The allocator Flight's transport uses (a child of {@link #allocator}). */
+  BufferAllocator transportAllocator() {
+    return transport;
+  }
+
+  /** The running source of {@code table}, or null. */
+  IngestSource current(String table) {
+    synchronized (lock) {
+      return current.get(table);
+    }
+  }
+
   /** Forgets {@code source} as its table's source; called when it closes. */
   void detach(IngestSource source) {
     synchronized (lock) {
@@ -237,6 +262,7 @@ public final class FlightIngestServer implements AutoCloseable {
     }
     if (first) {
       ClientPool.closeUninterruptibly(server::close);
+      limits.close();
     }
     if (!running.isEmpty()) {
       throw new IllegalStateException("Cannot close FlightIngestServer at " + scheme + "://"
@@ -246,7 +272,18 @@ public final class FlightIngestServer implements AutoCloseable {
     synchronized (lock) {
       allocatorClosed = true;
     }
-    allocator.close();
+    long held = transport.getAllocatedMemory();
+    if (held > 0) {
+      // arrow-java's ArrowMessage parser keeps the buffers of some malformed messages it rejects.
+      LOG.warn("Flight ingest server at {}: Flight's transport still holds {} bytes after every"
+          + " put ended (buffers of malformed messages that arrow-java did not release)",
+          scheme + "://" + host, held);
+    }
+    try {
+      transport.close();
+    } finally {
+      allocator.close();
+    }
     LOG.info("Flight ingest server at {} closed", scheme + "://" + host);
   }
 
@@ -256,217 +293,11 @@ public final class FlightIngestServer implements AutoCloseable {
     return "FlightIngestServer[" + uri() + ", tables=" + tables + "]";
   }
 
-  /** What a put's descriptor names. */
-  private static final class Target {
-    final String table;
-    final String producer;
-
-    Target(String table, String producer) {
-      this.table = table;
-      this.producer = producer;
-    }
-
-    String describe() {
-      return producer == null ? "put to table " + table
-          : "put of producer " + producer + " to table " + table;
-    }
-  }
-
-  private Target target(FlightDescriptor descriptor) {
-    if (descriptor == null || descriptor.isCommand() || descriptor.getPath().isEmpty()
-        || descriptor.getPath().size() > 2) {
-      throw CallStatus.INVALID_ARGUMENT.withDescription("Cannot ingest " + descriptor
-          + ": the descriptor must be the path [table] or [table, producer id]")
-          .toRuntimeException();
-    }
-    List<String> path = descriptor.getPath();
-    String table = path.get(0);
-    if (!tables.contains(table)) {
-      throw CallStatus.NOT_FOUND.withDescription("Cannot ingest into table " + table
-          + ": this server ingests only " + tables).toRuntimeException();
-    }
-    String producer = path.size() == 2 ? path.get(1) : null;
-    if (producer != null && !PRODUCER_ID.matcher(producer).matches()) {
-      throw CallStatus.INVALID_ARGUMENT.withDescription("Cannot ingest into table " + table
-          + ": producer id '" + producer + "' must be 1 to 128 of A-Z a-z 0-9 . _ : @ -")
-          .toRuntimeException();
-    }
-    return new Target(table, producer);
-  }
-
-  private void put(CallContext call, FlightStream input, StreamListener<PutResult> acks) {
-    Target target = target(input.getDescriptor());
-    IngestSource source;
-    synchronized (lock) {
-      source = current.get(target.table);
-    }
-    if (source == null) {
-      throw CallStatus.UNAVAILABLE.withDescription("Cannot ingest into table " + target.table
-          + ": no pipeline is reading it now (retry later)").toRuntimeException();
-    }
-    PutSession session = new PutSession(acks, allocator, target.describe());
-    source.register(session);
-    FlightRuntimeException error;
-    try {
-      error = readAll(input, source, target, session);
-      if (error == null) {
-        error = session.awaitAcknowledged(call);
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      error = CallStatus.UNAVAILABLE.withDescription("Cannot finish the " + target.describe()
-          + ": the server is stopping (re-send every batch without an acknowledgement)")
-          .toRuntimeException();
-    } catch (FlightRuntimeException e) {
-      error = e;
-    } catch (RuntimeException e) {
-      LOG.warn("The {} failed", target.describe(), e);
-      error = CallStatus.INTERNAL.withDescription("Cannot finish the " + target.describe()
-          + ": " + e).withCause(e).toRuntimeException();
-    } finally {
-      source.unregister(session);
-    }
-    if (error != null) {
-      LOG.info("The {} ends unacknowledged: {}", target.describe(), error.getMessage());
-    }
-    session.finish(error);
-  }
-
-  /** Reads and emits every batch of a put; returns the failure that stopped it, or null. */
-  private FlightRuntimeException readAll(
-      FlightStream input, IngestSource source, Target target, PutSession session)
-      throws InterruptedException {
-    IngestSource.ProducerStream stream =
-        source.stream(target.producer == null ? IngestSource.ANONYMOUS : target.producer);
-    BatchConverter converter = null;
-    boolean schemaChecked = false;
-    long index = 0;
-    long duplicates = 0;
-    while (session.next(input)) {
-      FlightRuntimeException failed = session.failure();
-      if (failed != null) {
-        return failed;
-      }
-      if (!input.hasRoot()) {
-        continue;
-      }
-      VectorSchemaRoot root = input.getRoot();
-      byte[] metadata = BatchConverter.metadata(input.getLatestMetadata());
-      index++;
-      long sequence = target.producer == null ? 0 : sequence(target, metadata, index);
-      if (root.getRowCount() == 0) {
-        session.expect(stream, Long.MIN_VALUE, metadata); // nothing to make durable
-        continue;
-      }
-      if (!source.enter()) {
-        return CallStatus.UNAVAILABLE.withDescription("Cannot ingest into table " + target.table
-            + ": no pipeline is reading it now (retry later, re-sending every batch without an"
-            + " acknowledgement)").toRuntimeException();
-      }
-      try {
-        stream.emitLock.lockInterruptibly();
-        try {
-          if (target.producer != null && sequence <= stream.lastAccepted) {
-            duplicates++;
-            session.expect(stream, sequence, metadata); // a re-sent batch: acknowledged only
-            continue;
-          }
-          long position = target.producer != null ? sequence : stream.lastAccepted + 1;
-          if (converter == null) {
-            converter = converter(input, root, source, target);
-          }
-          VectorSchemaRoot owned = converter.take(root, 0);
-          if (!schemaChecked) {
-            try {
-              checkSchema(target, owned.getSchema(), source);
-            } catch (RuntimeException e) {
-              owned.close();
-              throw e;
-            }
-            schemaChecked = true;
-          }
-          SourceBatch batch;
-          try {
-            batch = SourceBatch.of(stream.id, owned, SourcePosition.ofOffset(position));
-          } catch (RuntimeException e) {
-            owned.close();
-            throw e;
-          }
-          // Expected before the emit, so that a commit right after it finds the batch.
-          session.expect(stream, position, metadata);
-          if (!source.context().emit(batch)) {
-            return CallStatus.UNAVAILABLE.withDescription("Cannot ingest into table "
-                + target.table + ": its pipeline is stopping (re-send every batch without an"
-                + " acknowledgement)").toRuntimeException();
-          }
-          stream.lastAccepted = position;
-        } finally {
-          stream.emitLock.unlock();
-        }
-      } finally {
-        source.exit();
-      }
-    }
-    if (duplicates > 0) {
-      LOG.info("The {} re-sent {} batches the table already has; they were acknowledged, not"
-          + " written again", target.describe(), duplicates);
-    }
-    return null;
-  }
-
-  private void checkSchema(Target target, Schema actual, IngestSource source) {
-    Schema expected = schemas.get(target.table);
-    if (expected != null) {
-      Optional<String> difference =
-          Schemas.firstDifference(expected.getFields(), actual.getFields());
-      if (difference.isPresent()) {
-        throw CallStatus.INVALID_ARGUMENT.withDescription("Cannot ingest the " + target.describe()
-            + ": its schema does not match the table's: " + difference.get()).toRuntimeException();
-      }
-    }
-    try {
-      // The table's own evolution policy, asked before any row of this put is accepted.
-      source.context().checkSchema(actual);
-    } catch (io.crest.errors.ValidationException e) {
-      throw CallStatus.INVALID_ARGUMENT.withDescription("Cannot ingest the " + target.describe()
-          + ": " + e.getMessage()).toRuntimeException();
-    }
-  }
-
-  private static BatchConverter converter(
-      FlightStream input, VectorSchemaRoot root, IngestSource source, Target target) {
-    Optional<String> nested = BatchConverter.nestedDictionaryField(
-        root.getSchema().getFields(), input.getDictionaryProvider());
-    if (nested.isPresent()) {
-      throw CallStatus.INVALID_ARGUMENT.withDescription("Cannot ingest into table "
-          + target.table + ": field " + nested.get() + " is dictionary-encoded inside a nested"
-          + " type (send plain values)").toRuntimeException();
-    }
-    return new BatchConverter(source.allocator(), input.getDictionaryProvider());
-  }
-
-  private static long sequence(Target target, byte[] metadata, long index) {
-    String text = new String(metadata, StandardCharsets.UTF_8);
-    long sequence;
-    try {
-      sequence = Long.parseLong(text);
-    } catch (NumberFormatException e) {
-      sequence = -1;
-    }
-    if (sequence < 1) {
-      throw CallStatus.INVALID_ARGUMENT.withDescription("Cannot ingest batch " + index + " of the "
-          + target.describe() + ": its application metadata '" + text + "' is not a sequence"
-          + " number (a producer with an id numbers its batches 1, 2, ... as UTF-8 decimal text)")
-          .toRuntimeException();
-    }
-    return sequence;
-  }
-
   private final class Producer extends NoOpFlightProducer {
     @Override
     public Runnable acceptPut(
         CallContext context, FlightStream flightStream, StreamListener<PutResult> ackStream) {
-      return () -> put(context, flightStream, ackStream);
+      return () -> puts.put(context, flightStream, ackStream);
     }
   }
 
@@ -481,13 +312,12 @@ public final class FlightIngestServer implements AutoCloseable {
     private final Location location;
     private final List<String> tables = new ArrayList<>();
     private final Map<String, Schema> schemas = new LinkedHashMap<>();
-    private Path certificatePath;
-    private byte[] certificateChain;
-    private byte[] privateKey;
-    private Path clientCaPath;
-    private byte[] clientCa;
-    private final Map<String, String> users = new LinkedHashMap<>();
-    private final List<String> tokens = new ArrayList<>();
+    private final IngestSecurity security = new IngestSecurity();
+    private int maxConcurrentPuts = PutLimits.DEFAULT_MAX_CONCURRENT_PUTS;
+    private DataSize maxBufferedBytes = PutLimits.DEFAULT_MAX_BUFFERED_BYTES;
+    private DataSize maxMessageSize = PutLimits.DEFAULT_MAX_MESSAGE_SIZE;
+    private Duration idleTimeout = PutLimits.DEFAULT_IDLE_TIMEOUT;
+    private final Set<String> limitsSet = new java.util.HashSet<>();
 
     private Builder(BufferAllocator parentAllocator, String uri) {
       this.parentAllocator = Objects.requireNonNull(parentAllocator, "parentAllocator");
@@ -544,17 +374,7 @@ public final class FlightIngestServer implements AutoCloseable {
      * @throws IllegalStateException if a certificate was set before
      */
     public Builder certificate(Path certificateChainPem, Path privateKeyPem) {
-      Objects.requireNonNull(certificateChainPem, "certificateChainPem");
-      Objects.requireNonNull(privateKeyPem, "privateKeyPem");
-      if (certificatePath != null) {
-        throw new IllegalStateException("Cannot use certificate " + certificateChainPem
-            + ": already using " + certificatePath);
-      }
-      byte[] chain = FlightSource.Builder.readPem(
-          certificateChainPem, "server certificate", "CERTIFICATE");
-      privateKey = FlightSource.Builder.readPem(privateKeyPem, "server private key", "PRIVATE KEY");
-      certificateChain = chain;
-      certificatePath = certificateChainPem;
+      security.certificate(certificateChainPem, privateKeyPem);
       return this;
     }
 
@@ -566,13 +386,7 @@ public final class FlightIngestServer implements AutoCloseable {
      * @throws IllegalStateException if it was set before
      */
     public Builder requireClientCertificates(Path trustedCaPem) {
-      Objects.requireNonNull(trustedCaPem, "trustedCaPem");
-      if (clientCaPath != null) {
-        throw new IllegalStateException("Cannot require client certificates signed by "
-            + trustedCaPem + ": already requiring ones signed by " + clientCaPath);
-      }
-      clientCa = FlightSource.Builder.readPem(trustedCaPem, "client CA", "CERTIFICATE");
-      clientCaPath = trustedCaPem;
+      security.requireClientCertificates(trustedCaPem);
       return this;
     }
 
@@ -586,16 +400,7 @@ public final class FlightIngestServer implements AutoCloseable {
      * @throws IllegalStateException if the user was added before
      */
     public Builder user(String user, String password) {
-      Objects.requireNonNull(user, "user");
-      Objects.requireNonNull(password, "password");
-      if (user.isEmpty() || user.contains(":") || password.isEmpty()) {
-        throw new IllegalArgumentException("Cannot add user '" + user + "': the user must be"
-            + " non-empty without ':' and the password non-empty");
-      }
-      if (users.containsKey(user)) {
-        throw new IllegalStateException("Cannot add user " + user + ": it was added before");
-      }
-      users.put(user, password);
+      security.user(user, password, null);
       return this;
     }
 
@@ -607,16 +412,139 @@ public final class FlightIngestServer implements AutoCloseable {
      * @throws IllegalStateException if the same token was added before
      */
     public Builder bearerToken(String token) {
-      Objects.requireNonNull(token, "token");
-      if (token.isEmpty() || token.chars().anyMatch(Character::isWhitespace)) {
-        throw new IllegalArgumentException(
-            "Cannot accept the bearer token: it is empty or has white space");
-      }
-      if (tokens.contains(token)) {
-        throw new IllegalStateException("Cannot accept the bearer token: it was added before");
-      }
-      tokens.add(token);
+      security.bearerToken(token, null);
       return this;
+    }
+
+    /**
+     * Like {@link #user(String, String)}, but the user may put only to {@code tables}; a put to
+     * another table fails with {@code UNAUTHORIZED} before any of its batches is read.
+     *
+     * @throws IllegalArgumentException as {@link #user(String, String)}, or if {@code tables} is
+     *     empty
+     * @throws IllegalStateException if the user was added before
+     */
+    public Builder user(String user, String password, Set<String> tables) {
+      security.user(user, password, Objects.requireNonNull(tables, "tables"));
+      return this;
+    }
+
+    /**
+     * Like {@link #bearerToken(String)}, but calls with this token may put only to {@code
+     * tables}; a put to another table fails with {@code UNAUTHORIZED} before any of its batches
+     * is read. Messages name the token as {@code bearer token #n} (the n-th token added), never
+     * by its value.
+     *
+     * @throws IllegalArgumentException as {@link #bearerToken(String)}, or if {@code tables} is
+     *     empty
+     * @throws IllegalStateException if the same token was added before
+     */
+    public Builder bearerToken(String token, Set<String> tables) {
+      security.bearerToken(token, Objects.requireNonNull(tables, "tables"));
+      return this;
+    }
+
+    /**
+     * Accepts puts from anyone who can reach the server, although it listens on an address other
+     * than loopback and requires no user, bearer token or client certificate. Without this call
+     * such a server refuses to build; with it, the server logs a warning when it starts. Use it
+     * only on a network that authenticates for you.
+     *
+     * @throws IllegalStateException if it was called before
+     */
+    public Builder allowUnauthenticated() {
+      security.allowUnauthenticated();
+      return this;
+    }
+
+    /**
+     * The most puts that may run at once, over all producers and tables (default {@value
+     * PutLimits#DEFAULT_MAX_CONCURRENT_PUTS}). One more fails at once with {@code
+     * RESOURCE_EXHAUSTED} naming {@code maxConcurrentPuts}; retry later. Each running put holds a
+     * thread and up to a few messages.
+     *
+     * @throws IllegalArgumentException if {@code puts} is below 1
+     * @throws IllegalStateException if it was set before
+     */
+    public Builder maxConcurrentPuts(int puts) {
+      if (puts < 1) {
+        throw new IllegalArgumentException(
+            "Cannot set maxConcurrentPuts to " + puts + ": it must be at least 1");
+      }
+      once("maxConcurrentPuts", maxConcurrentPuts);
+      maxConcurrentPuts = puts;
+      return this;
+    }
+
+    /**
+     * The most bytes of one put's batches that may wait in the pipeline for a commit (default
+     * 128 MiB). A batch larger than this by itself fails its put with {@code RESOURCE_EXHAUSTED}
+     * naming {@code maxBufferedBytesPerProducer}; a batch that does not fit beside the put's
+     * uncommitted ones waits for commits to make room, up to the {@link #idleTimeout}, then fails
+     * the same way. Either way the put's batch is released and its producer re-sends what has no
+     * acknowledgement.
+     *
+     * @throws IllegalArgumentException if {@code bytes} is zero
+     * @throws IllegalStateException if it was set before
+     */
+    public Builder maxBufferedBytesPerProducer(DataSize bytes) {
+      Objects.requireNonNull(bytes, "bytes");
+      if (bytes.toBytes() < 1) {
+        throw new IllegalArgumentException(
+            "Cannot set maxBufferedBytesPerProducer to " + bytes + ": it must be positive");
+      }
+      once("maxBufferedBytesPerProducer", maxBufferedBytes);
+      maxBufferedBytes = bytes;
+      return this;
+    }
+
+    /**
+     * The largest gRPC message the server accepts, which bounds one Arrow batch as sent (default
+     * 64 MiB; gRPC's own default is 4 MiB and Flight's is unlimited). This is gRPC's maximum
+     * inbound message size: gRPC resets a put that sends a larger message before buffering it
+     * whole, and the server releases what the put held. The producer sees gRPC's {@code
+     * RESOURCE_EXHAUSTED} ("gRPC message exceeds maximum size N") or, when gRPC resets the stream
+     * first, {@code CANCELLED}; re-sending the same message fails the same way.
+     *
+     * @throws IllegalArgumentException if {@code size} is below 1 KiB or 2 GiB or more
+     * @throws IllegalStateException if it was set before
+     */
+    public Builder maxMessageSize(DataSize size) {
+      Objects.requireNonNull(size, "size");
+      if (size.toBytes() < 1024 || size.toBytes() > Integer.MAX_VALUE) {
+        throw new IllegalArgumentException("Cannot set maxMessageSize to " + size
+            + ": it must be from 1 KiB to below 2 GiB (gRPC's limit)");
+      }
+      once("maxMessageSize", maxMessageSize);
+      maxMessageSize = size;
+      return this;
+    }
+
+    /**
+     * How long a put may send nothing while the server waits for its next message (default 5
+     * minutes). A put idle for longer fails with {@code TIMED_OUT} naming {@code idleTimeout}, and
+     * its thread and buffers are released. A put waiting for the acknowledgements of batches it
+     * sent is not idle.
+     *
+     * @throws IllegalArgumentException if {@code timeout} is not positive
+     * @throws IllegalStateException if it was set before
+     */
+    public Builder idleTimeout(Duration timeout) {
+      Objects.requireNonNull(timeout, "timeout");
+      if (timeout.isNegative() || timeout.isZero()) {
+        throw new IllegalArgumentException(
+            "Cannot set idleTimeout to " + timeout + ": it must be positive");
+      }
+      once("idleTimeout", idleTimeout);
+      idleTimeout = timeout;
+      return this;
+    }
+
+    private void once(String setting, Object current) {
+      if (!limitsSet.add(setting)) {
+        throw new IllegalStateException(
+            "Cannot set " + setting + ": already set to " + current);
+      }
     }
 
     /**
@@ -631,27 +559,13 @@ public final class FlightIngestServer implements AutoCloseable {
         throw new IllegalStateException(
             "Cannot build FlightIngestServer at " + uri + ": it has no tables (add table(name))");
       }
-      boolean tls = LocationSchemes.GRPC_TLS.equals(location.getUri().getScheme());
-      if (tls && certificateChain == null) {
-        throw new IllegalStateException("Cannot build FlightIngestServer at " + uri
-            + ": a grpc+tls URI needs certificate(chain, key)");
-      }
-      if (!tls && certificateChain != null) {
-        throw new IllegalStateException("Cannot build FlightIngestServer at " + uri
-            + ": certificate " + certificatePath + " is set but the URI is plaintext (use"
-            + " grpc+tls://)");
-      }
-      if (!tls && clientCa != null) {
-        throw new IllegalStateException("Cannot build FlightIngestServer at " + uri
-            + ": client certificates are required but the URI is plaintext (use grpc+tls://)");
-      }
+      security.check(uri, location, tables);
       return new FlightIngestServer(this);
     }
 
     @Override
     public String toString() {
-      return "FlightIngestServer.Builder[" + uri + ", tables=" + tables + ", users="
-          + users.keySet() + ", bearerTokens=" + tokens.size() + "]";
+      return "FlightIngestServer.Builder[" + uri + ", tables=" + tables + ", " + security + "]";
     }
   }
 }

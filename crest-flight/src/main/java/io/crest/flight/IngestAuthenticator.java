@@ -16,9 +16,13 @@ import org.apache.arrow.flight.auth2.GeneratedBearerTokenAuthenticator;
 /**
  * Authenticates the calls of a {@link FlightIngestServer}: a configured bearer token, or basic
  * credentials of a configured user (answered with a generated bearer token that later calls
- * send). Compares secrets in constant time and never puts one in a message. Immutable.
+ * send). Compares secrets in constant time and never puts one in a message. The peer identity of
+ * a call is the user name, or {@code bearer-token-<n>} for the n-th configured token (from 1), so
+ * that grants can name either without the token itself. Immutable.
  */
 final class IngestAuthenticator implements CallHeaderAuthenticator {
+  static final String TOKEN_IDENTITY_PREFIX = "bearer-token-";
+
   private final Map<String, byte[]> passwords;
   private final List<byte[]> tokens;
   private final CallHeaderAuthenticator basic;
@@ -30,6 +34,19 @@ final class IngestAuthenticator implements CallHeaderAuthenticator {
     this.tokens = tokens.stream().map(t -> t.getBytes(StandardCharsets.UTF_8)).toList();
     this.basic = passwords.isEmpty() ? null
         : new GeneratedBearerTokenAuthenticator(new BasicCallHeaderAuthenticator(this::validate));
+  }
+
+  /** The peer identity of the {@code index}-th configured token (from 0). */
+  static String tokenIdentity(int index) {
+    return TOKEN_IDENTITY_PREFIX + (index + 1);
+  }
+
+  /** Words a peer identity for messages: {@code user x} or {@code bearer token #n}. */
+  static String describe(String identity) {
+    if (identity.startsWith(TOKEN_IDENTITY_PREFIX)) {
+      return "bearer token #" + identity.substring(TOKEN_IDENTITY_PREFIX.length());
+    }
+    return "user " + identity;
   }
 
   private AuthResult validate(String user, String password) {
@@ -48,10 +65,18 @@ final class IngestAuthenticator implements CallHeaderAuthenticator {
     String bearer = AuthUtilities.getValueFromAuthHeader(headers, Auth2Constants.BEARER_PREFIX);
     if (bearer != null) {
       byte[] presented = bearer.getBytes(StandardCharsets.UTF_8);
+      // Every token is compared, so that the time taken does not tell which one matched.
+      String matched = null;
+      int i = 0;
       for (byte[] token : tokens) {
         if (MessageDigest.isEqual(token, presented)) {
-          return () -> "bearer-token";
+          matched = tokenIdentity(i);
         }
+        i++;
+      }
+      if (matched != null) {
+        String identity = matched;
+        return () -> identity;
       }
     }
     if (basic != null) {

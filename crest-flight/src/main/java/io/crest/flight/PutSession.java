@@ -1,9 +1,12 @@
 package io.crest.flight;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.function.Supplier;
 import org.apache.arrow.flight.CallStatus;
+import org.apache.arrow.flight.FlightDescriptor;
 import org.apache.arrow.flight.FlightProducer.CallContext;
 import org.apache.arrow.flight.FlightProducer.StreamListener;
 import org.apache.arrow.flight.FlightRuntimeException;
@@ -31,20 +34,25 @@ final class PutSession {
     final IngestSource.ProducerStream stream;
     final long position;
     final byte[] ack;
+    final long bytes;
 
-    Pending(IngestSource.ProducerStream stream, long position, byte[] ack) {
+    Pending(IngestSource.ProducerStream stream, long position, byte[] ack, long bytes) {
       this.stream = stream;
       this.position = position;
       this.ack = ack;
+      this.bytes = bytes;
     }
   }
 
   private final StreamListener<PutResult> acks;
   private final BufferAllocator allocator;
-  private final String description;
+  private volatile String description;
 
   // Guarded by this.
   private final Deque<Pending> pending = new ArrayDeque<>();
+  private long pendingBytes;
+  // System.nanoTime() when the put thread started waiting for the producer's next message.
+  private long readingSince;
   private FlightRuntimeException failure;
   // The put's thread while it waits for the producer's next message, else null.
   private Thread reader;
@@ -64,12 +72,45 @@ final class PutSession {
   }
 
   /**
-   * Registers a batch that must be acknowledged with {@code ack} as metadata once its stream's
-   * committed position reaches {@code position}, and acknowledges what is due already.
+   * Registers a batch of {@code bytes} bytes that must be acknowledged with {@code ack} as
+   * metadata once its stream's committed position reaches {@code position}, and acknowledges what
+   * is due already.
    */
-  synchronized void expect(IngestSource.ProducerStream stream, long position, byte[] ack) {
-    pending.addLast(new Pending(stream, position, ack));
+  synchronized void expect(
+      IngestSource.ProducerStream stream, long position, byte[] ack, long bytes) {
+    pending.addLast(new Pending(stream, position, ack, bytes));
+    pendingBytes += bytes;
     acknowledgeDue();
+  }
+
+  /** Names the put once its descriptor is known, for messages. */
+  void describe(String description) {
+    this.description = description;
+  }
+
+  /**
+   * Waits until a batch of {@code bytes} bytes fits beside the batches waiting for their
+   * acknowledgement within {@code limit} bytes (always when none waits), the session failed, or
+   * {@code timeout} passed.
+   *
+   * @return whether the batch fits
+   */
+  synchronized boolean awaitRoom(long bytes, long limit, Duration timeout)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (failure == null && pendingBytes > 0 && pendingBytes + bytes > limit) {
+      long left = deadline - System.nanoTime();
+      if (left <= 0) {
+        return false;
+      }
+      wait(Math.max(1, Math.min(CANCEL_CHECK_MILLIS, left / 1_000_000)));
+    }
+    return failure == null;
+  }
+
+  /** How long the put thread has been waiting for the producer, or 0 if it is not waiting. */
+  synchronized long idleNanos(long now) {
+    return reader == null ? 0 : now - readingSince;
   }
 
   /**
@@ -80,6 +121,7 @@ final class PutSession {
     while (failure == null && !pending.isEmpty()
         && pending.peekFirst().stream.isDurable(pending.peekFirst().position)) {
       Pending head = pending.removeFirst();
+      pendingBytes -= head.bytes;
       byte[] ack = ackMetadata(head);
       ArrowBuf metadata = null;
       if (ack.length > 0) {
@@ -135,22 +177,44 @@ final class PutSession {
    *     #failure} says why)
    */
   boolean next(FlightStream input) {
+    Boolean more = read(input::next);
+    return more != null && more;
+  }
+
+  /**
+   * Waits for the put's descriptor, the producer's first message.
+   *
+   * @return the descriptor, or {@code null} once the session failed (then {@link #failure} says
+   *     why)
+   */
+  FlightDescriptor descriptor(FlightStream input) {
+    return read(input::getDescriptor);
+  }
+
+  /**
+   * Runs {@code read}, which waits for the producer, where {@link #fail} can interrupt it and the
+   * idle watchdog sees it waiting.
+   *
+   * @return what {@code read} returned, or {@code null} if the session failed before or during it
+   */
+  private <T> T read(Supplier<T> read) {
     synchronized (this) {
       if (failure != null) {
-        return false;
+        return null;
       }
       reader = Thread.currentThread();
+      readingSince = System.nanoTime();
     }
     boolean woken = false;
     try {
-      return input.next();
+      return read.get();
     } catch (RuntimeException e) {
       synchronized (this) {
         if (!readerWoken) {
           throw e;
         }
       }
-      return false; // interrupted by fail() while waiting for the producer
+      return null; // interrupted by fail() while waiting for the producer
     } finally {
       synchronized (this) {
         reader = null;

@@ -373,6 +373,7 @@ final class StreamReader implements Runnable {
         continue; // nothing new: an empty batch, or rows emitted or committed before
       }
       int firstRow = (int) Math.max(0, skipUntil - batchStart);
+      BatchConverter.validate(root);
       if (!emit(converter.take(root, firstRow), SourcePosition.ofOffset(rowsRead))) {
         return Outcome.STOPPED;
       }
@@ -419,6 +420,7 @@ final class StreamReader implements Runnable {
       if (converter == null) {
         converter = converterFor(current, root, endpoint);
       }
+      BatchConverter.validate(root);
       if (!emit(converter.take(root, 0), SourcePosition.of(after))) {
         return Outcome.STOPPED;
       }
