@@ -75,6 +75,19 @@ final class ConfigReader {
   }
 
   /**
+   * A YAML parser's message without the lines it quotes from the file (indented under the
+   * problem, with a caret): a quoted line may hold a password or token.
+   */
+  static String withoutSnippets(String message) {
+    if (message == null) {
+      return "";
+    }
+    return java.util.Arrays.stream(message.split("\\R"))
+        .filter(line -> !line.isBlank() && !Character.isWhitespace(line.charAt(0)))
+        .collect(java.util.stream.Collectors.joining("; "));
+  }
+
+  /**
    * Reads and checks {@code file}.
    *
    * @throws ConfigException with every problem found
@@ -88,7 +101,7 @@ final class ConfigReader {
       JsonLocation at = e.getLocation();
       throw new ConfigException(file.toString(), List.of(new ConfigProblem(ConfigProblem.FILE,
           at == null ? 0 : at.getLineNr(), at == null ? 0 : at.getColumnNr(),
-          "not valid YAML: " + e.getOriginalMessage())));
+          "not valid YAML: " + withoutSnippets(e.getOriginalMessage()))));
     } catch (NoSuchFileException e) {
       throw new ConfigException(file.toString(),
           List.of(new ConfigProblem(ConfigProblem.FILE, 0, 0, "no such file")));

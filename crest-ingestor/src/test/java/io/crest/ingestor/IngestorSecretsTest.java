@@ -88,4 +88,28 @@ class IngestorSecretsTest {
       assertThat(tags.toString()).doesNotContain(secret);
     }
   }
+
+  @Test
+  void check_ofAFileWhoseSyntaxErrorIsOnAPasswordLine_printsNoSecret() throws Exception {
+    Path config = dir.resolve("broken.yaml");
+    Files.writeString(config, String.join("\n",
+        "servers:",
+        "  s:",
+        "    uri: grpc://127.0.0.1:1",
+        "    basicAuth:",
+        "      user: producer",
+        "      password: \"" + PASSWORD + "\" tail: [",
+        ""));
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    Ingestor ingestor = new Ingestor(Map.of(),
+        new PrintStream(out, true, StandardCharsets.UTF_8),
+        new PrintStream(err, true, StandardCharsets.UTF_8), new SimpleMeterRegistry());
+
+    assertThat(ingestor.check(config)).isNotZero();
+
+    String printed = out.toString(StandardCharsets.UTF_8) + err.toString(StandardCharsets.UTF_8);
+    assertThat(printed).contains("broken.yaml:6:", "not valid YAML", "expected <block end>");
+    assertThat(printed).doesNotContain(PASSWORD);
+  }
 }
