@@ -161,8 +161,9 @@ final class SqlQueryReader implements Runnable {
           readAll(lease, sql.execute(spec.sql, lease.options(clients.timeout())));
           return;
         }
-        try (FlightSqlClient.PreparedStatement statement =
-            sql.prepare(spec.sql, lease.options(clients.timeout()))) {
+        FlightSqlClient.PreparedStatement statement =
+            sql.prepare(spec.sql, lease.options(clients.timeout()));
+        try {
           // The statement owns the parameter root from here and closes it.
           statement.setParameters(SqlWatermark.parameters(spec.id,
               statement.getParameterSchema(), statement.getResultSetSchema(), spec.column,
@@ -170,6 +171,8 @@ final class SqlQueryReader implements Runnable {
           SqlWatermark.Mark from = emitted;
           readAll(lease, statement.execute(lease.options(clients.timeout())));
           LOG.debug("Flight SQL query {} polled from {} to {}", spec.id, from, emitted);
+        } finally {
+          closeStatement(statement, lease);
         }
       } catch (RuntimeException e) {
         if (FlightErrors.isTransient(e)) {
@@ -177,6 +180,22 @@ final class SqlQueryReader implements Runnable {
         }
         throw e;
       }
+    }
+  }
+
+  /**
+   * Closes a prepared statement on the server with the lease's credentials (its {@code close()}
+   * without options would send none), and its parameters here even if that call fails.
+   */
+  private void closeStatement(FlightSqlClient.PreparedStatement statement,
+      ClientPool.Lease lease) {
+    try {
+      statement.close(lease.options(clients.timeout()));
+    } catch (RuntimeException e) {
+      LOG.warn("Could not close the prepared statement of Flight SQL query {} at {}: {}",
+          spec.id, server.display, e.getMessage());
+    } finally {
+      statement.clearParameters();
     }
   }
 

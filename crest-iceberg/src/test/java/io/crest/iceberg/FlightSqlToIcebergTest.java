@@ -1,10 +1,13 @@
 package io.crest.iceberg;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.awaitility.Awaitility.await;
 
 import io.crest.BatchPolicy;
 import io.crest.Pipeline;
+import io.crest.errors.PipelineFailedException;
+import io.crest.errors.SourceException;
 import io.crest.flight.FlightSqlSource;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -160,5 +163,26 @@ class FlightSqlToIcebergTest extends SinkTestBase {
     runToEnd(source().query("events", "SELECT * FROM events ORDER BY id").build());
     assertThat(ids()).containsExactlyInAnyOrderElementsOf(LongStream.rangeClosed(1, 12).boxed()
         .toList());
+  }
+
+  @Test
+  void bearerToken_isSentWithEveryCall_andAWrongOneFailsWithUnauthenticated() throws Exception {
+    try (SqlTableServer secured = new SqlTableServer(allocator, 2, 2, "s3cret")) {
+      secured.append(1, 10, 2, 20, 3, 30);
+      runToEnd(FlightSqlSource.builder(allocator, secured.uri()).bearerToken("s3cret")
+          .query("events", INCREMENTAL).watermark("ts", 0).build());
+      assertThat(ids()).containsExactlyInAnyOrder(1L, 2L, 3L);
+
+      Pipeline p = Pipeline.from(FlightSqlSource.builder(allocator, secured.uri())
+              .bearerToken("wrong").query("events", INCREMENTAL).watermark("ts", 0).build())
+          .id("events-2").to(sink().build());
+      p.start();
+      Throwable failure = catchThrowable(() -> p.awaitIdle(WAIT));
+      catchThrowable(p::close);
+      assertThat(failure).isInstanceOf(PipelineFailedException.class);
+      assertThat(failure.getCause()).isInstanceOf(SourceException.class)
+          .hasMessageContaining("UNAUTHENTICATED").hasMessageContaining("bearerToken(token)");
+      assertThat(((SourceException) failure.getCause()).stream()).contains("events");
+    }
   }
 }

@@ -68,11 +68,27 @@ final class SqlTableServer implements AutoCloseable {
 
   SqlTableServer(BufferAllocator parent, int rowsPerEndpoint, int rowsPerBatch)
       throws IOException {
+    this(parent, rowsPerEndpoint, rowsPerBatch, null);
+  }
+
+  /** A server that answers only calls carrying {@code Authorization: Bearer <token>}. */
+  SqlTableServer(BufferAllocator parent, int rowsPerEndpoint, int rowsPerBatch, String token)
+      throws IOException {
     this.allocator = parent.newChildAllocator("sql-table-server", 0, Long.MAX_VALUE);
     this.rowsPerEndpoint = rowsPerEndpoint;
     this.rowsPerBatch = rowsPerBatch;
-    this.server = FlightServer.builder(allocator, Location.forGrpcInsecure("127.0.0.1", 0),
-        new Producer()).build().start();
+    FlightServer.Builder builder = FlightServer.builder(allocator,
+        Location.forGrpcInsecure("127.0.0.1", 0), new Producer());
+    if (token != null) {
+      builder.headerAuthenticator(headers -> {
+        if (!("Bearer " + token).equals(headers.get("authorization"))) {
+          throw CallStatus.UNAUTHENTICATED.withDescription("wrong or missing token")
+              .toRuntimeException();
+        }
+        return () -> "reader";
+      });
+    }
+    this.server = builder.build().start();
   }
 
   String uri() {
