@@ -51,7 +51,9 @@ import org.slf4j.LoggerFactory;
  * that rows arrive in watermark order (no row below a value that already has a greater value
  * after it), and it means the newest run of rows waits, in the source's memory, until a greater
  * value is written. Without {@link Builder#watch} the read is bounded and its last run is
- * emitted at the end (rows that join that value later are not read by a later run).
+ * emitted at the end: rows that join that value afterwards are read by a later incremental run
+ * only if they sort after the rows already read (a later id), else others at that value may be
+ * skipped instead.
  *
  * <p>Failures: transient statuses ({@code UNAVAILABLE}, {@code TIMED_OUT}, ...) retry the poll
  * after a jittered exponential backoff, from the last position emitted; others fail the source
