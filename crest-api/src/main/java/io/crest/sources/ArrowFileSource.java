@@ -7,9 +7,11 @@ import java.util.Objects;
 import org.apache.arrow.memory.BufferAllocator;
 
 /**
- * A {@link Source} that reads Arrow IPC files from a local directory, one stream per file.
+ * A {@link Source} that reads Arrow IPC files from a local directory or any other {@link
+ * FileLocation} (an object-store prefix through {@code crest-iceberg}'s {@code
+ * IcebergFileLocation}), one stream per file.
  *
- * <p>What it reads: the regular files directly in the directory whose names match a glob ({@code
+ * <p>What it reads: the regular files directly in the location whose names match a glob ({@code
  * *.arrow} by default), in name order, each in the IPC file format ({@code ARROW1} magic) or the
  * IPC stream format, told apart by the first bytes. LZ4-frame and ZSTD buffer compression is read
  * when {@code org.apache.arrow:arrow-compression} is on the classpath; without it a compressed
@@ -49,22 +51,34 @@ public final class ArrowFileSource {
    *     the pipeline
    */
   public static Builder builder(Path directory, BufferAllocator allocator) {
-    return new Builder(directory, allocator);
+    return new Builder(FileLocation.local(Objects.requireNonNull(directory, "directory")),
+        allocator);
+  }
+
+  /**
+   * Starts building a source reading the files of {@code location}. The source closes the
+   * location when it closes.
+   *
+   * @param allocator the parent of the source's allocator; borrowed, the caller closes it after
+   *     the pipeline
+   */
+  public static Builder builder(FileLocation location, BufferAllocator allocator) {
+    return new Builder(location, allocator);
   }
 
   /** Builds an Arrow file source. Setters check their argument at once. Not thread-safe. */
   public static final class Builder {
-    private final Path directory;
+    private final FileLocation location;
     private final BufferAllocator allocator;
     private String glob;
     private Duration pollInterval;
     private Removal removal = Removal.KEEP;
-    private Path doneDirectory;
+    private String doneDirectory;
     private String metadataKey;
     private String metadataValue;
 
-    private Builder(Path directory, BufferAllocator allocator) {
-      this.directory = Objects.requireNonNull(directory, "directory");
+    private Builder(FileLocation location, BufferAllocator allocator) {
+      this.location = Objects.requireNonNull(location, "location");
       this.allocator = Objects.requireNonNull(allocator, "allocator");
     }
 
@@ -123,13 +137,13 @@ public final class ArrowFileSource {
     }
 
     /**
-     * Moves each file into the {@code done} subdirectory of the directory once a commit covers its
+     * Moves each file into the {@code done} subdirectory of the location once a commit covers its
      * last batch (replacing a file of the same name there).
      *
      * @throws IllegalStateException if completed files are already deleted or moved
      */
     public Builder moveCompleted() {
-      return moveCompletedTo(directory.resolve("done"));
+      return moveCompletedTo(location.defaultDoneTarget());
     }
 
     /**
@@ -139,6 +153,16 @@ public final class ArrowFileSource {
      * @throws IllegalStateException if completed files are already deleted or moved
      */
     public Builder moveCompletedTo(Path target) {
+      return moveCompletedTo(Objects.requireNonNull(target, "target").toString());
+    }
+
+    /**
+     * Moves each file into {@code target}, a directory or prefix in the location's own syntax
+     * (for example {@code s3://bucket/done}), once a commit covers its last batch.
+     *
+     * @throws IllegalStateException if completed files are already deleted or moved
+     */
+    public Builder moveCompletedTo(String target) {
       Objects.requireNonNull(target, "target");
       if (removal == Removal.DELETE) {
         throw new IllegalStateException("Cannot move completed files to " + target
@@ -173,7 +197,7 @@ public final class ArrowFileSource {
 
     /** Returns the source; each call returns a new one (a source belongs to one pipeline run). */
     public Source build() {
-      return new DirectorySource(directory, glob == null ? "*.arrow" : glob, pollInterval,
+      return new DirectorySource(location, glob == null ? "*.arrow" : glob, pollInterval,
           removal, doneDirectory, metadataKey, metadataValue, allocator);
     }
   }

@@ -7,15 +7,13 @@ import io.crest.spi.SourceContext;
 import io.crest.spi.SourcePosition;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
+import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.PathMatcher;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -36,8 +34,8 @@ import org.apache.arrow.vector.ipc.ArrowStreamReader;
 import org.apache.arrow.vector.ipc.message.ArrowBlock;
 
 /**
- * The source behind {@link ArrowFileSource}: one reader thread reading the directory's files in
- * name order. Completed files are removed on the committer thread ({@link #committed}) or, for
+ * The source behind {@link ArrowFileSource}: one reader thread reading a {@link FileLocation}'s
+ * files in name order. Completed files are removed on the committer thread ({@link #committed}) or, for
  * files a previous run fully committed, on the reader thread; both under {@link #lock}.
  */
 final class DirectorySource implements Source {
@@ -45,11 +43,11 @@ final class DirectorySource implements Source {
   private static final String COMPRESSION_FACTORY =
       "org.apache.arrow.compression.CommonsCompressionFactory";
 
-  private final Path directory;
+  private final FileLocation location;
   private final String glob;
   private final Duration pollInterval;
   private final ArrowFileSource.Removal removal;
-  private final Path doneDirectory;
+  private final String doneDirectory;
   private final String metadataKey;
   private final String metadataValue;
   private final BufferAllocator allocator;
@@ -66,10 +64,10 @@ final class DirectorySource implements Source {
   private Thread reader;
   private boolean closed;
 
-  DirectorySource(Path directory, String glob, Duration pollInterval,
-      ArrowFileSource.Removal removal, Path doneDirectory, String metadataKey,
+  DirectorySource(FileLocation location, String glob, Duration pollInterval,
+      ArrowFileSource.Removal removal, String doneDirectory, String metadataKey,
       String metadataValue, BufferAllocator parent) {
-    this.directory = directory;
+    this.location = location;
     this.glob = glob;
     this.pollInterval = pollInterval;
     this.removal = removal;
@@ -81,7 +79,8 @@ final class DirectorySource implements Source {
 
   @Override
   public String name() {
-    return "arrow-files[" + directory.resolve(glob) + "]";
+    String base = location.description();
+    return "arrow-files[" + base + (base.endsWith("/") ? "" : "/") + glob + "]";
   }
 
   @Override
@@ -93,11 +92,11 @@ final class DirectorySource implements Source {
       throw new IllegalStateException("Cannot start " + name() + ": closed");
     }
     this.context = context;
-    if (!Files.isDirectory(directory)) {
-      throw new SourceException("Cannot start " + name() + ": " + directory
+    if (location instanceof LocalFiles && !Files.isDirectory(((LocalFiles) location).directory)) {
+      throw new SourceException("Cannot start " + name() + ": " + location.description()
           + " is not a directory (create it first)", null, null, null);
     }
-    reader = new Thread(this::run, "arrow-file-source-" + directory.getFileName());
+    reader = new Thread(this::run, "arrow-file-source-" + threadSuffix());
     reader.start();
   }
 
@@ -108,12 +107,11 @@ final class DirectorySource implements Source {
         forgetRemovedFiles(ctx);
       }
       while (true) {
-        for (Path file : listFiles()) {
+        for (String stream : listFiles()) {
           if (stopping(ctx)) {
             return;
           }
-          String stream = file.getFileName().toString();
-          if (seen.add(stream) && !readFile(ctx, file, stream)) {
+          if (seen.add(stream) && !readFile(ctx, stream)) {
             return;
           }
         }
@@ -131,7 +129,7 @@ final class DirectorySource implements Source {
       ctx.fail(e);
     } catch (IOException | RuntimeException e) {
       ctx.fail(new SourceException(
-          "Cannot list Arrow IPC files in " + directory + ": " + e, null, null, e));
+          "Cannot list Arrow IPC files in " + location.description() + ": " + e, null, null, e));
     }
   }
 
@@ -143,10 +141,10 @@ final class DirectorySource implements Source {
    * Forgets the positions of files a previous run recorded that are no longer in the directory:
    * they were removed once committed (the removal happened, its forget was not committed).
    */
-  private void forgetRemovedFiles(SourceContext ctx) {
+  private void forgetRemovedFiles(SourceContext ctx) throws IOException {
     List<String> gone = new ArrayList<>();
     for (String stream : ctx.resumePositions().keySet()) {
-      if (!Files.isRegularFile(directory.resolve(stream))) {
+      if (!location.exists(stream)) {
         gone.add(stream);
       }
     }
@@ -156,18 +154,30 @@ final class DirectorySource implements Source {
     }
   }
 
-  private List<Path> listFiles() throws IOException {
-    PathMatcher matcher = directory.getFileSystem().getPathMatcher("glob:" + glob);
-    List<Path> files = new ArrayList<>();
-    try (DirectoryStream<Path> entries = Files.newDirectoryStream(directory)) {
-      for (Path entry : entries) {
-        if (matcher.matches(entry.getFileName()) && Files.isRegularFile(entry)) {
-          files.add(entry);
-        }
+  private List<String> listFiles() throws IOException {
+    PathMatcher matcher = FileSystems.getDefault().getPathMatcher("glob:" + glob);
+    List<String> files = new ArrayList<>();
+    for (String name : location.list()) {
+      if (matcher.matches(Path.of(name))) {
+        files.add(name);
       }
     }
     files.sort(null);
     return files;
+  }
+
+  private String threadSuffix() {
+    String base = location.description();
+    if (base.endsWith("/")) {
+      base = base.substring(0, base.length() - 1);
+    }
+    return base.substring(base.lastIndexOf('/') + 1);
+  }
+
+  /** The file's full name, for messages. */
+  private String file(String stream) {
+    String base = location.description();
+    return base + (base.endsWith("/") ? "" : "/") + stream;
   }
 
   /**
@@ -175,8 +185,9 @@ final class DirectorySource implements Source {
    *
    * @return {@code false} if the pipeline is stopping
    */
-  private boolean readFile(SourceContext ctx, Path file, String stream)
+  private boolean readFile(SourceContext ctx, String stream)
       throws InterruptedException {
+    String file = file(stream);
     SourcePosition resume =
         forgotten.contains(stream) ? null : ctx.resumePositions().get(stream);
     long skip;
@@ -187,7 +198,7 @@ final class DirectorySource implements Source {
           + " (was the position recorded by another source?)", stream, null, e);
     }
     long batches = 0;
-    try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+    try (SeekableByteChannel channel = location.open(stream)) {
       boolean fileFormat = hasFileMagic(channel);
       channel.position(0);
       if (metadataKey != null && !fileFormat) {
@@ -265,7 +276,7 @@ final class DirectorySource implements Source {
           remove(ctx, stream);
         } catch (IOException e) {
           throw new SourceException("Cannot remove completed Arrow IPC file "
-              + directory.resolve(stream) + ": " + e, stream, null, e);
+              + file(stream) + ": " + e, stream, null, e);
         }
       } else {
         finished.put(stream, batches);
@@ -290,7 +301,7 @@ final class DirectorySource implements Source {
             remove(ctx, entry.getKey());
           } catch (IOException e) {
             throw new SourceException("Cannot remove completed Arrow IPC file "
-                + directory.resolve(entry.getKey()) + ": " + e, entry.getKey(), null, e);
+                + file(entry.getKey()) + ": " + e, entry.getKey(), null, e);
           }
         }
       }
@@ -298,19 +309,17 @@ final class DirectorySource implements Source {
   }
 
   private void remove(SourceContext ctx, String stream) throws IOException {
-    Path file = directory.resolve(stream);
     if (removal == ArrowFileSource.Removal.DELETE) {
-      Files.deleteIfExists(file);
+      location.delete(stream);
     } else {
-      Files.createDirectories(doneDirectory);
-      Files.move(file, doneDirectory.resolve(stream), StandardCopyOption.REPLACE_EXISTING);
+      location.move(stream, doneDirectory);
     }
     forgotten.add(stream);
     seen.remove(stream);
     ctx.forget(List.of(stream));
   }
 
-  private static boolean hasFileMagic(FileChannel channel) throws IOException {
+  private static boolean hasFileMagic(SeekableByteChannel channel) throws IOException {
     ByteBuffer head = ByteBuffer.allocate(FILE_MAGIC.length);
     while (head.hasRemaining() && channel.read(head) >= 0) {
       // read until full or end of file
@@ -357,6 +366,10 @@ final class DirectorySource implements Source {
         Thread.currentThread().interrupt();
       }
     }
-    allocator.close();
+    try {
+      allocator.close();
+    } finally {
+      location.close();
+    }
   }
 }

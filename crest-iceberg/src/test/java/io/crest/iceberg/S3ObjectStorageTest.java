@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.crest.BatchPolicy;
 import io.crest.Pipeline;
 import io.crest.flight.FlightSource;
-import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -22,10 +21,6 @@ import org.apache.iceberg.data.Record;
 import org.apache.iceberg.io.CloseableIterable;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
-import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.S3Object;
 
@@ -42,14 +37,7 @@ class S3ObjectStorageTest {
   @Test
   void pipeline_writesTheWarehouseToS3_resumes_andReadsBack() throws Exception {
     try (S3Server s3 = S3Server.start(dir.resolve("s3"));
-        S3Client client = S3Client.builder()
-            .endpointOverride(URI.create(s3.endpoint()))
-            .forcePathStyle(true)
-            .region(Region.US_EAST_1)
-            .credentialsProvider(StaticCredentialsProvider.create(
-                AwsBasicCredentials.create(S3Server.ACCESS_KEY, S3Server.SECRET_KEY)))
-            .httpClient(UrlConnectionHttpClient.create())
-            .build()) {
+        S3Client client = s3.client()) {
       client.createBucket(b -> b.bucket("lake"));
       Map<String, String> catalog = new HashMap<>(s3.fileIoProperties());
       catalog.put("type", "jdbc");

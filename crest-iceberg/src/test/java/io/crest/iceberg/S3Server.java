@@ -108,6 +108,20 @@ final class S3Server implements AutoCloseable {
     return props;
   }
 
+  /** An S3 client of this server (path-style, its credentials); the caller closes it. */
+  software.amazon.awssdk.services.s3.S3Client client() {
+    return software.amazon.awssdk.services.s3.S3Client.builder()
+        .endpointOverride(java.net.URI.create(endpoint()))
+        .forcePathStyle(true)
+        .region(software.amazon.awssdk.regions.Region.US_EAST_1)
+        .credentialsProvider(
+            software.amazon.awssdk.auth.credentials.StaticCredentialsProvider.create(
+                software.amazon.awssdk.auth.credentials.AwsBasicCredentials.create(
+                    ACCESS_KEY, SECRET_KEY)))
+        .httpClient(software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient.create())
+        .build();
+  }
+
   String log() throws IOException {
     return Files.readString(log);
   }

@@ -47,6 +47,7 @@ import picocli.CommandLine.Spec;
  * <pre>
  * crest-ingestor check -config orders.yaml   validate the file, then reach every Flight server and the catalog
  * crest-ingestor run -config orders.yaml     run the pipelines until their sources end or SIGTERM
+ * crest-ingestor replay -config orders.yaml  replay the pipelines' dead letters into their tables
  * </pre>
  *
  * <p>Exit codes:
@@ -283,6 +284,26 @@ public final class Ingestor {
     return code;
   }
 
+  /**
+   * Replays the dead-letter directory of each pipeline in {@code pipelines} (every pipeline of
+   * {@code config} with one if empty) into its table, exactly once per file (see {@link Replay}).
+   * Prints a line per file read: rows committed, or rows rejected again and why.
+   *
+   * @return {@value #EXIT_OK}, {@value #EXIT_FAILED} if a replay failed, {@value #EXIT_USAGE} if a
+   *     named pipeline does not exist or has no dead-letter directory, or {@value
+   *     #EXIT_INVALID_CONFIG}
+   */
+  public int replay(Path config, List<String> pipelines, StopSignal stop) {
+    Objects.requireNonNull(stop, "stop");
+    IngestorConfig c = read(config);
+    if (c == null) {
+      return EXIT_INVALID_CONFIG;
+    }
+    try (BufferAllocator root = new RootAllocator()) {
+      return new Replay(out, err).run(c, pipelines, root, stop);
+    }
+  }
+
   private int runPipelines(IngestorConfig c, BufferAllocator root, MeterRegistry registry,
       StopSignal stop) {
     Map<String, Pipeline> pipelines = new LinkedHashMap<>();
@@ -392,7 +413,7 @@ public final class Ingestor {
       versionProvider = Version.class, sortOptions = false, usageHelpAutoWidth = true,
       description = "Ingests Arrow Flight streams into Apache Iceberg tables, as one YAML file"
           + " describes.",
-      synopsisSubcommandLabel = "(check | run)",
+      synopsisSubcommandLabel = "(check | run | replay)",
       exitCodeListHeading = "%nExit codes:%n",
       exitCodeList = {
           EXIT_OK + ":check found nothing wrong; run ended with every source complete and"
@@ -406,7 +427,8 @@ public final class Ingestor {
               + " address did not answer as configured"},
       footerHeading = "%nExample:%n",
       footer = {"  crest-ingestor check -config orders.yaml",
-          "  crest-ingestor run -config orders.yaml"})
+          "  crest-ingestor run -config orders.yaml",
+          "  crest-ingestor replay -config orders.yaml -pipeline orders-ingest"})
   static final class Cli implements Callable<Integer> {
     private final Ingestor ingestor;
     private final StopSignal stop;
@@ -421,7 +443,7 @@ public final class Ingestor {
     @Override
     public Integer call() {
       PrintWriter err = spec.commandLine().getErr();
-      err.println("Cannot run crest-ingestor: missing command (check or run)");
+      err.println("Cannot run crest-ingestor: missing command (check, run or replay)");
       spec.commandLine().usage(err);
       return EXIT_USAGE;
     }
@@ -450,6 +472,24 @@ public final class Ingestor {
     int run(@Option(names = {"-config", "--config"}, required = true,
         paramLabel = "<file.yaml>", description = "the ingestor's YAML file") Path config) {
       return ingestor.run(config, stop);
+    }
+
+    @Command(name = "replay", mixinStandardHelpOptions = true,
+        description = "Replays the dead-letter directory of each pipeline (or of those named)"
+            + " into its table with the file's current settings, exactly once per file (as"
+            + " pipeline <id>-replay); prints per file the rows committed or rejected again"
+            + " (those go to <deadLetter>/replay-rejected/).",
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {EXIT_OK + ":every file replayed (rows rejected again are printed)",
+            EXIT_FAILED + ":a replay failed; run it again after fixing the cause",
+            EXIT_USAGE + ":bad command line, or a named pipeline has no dead-letter directory",
+            EXIT_INVALID_CONFIG + ":the file is unreadable or invalid"})
+    int replay(@Option(names = {"-config", "--config"}, required = true,
+            paramLabel = "<file.yaml>", description = "the ingestor's YAML file") Path config,
+        @Option(names = {"-pipeline", "--pipeline"}, paramLabel = "<id>",
+            description = "a pipeline to replay (repeatable); default: every pipeline with a"
+                + " deadLetter directory") List<String> pipelines) {
+      return ingestor.replay(config, pipelines == null ? List.of() : pipelines, stop);
     }
   }
 

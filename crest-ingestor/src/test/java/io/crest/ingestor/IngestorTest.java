@@ -252,7 +252,7 @@ class IngestorTest {
 
     err.reset();
     assertThat(ingestor.execute(List.of(), new StopSignal())).isEqualTo(Ingestor.EXIT_USAGE);
-    assertThat(err()).startsWith("Cannot run crest-ingestor: missing command (check or run)\n"
+    assertThat(err()).startsWith("Cannot run crest-ingestor: missing command (check, run or replay)\n"
         + "Usage: crest-ingestor");
   }
 
@@ -261,8 +261,9 @@ class IngestorTest {
     Ingestor ingestor = ingestor(Map.of());
 
     assertThat(ingestor.execute(List.of("--help"), new StopSignal())).isEqualTo(Ingestor.EXIT_OK);
-    assertThat(out()).startsWith("Usage: crest-ingestor [-hV] (check | run)")
-        .contains("  check  Validates the file", "  run    Runs the pipelines", "Exit codes:",
+    assertThat(out()).startsWith("Usage: crest-ingestor [-hV] (check | run | replay)")
+        .contains("  check   Validates the file", "  run     Runs the pipelines",
+            "  replay  Replays the dead-letter directory", "Exit codes:",
             "  0   check found nothing wrong", "  2   bad command line",
             "  3   the file cannot be read or is invalid", "  4   check: a Flight server");
     out.reset();

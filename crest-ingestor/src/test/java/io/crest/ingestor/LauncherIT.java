@@ -80,6 +80,10 @@ class LauncherIT {
     Result invalid = launch(List.of("check", "-config", "missing.yaml"), Map.of());
     assertThat(invalid.code()).as(invalid.output()).isEqualTo(Ingestor.EXIT_INVALID_CONFIG);
     assertThat(invalid.output()).contains("missing.yaml: no such file");
+
+    Result replay = launch(List.of("replay", "-config", "missing.yaml"), Map.of());
+    assertThat(replay.code()).as(replay.output()).isEqualTo(Ingestor.EXIT_INVALID_CONFIG);
+    assertThat(replay.output()).contains("missing.yaml: no such file");
   }
 
   @Test
