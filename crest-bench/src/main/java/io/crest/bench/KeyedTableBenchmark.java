@@ -85,8 +85,11 @@ import org.openjdk.jmh.annotations.TearDown;
  *   <li>{@link #restart}: a pipeline started against the keyed table after {@value
  *       #RESTART_BASE_FLUSHES} flushes, with a cold index, ingesting one more flush of {@value
  *       #FLUSH_ROWS} upserts: time from start to the first commit, pipeline close included (its
- *       keys are resolved from the table). {@code restart=append} does the same with an append of one flush to the appended
- *       table, the cost of a restart without keys. Every operation adds a flush to the table.
+ *       keys are resolved from the table). {@code restart=append} does the same with an append of
+ *       one flush to the appended table, the cost of a restart without keys. {@code
+ *       baseKeys=10000000} starts instead against a table of 10,000,000 keys appended once (one
+ *       row each, more than the default index holds), the flush's keys drawn from all of them.
+ *       Every operation adds a flush to the table.
  * </ul>
  *
  * <p>The setup of {@link #read} prints the key index's bytes per key ({@code memoryBytes() /
