@@ -37,6 +37,13 @@ abstract class FlightTestSupport {
         resources.pop().close();
       }
     } finally {
+      // gRPC's threads give back the buffers of calls cancelled by the close (a put or stream
+      // still open when the server went) a moment later: wait for them, within a bound, so that
+      // what close() then finds is a real leak.
+      long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
+      while (allocator.getAllocatedMemory() > 0 && System.nanoTime() < deadline) {
+        Thread.sleep(10);
+      }
       allocator.close();
     }
   }
