@@ -36,6 +36,10 @@ final class FlightReadRun {
   private final List<FlightSource.DiscoverySpec> discoveries;
   private final ReadSettings settings;
   private final String name;
+  private final Shard shard;
+  // Sharded: every discovered stream's newest position over all shards' last commits (any shard
+  // count), read at start; null when not sharded or the sink cannot list them.
+  private Map<String, SourcePosition> newestPositions;
 
   private final Object closeLock = new Object();
   private final Object lock = new Object();
@@ -54,7 +58,9 @@ final class FlightReadRun {
       List<StreamSpec> streams,
       List<FlightSource.DiscoverySpec> discoveries,
       ReadSettings settings,
-      String name) {
+      String name,
+      Shard shard) {
+    this.shard = shard;
     this.parentAllocator = parentAllocator;
     this.streams = streams;
     this.discoveries = discoveries;
@@ -134,8 +140,11 @@ final class FlightReadRun {
     clients = new ClientPool(allocator, settings.security, settings.callTimeout);
     permits = new Semaphore(settings.maxConcurrentStreams);
     openUnits.set(streams.size() + discoveries.size());
+    if (shard != null) {
+      newestPositions = ShardPositions.newest(context, shard, name);
+    }
     for (StreamSpec stream : streams) {
-      readers.add(reader(stream));
+      readers.add(reader(stream, context.resumePositions().get(stream.id())));
     }
     for (FlightSource.DiscoverySpec spec : discoveries) {
       running.add(
@@ -154,10 +163,9 @@ final class FlightReadRun {
     }
   }
 
-  private StreamReader reader(StreamSpec stream) {
+  private StreamReader reader(StreamSpec stream, SourcePosition position) {
     return new StreamReader(
-        stream, clients, settings, permits, allocator, context,
-        context.resumePositions().get(stream.id()), this::unitEnded);
+        stream, clients, settings, permits, allocator, context, position, this::unitEnded);
   }
 
   private void unitEnded() {
@@ -177,8 +185,15 @@ final class FlightReadRun {
       for (StreamReader reader : readers) {
         used.add(reader.streamId());
       }
+      List<StreamSpec> owned = found;
+      Set<String> rehomed = new TreeSet<>();
+      if (shard != null) {
+        owned = ShardPositions.owned(shard, spec.id, found);
+        LOG.info("Discovery {} at {}: {} reads {} of the {} streams found", spec.id, spec.uri,
+            shard, owned.size(), found.size());
+      }
       List<StreamReader> added = new ArrayList<>();
-      for (StreamSpec stream : found) {
+      for (StreamSpec stream : owned) {
         if (used.contains(stream.id())) {
           context.fail(new SourceException(
               "Cannot read discovered stream " + stream.id() + " from " + spec.uri
@@ -186,9 +201,13 @@ final class FlightReadRun {
               stream.id(), null, null));
           return;
         }
-        SourcePosition position = context.resumePositions().get(stream.id());
+        SourcePosition own = context.resumePositions().get(stream.id());
+        SourcePosition position = newestPositions == null ? own : newestPositions.get(stream.id());
+        if (own != null && !own.equals(position)) {
+          rehomed.add(stream.id()); // another shard read it since: its own entry is stale
+        }
         try {
-          added.add(reader(stream));
+          added.add(reader(stream, position));
         } catch (SourceException e) {
           context.fail(e);
           return;
@@ -198,6 +217,9 @@ final class FlightReadRun {
         }
       }
       forgetVanishedStreams(spec, found);
+      if (shard != null) {
+        ShardPositions.forgetStale(context, spec.id, rehomed);
+      }
       openUnits.addAndGet(added.size());
       readers.addAll(added);
       for (StreamReader reader : added) {

@@ -104,12 +104,14 @@ public final class FlightSource implements Source {
   private final String name;
 
   private final FlightReadRun run;
+  private final Shard shard;
 
   private FlightSource(
       BufferAllocator parentAllocator,
       List<StreamSpec> streams,
       List<DiscoverySpec> discoveries,
-      ReadSettings settings) {
+      ReadSettings settings,
+      Shard shard) {
     this.parentAllocator = parentAllocator;
     this.streams = streams;
     this.discoveries = discoveries;
@@ -122,8 +124,9 @@ public final class FlightSource implements Source {
       ids.add(discovery.id + "/*");
     }
     Collections.sort(ids);
-    this.name = "flight[" + String.join(", ", ids) + "]";
-    this.run = new FlightReadRun(parentAllocator, streams, discoveries, settings, name);
+    this.shard = shard;
+    this.name = "flight[" + String.join(", ", ids) + (shard == null ? "" : " " + shard) + "]";
+    this.run = new FlightReadRun(parentAllocator, streams, discoveries, settings, name, shard);
   }
 
   /**
@@ -141,6 +144,16 @@ public final class FlightSource implements Source {
   @Override
   public String name() {
     return name;
+  }
+
+  /**
+   * Returns {@code configuredId} unsharded, else {@code <configuredId>-shard-<index>-of-<count>}
+   * (see {@link Builder#shard}): each shard records its own positions and is fenced on its own.
+   */
+  @Override
+  public String pipelineId(String configuredId) {
+    Objects.requireNonNull(configuredId, "configuredId");
+    return shard == null ? configuredId : configuredId + shard.idSuffix();
   }
 
   /**
@@ -207,6 +220,7 @@ public final class FlightSource implements Source {
     private Duration pollInterval;
     private Duration callTimeout;
     private Integer maxConcurrentStreams;
+    private Shard shard;
     private Path trustedCertificatesPath;
     private byte[] trustedCertificates;
     private Path certificateChainPath;
@@ -330,6 +344,42 @@ public final class FlightSource implements Source {
                 + " (give each stream its own id with stream(id, uri, ticket))");
       }
       streams.put(stream.id(), stream);
+      return this;
+    }
+
+    /**
+     * Makes this source shard {@code index} of {@code count} instances that read the same
+     * discoveries into one table: it reads only the discovered endpoints it owns, a stable,
+     * disjoint share chosen by rendezvous hashing of each endpoint's key (its ticket, or an
+     * incremental ticket's view), so that every endpoint is read by exactly one shard and adding
+     * endpoints or shards moves few. Run one instance per index, each with the same pipeline id
+     * and the same count.
+     *
+     * <p>Pipeline id: the pipeline records this shard's commits under {@code
+     * <id>-shard-<index>-of-<count>} ({@link FlightSource#pipelineId}), so each shard has its own positions
+     * and its own fence; {@code Pipeline#id()} returns that id and metrics are tagged with it.
+     *
+     * <p>Changing the count: stop every instance of the old count, then start the new ones.
+     * At start each shard reads the last committed state of every pipeline {@code
+     * <id>-shard-*} in the table, whatever its count, and resumes each endpoint it owns from the
+     * newest position any of them committed, so an endpoint that moved to it continues where
+     * its old shard stopped; it forgets the endpoints it no longer owns. Instances of two counts
+     * running at once would read the moved endpoints twice: nothing can detect that, so do not.
+     * The sink must list other pipelines' states ({@code SinkWriter#committedStates}; the
+     * Iceberg sink does); with one that cannot, a moved endpoint is read from its start (a
+     * warning says so).
+     *
+     * @throws IllegalArgumentException if {@code count} is below 1 or {@code index} is not in
+     *     {@code [0, count)}
+     * @throws IllegalStateException if a shard was set before
+     */
+    public Builder shard(int index, int count) {
+      Shard s = new Shard(index, count);
+      if (shard != null) {
+        throw new IllegalStateException(
+            "Cannot make the source " + s + ": it is already " + shard);
+      }
+      shard = s;
       return this;
     }
 
@@ -579,6 +629,13 @@ public final class FlightSource implements Source {
             "Cannot build FlightSource: TLS options (trustedCertificates or clientCertificate) are"
                 + " set but no stream uses TLS (use grpc+tls://host:port URIs)");
       }
+      if (shard != null && (discoveries.isEmpty() || !streams.isEmpty())) {
+        throw new IllegalStateException(
+            "Cannot build FlightSource as " + shard + ": sharding splits the endpoints of"
+                + " discoveries, and this source has "
+                + (discoveries.isEmpty() ? "none" : "fixed streams " + streams.keySet()
+                    + " too, which every shard would read (read them in a pipeline of their own)"));
+      }
       ReadSettings settings =
           new ReadSettings(
               Backoff.of(
@@ -594,13 +651,14 @@ public final class FlightSource implements Source {
           parentAllocator,
           Collections.unmodifiableList(new ArrayList<>(streams.values())),
           List.copyOf(discoveries.values()),
-          settings);
+          settings,
+          shard);
     }
 
     @Override
     public String toString() {
       return "FlightSource.Builder[streams=" + streams.keySet() + ", discoveries="
-          + discoveries.keySet() + ", user=" + user + ", bearerToken="
+          + discoveries.keySet() + (shard == null ? "" : ", " + shard) + ", user=" + user + ", bearerToken="
           + (bearerToken == null ? "none" : "***") + "]";
     }
   }
