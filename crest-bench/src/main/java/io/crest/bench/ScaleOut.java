@@ -40,8 +40,8 @@ import org.apache.iceberg.types.Types;
  * <ul>
  *   <li>{@code scale}: the harness serves {@code endpoints} endless Flight streams (one server,
  *       in this JVM); instance i of N reads the endpoints of {@code shard(i, N)} and flushes
- *       every {@code flush}. Reported: committed rows/s and commits/s over the measured window
- *       (after a warm-up), read back from the table's snapshots, and the conflicts and retries the
+ *       every {@code flush}. Reported: committed rows/s and commits/s in steady state (see
+ *       {@link #rates}), read back from the table's snapshots, and the conflicts and retries the
  *       instances counted.
  *   <li>{@code ceiling}: each instance commits one-row commits back to back; commits/s on one
  *       table is the catalog's ceiling.
@@ -62,9 +62,14 @@ import org.apache.iceberg.types.Types;
 public final class ScaleOut {
   static final String TABLE = "bench.scale";
 
+  // Held: the gRPC server's stream-closed warnings when an instance stops are noise here.
+  private static final java.util.logging.Logger GRPC_LOG =
+      java.util.logging.Logger.getLogger("io.grpc");
+
   private ScaleOut() {}
 
   public static void main(String[] args) throws Exception {
+    GRPC_LOG.setLevel(java.util.logging.Level.SEVERE);
     String mode = args[0];
     String catalogKind = args[1];
     List<Integer> instances = new ArrayList<>();
@@ -107,8 +112,7 @@ public final class ScaleOut {
             sums[0] += field(r, "conflicts");
             sums[1] += field(r, "retries");
           }
-          double[] rates = rates(props, startMillis + warmup * 1_000,
-              startMillis + seconds * 1_000);
+          double[] rates = rates(props, startMillis + warmup * 1_000);
           System.out.printf("| %s | %d | %,.0f | %.1f | %d | %d | %,.0f |%n", catalogKind, n,
               rates[0], rates[1], sums[0], sums[1], rates[0] / n);
         } finally {
@@ -151,20 +155,33 @@ public final class ScaleOut {
     }
   }
 
-  /** Committed rows/s and commits/s of the snapshots committed in {@code [from, to)}. */
-  private static double[] rates(Map<String, String> props, long from, long to) throws IOException {
+  /**
+   * Committed rows/s and commits/s in steady state: the rows and commits of the snapshots after
+   * {@code max(notBefore, first snapshot)}, over the time from then to the last snapshot. (A fixed
+   * window from the harness's start would count the JVMs' start-up, which on a loaded machine
+   * takes longer for four instances than for one.)
+   */
+  private static double[] rates(Map<String, String> props, long notBefore) throws IOException {
     Catalog catalog = IcebergCatalogs.open("crest", props);
     try {
       Table table = catalog.loadTable(TableIdentifier.parse(TABLE));
+      List<Snapshot> snapshots = new ArrayList<>();
+      table.snapshots().forEach(snapshots::add);
+      snapshots.sort(java.util.Comparator.comparingLong(Snapshot::timestampMillis));
+      if (snapshots.size() < 2) {
+        return new double[] {0, 0};
+      }
+      long from = Math.max(notBefore, snapshots.get(0).timestampMillis());
+      long to = snapshots.get(snapshots.size() - 1).timestampMillis();
       long rows = 0;
       long commits = 0;
-      for (Snapshot s : table.snapshots()) {
-        if (s.timestampMillis() >= from && s.timestampMillis() < to) {
+      for (Snapshot s : snapshots) {
+        if (s.timestampMillis() > from) {
           commits++;
           rows += Long.parseLong(s.summary().getOrDefault("added-records", "0"));
         }
       }
-      double window = (to - from) / 1000.0;
+      double window = Math.max(1, to - from) / 1000.0;
       return new double[] {rows / window, commits / window};
     } finally {
       IcebergCatalogs.closeQuietly(catalog);

@@ -1,6 +1,7 @@
 package io.crest.bench;
 
 import io.crest.BatchPolicy;
+import io.crest.DataSize;
 import io.crest.Pipeline;
 import io.crest.PipelineStats;
 import io.crest.flight.FlightSource;
@@ -52,22 +53,27 @@ public final class ScaleOutWorker {
     try (BufferAllocator allocator = new RootAllocator()) {
       Source source;
       BatchPolicy policy;
+      DataSize buffer;
       if (mode.equals("flight")) {
         source = FlightSource.builder(allocator)
             .discover("bench", flightUri, FlightDescriptor.path("bench"))
             .shard(index, count)
             .build();
         policy = BatchPolicy.every(Duration.ofMillis(flushMillis));
+        buffer = DataSize.mib(64);
       } else {
         source = new TrickleSource(allocator, "trickle-" + index);
         policy = BatchPolicy.rows(1);
+        // Each buffered one-row batch is a commit of its own: a large buffer would take minutes
+        // of commits to drain at stop.
+        buffer = DataSize.kib(1);
       }
       IcebergSink sink = IcebergSink.builder().catalog("crest", catalog).table(ScaleOut.TABLE)
           .build();
       PipelineStats stats;
       long start = System.nanoTime();
       try (Pipeline p = Pipeline.from(source).id(mode + (mode.equals("flight") ? "" : "-" + index))
-          .batch(policy).to(sink)) {
+          .batch(policy).bufferLimit(buffer).to(sink)) {
         p.start();
         while (System.nanoTime() - start < seconds * 1_000_000_000L) {
           if (p.state() == Pipeline.State.FAILED) {
