@@ -317,6 +317,8 @@ public final class CrestMetrics implements PipelineListener, AutoCloseable {
     registered.add(m.recordsWritten);
     registered.add(m.batchesCommitted);
     registered.add(m.bytesWritten);
+    registered.add(m.commitConflicts);
+    registered.add(m.commitRetries);
     registered.add(m.commitDuration);
     registered.add(m.recordsPerBatch);
     m.error(KIND_FATAL);
