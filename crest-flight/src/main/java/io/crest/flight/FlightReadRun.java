@@ -202,7 +202,8 @@ final class FlightReadRun {
           return;
         }
         SourcePosition own = context.resumePositions().get(stream.id());
-        SourcePosition position = newestPositions == null ? own : newestPositions.get(stream.id());
+        SourcePosition newest = newestPositions == null ? null : newestPositions.get(stream.id());
+        SourcePosition position = newest != null ? newest : own;
         if (own != null && !own.equals(position)) {
           rehomed.add(stream.id()); // another shard read it since: its own entry is stale
         }

@@ -22,13 +22,12 @@ import org.junit.jupiter.api.Test;
  */
 class CommitContentionTest extends SinkTestBase {
 
+  /** Runs one pipeline to the end; {@code metrics} (may be null) listens and stays open. */
   private PipelineStats run(IcebergSink sink, String id, long firstId, long rows,
-      SimpleMeterRegistry registry) throws Exception {
+      CrestMetrics metrics) throws Exception {
     GeneratedSource source = new GeneratedSource(allocator, 100).stream(id, firstId, rows);
     Pipeline.Builder b = Pipeline.from(source).id(id).batch(BatchPolicy.rows(1_000_000));
-    CrestMetrics metrics = null;
-    if (registry != null) {
-      metrics = CrestMetrics.forRegistry(registry);
+    if (metrics != null) {
       b.listener(metrics);
     }
     try (Pipeline p = b.to(sink)) {
@@ -36,10 +35,6 @@ class CommitContentionTest extends SinkTestBase {
       assertThat(p.awaitIdle(WAIT)).isTrue();
       p.stop();
       return p.stats();
-    } finally {
-      if (metrics != null) {
-        metrics.close();
-      }
     }
   }
 
@@ -57,9 +52,10 @@ class CommitContentionTest extends SinkTestBase {
       }
     });
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    CrestMetrics metrics = CrestMetrics.forRegistry(registry);
 
     PipelineStats stats = run(IcebergSink.builder().catalog(faulty).table("db.t").build(),
-        "mine", 20_000, 1_000, registry);
+        "mine", 20_000, 1_000, metrics);
 
     assertThat(other).hasSize(1);
     assertThat(other.get(0).commitConflicts()).isZero();
@@ -68,6 +64,7 @@ class CommitContentionTest extends SinkTestBase {
     assertThat(stats.commitRetries()).isZero(); // Iceberg's own retry took it
     assertThat(registry.get(CrestMetrics.COMMIT_CONFLICTS).counter().count()).isEqualTo(1.0);
     assertThat(registry.get(CrestMetrics.COMMIT_RETRIES).counter().count()).isEqualTo(0.0);
+    metrics.close();
     // The other instance's snapshot is the parent of this one's: applied on top, not instead.
     Snapshot head = table().currentSnapshot();
     assertThat(head.summary()).containsEntry("crest.pipeline-id", "mine");
