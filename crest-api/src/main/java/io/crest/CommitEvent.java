@@ -18,6 +18,9 @@ import java.util.Map;
  * @param latency how long the commit call took
  * @param sinceLastCommit time since the previous commit of this run ended (or since the start)
  * @param positions every stream's position after the commit
+ * @param conflicts how many times the commit was applied again to a newer table state because
+ *     another writer committed first (see {@link io.crest.spi.CommitResult#conflicts()})
+ * @param retries how many attempts the sink made after its first
  */
 public record CommitEvent(
     String pipelineId,
@@ -29,4 +32,23 @@ public record CommitEvent(
     long bytes,
     Duration latency,
     Duration sinceLastCommit,
-    Map<String, SourcePosition> positions) {}
+    Map<String, SourcePosition> positions,
+    int conflicts,
+    int retries) {
+
+  /** An uncontended commit: no conflict, no retry. */
+  public CommitEvent(
+      String pipelineId,
+      String sink,
+      String commitId,
+      String reference,
+      long rows,
+      int files,
+      long bytes,
+      Duration latency,
+      Duration sinceLastCommit,
+      Map<String, SourcePosition> positions) {
+    this(pipelineId, sink, commitId, reference, rows, files, bytes, latency, sinceLastCommit,
+        positions, 0, 0);
+  }
+}

@@ -140,6 +140,11 @@ public interface Pipeline extends AutoCloseable {
      * target need different ids. The id does not change when the source or its streams do, so a
      * stream added to the source is read from its beginning while the others resume.
      *
+     * <p>A source may derive the id it records under from this one ({@link
+     * Source#pipelineId(String)}): a sharded source appends its shard, so that N instances
+     * configured with the same id each record their own positions. {@link Pipeline#id()} returns
+     * the derived id.
+     *
      * <p>Required when the sink keeps positions ({@link Sink#keepsPositions()}, true for every
      * sink that resumes, such as the Iceberg sink). There is no default: an id derived from the
      * source would change with it and silently re-ingest everything.
@@ -254,8 +259,9 @@ public interface Pipeline extends AutoCloseable {
                 + " the sink records its positions, so a restart with the same id resumes)");
       }
       // A sink that keeps no positions resumes nothing: the id only names the run.
-      String pipelineId =
-          id != null ? id : "crest-" + UUID.randomUUID().toString().replace("-", "").substring(16);
+      String pipelineId = id != null
+          ? derivedId(sinkName)
+          : "crest-" + UUID.randomUUID().toString().replace("-", "").substring(16);
       return new PipelineRunner(
           pipelineId,
           source,
@@ -264,6 +270,17 @@ public interface Pipeline extends AutoCloseable {
           bufferLimit != null ? bufferLimit : DEFAULT_BUFFER_LIMIT,
           List.copyOf(listeners),
           deadLetter);
+    }
+
+    private String derivedId(String sinkName) {
+      String derived = source.pipelineId(id);
+      if (derived == null || derived.isBlank() || derived.length() > 200) {
+        throw new IllegalArgumentException(
+            "Cannot build pipeline " + id + " from " + source.name() + " to " + sinkName
+                + ": the source derived the pipeline id '" + derived + "' from it, which is not"
+                + " 1 to 200 characters (use a shorter id)");
+      }
+      return derived;
     }
   }
 }

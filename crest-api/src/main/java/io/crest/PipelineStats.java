@@ -19,6 +19,10 @@ import java.time.Duration;
  * @param bufferedBytes Arrow bytes received but not yet written into files, now: the bytes the
  *     buffer limit counts (waiting, being written, or still held by the sink, as {@link
  *     io.crest.spi.SinkWriter#heldBytes()})
+ * @param commitConflicts over all successful commits, how many times a commit was applied again
+ *     because another writer committed to the target first ({@link CommitEvent#conflicts()})
+ * @param commitRetries over all successful commits, the sink's attempts after the first ({@link
+ *     CommitEvent#retries()})
  */
 public record PipelineStats(
     long rowsIn,
@@ -31,4 +35,6 @@ public record PipelineStats(
     Duration lastCommitLatency,
     long errors,
     long deadLettered,
-    long bufferedBytes) {}
+    long bufferedBytes,
+    long commitConflicts,
+    long commitRetries) {}

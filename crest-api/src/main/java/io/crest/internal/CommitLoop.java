@@ -90,11 +90,13 @@ final class CommitLoop implements Runnable {
       counters.filesCommitted.addAndGet(committable.fileCount());
       counters.bytesCommitted.addAndGet(committable.byteCount());
       counters.commits.incrementAndGet();
+      counters.commitConflicts.addAndGet(result.conflicts());
+      counters.commitRetries.addAndGet(result.retries());
       counters.lastCommitNanos.set(end - start);
       CommitEvent event = new CommitEvent(id, sinkName, committable.commitId(),
           result.reference(), committable.rowCount(), committable.fileCount(),
           committable.byteCount(), Duration.ofNanos(end - start), Duration.ofNanos(end - lastEnd),
-          committable.positions());
+          committable.positions(), result.conflicts(), result.retries());
       lastEnd = end;
       try {
         source.committed(committable.positions());

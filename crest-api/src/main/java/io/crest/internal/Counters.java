@@ -18,6 +18,8 @@ final class Counters {
   final AtomicLong commits = new AtomicLong();
   final AtomicLong lastCommitNanos = new AtomicLong();
   final AtomicLong deadLettered = new AtomicLong();
+  final AtomicLong commitConflicts = new AtomicLong();
+  final AtomicLong commitRetries = new AtomicLong();
 
   /** The counters now, with the errors and buffered bytes counted elsewhere. */
   PipelineStats snapshot(long errors, long bufferedBytes) {
@@ -32,6 +34,8 @@ final class Counters {
         Duration.ofNanos(lastCommitNanos.get()),
         errors,
         deadLettered.get(),
-        bufferedBytes);
+        bufferedBytes,
+        commitConflicts.get(),
+        commitRetries.get());
   }
 }

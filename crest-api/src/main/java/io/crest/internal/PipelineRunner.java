@@ -336,6 +336,12 @@ public final class PipelineRunner implements Pipeline {
     }
 
     @Override
+    public Map<String, CommittedState> committedStates(String pipelineIdPrefix) {
+      Objects.requireNonNull(pipelineIdPrefix, "pipelineIdPrefix");
+      return sinkWriter.committedStates(pipelineIdPrefix);
+    }
+
+    @Override
     public boolean emit(SourceBatch batch) throws InterruptedException {
       Objects.requireNonNull(batch, "batch");
       if (!sourceThread.get()) {

@@ -31,6 +31,22 @@ public interface SinkWriter extends AutoCloseable {
   CommittedState restoredState();
 
   /**
+   * The last committed state of every pipeline whose id starts with {@code pipelineIdPrefix}
+   * (this writer's own pipeline included), newest commit first, read from the target now. States
+   * whose order the target no longer knows (for example commits whose history expired) come last.
+   * May be called from any thread, concurrently with the other methods; it changes nothing. The
+   * default throws: a sink that keeps no positions, or cannot list them, offers none.
+   *
+   * @throws UnsupportedOperationException if the sink cannot list other pipelines' states
+   * @throws io.crest.errors.CrestException if the target cannot be read
+   */
+  default Map<String, CommittedState> committedStates(String pipelineIdPrefix) {
+    throw new UnsupportedOperationException(
+        "Cannot read the committed states of pipelines " + pipelineIdPrefix + "*: this sink does"
+            + " not list other pipelines' states");
+  }
+
+  /**
    * Writes a batch into the sink's open files. The caller owns the batch and closes it after this
    * returns: the writer never keeps the batch or its root or vectors. A writer that encodes on
    * threads of its own may keep retained references to the vectors' buffers (zero-copy) until

@@ -36,6 +36,20 @@ public interface Source extends AutoCloseable {
   String name();
 
   /**
+   * The id the pipeline records its commits under, given the id set with {@code
+   * Pipeline.Builder#id}. A source that is one of several instances sharing one configured id (a
+   * shard of a larger source) returns an id of its own derived from it, so that each instance
+   * keeps its own positions and its own fence, and {@code Pipeline#id()} reports it; the default
+   * returns {@code configuredId} unchanged.
+   *
+   * <p>Called once, when the pipeline is built. The result must be stable across restarts with the
+   * same configuration, non-blank and at most 200 characters.
+   */
+  default String pipelineId(String configuredId) {
+    return configuredId;
+  }
+
+  /**
    * Identifies the lineage of the data the source reads, when the source can tell: an id that
    * changes when the source is reset (a view recreated, a log truncated), so that positions
    * recorded against the old data are not applied to the new. The pipeline records it with every

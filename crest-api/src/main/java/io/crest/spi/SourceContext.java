@@ -21,6 +21,22 @@ public interface SourceContext {
   Map<String, SourcePosition> resumePositions();
 
   /**
+   * The last committed state of every pipeline whose id starts with {@code pipelineIdPrefix}, this
+   * pipeline's own included, newest commit first, as the sink holds it now. For a source shared
+   * out among several pipelines (shards) that hands streams from one to another when their number
+   * changes: a stream's newest position may then be under another pipeline's id. Reads the sink
+   * on every call; call it before reading, not per batch.
+   *
+   * @throws UnsupportedOperationException if the sink cannot list other pipelines' states
+   * @throws io.crest.errors.CrestException if the sink cannot be read
+   */
+  default Map<String, CommittedState> committedStates(String pipelineIdPrefix) {
+    throw new UnsupportedOperationException(
+        "Cannot read the committed states of pipelines " + pipelineIdPrefix + "*: this pipeline's"
+            + " context does not offer them");
+  }
+
+  /**
    * Hands a batch to the pipeline, blocking while the pipeline's buffer is full (back-pressure).
    *
    * <p>The pipeline owns the batch from the moment of the call, whatever the outcome: the caller

@@ -15,18 +15,12 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
 import java.util.TreeMap;
-import java.util.TreeSet;
-import java.util.concurrent.Semaphore;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.arrow.flight.FlightClient;
 import org.apache.arrow.flight.FlightDescriptor;
 import org.apache.arrow.flight.LocationSchemes;
 import org.apache.arrow.flight.Ticket;
 import org.apache.arrow.memory.BufferAllocator;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * A {@link Source} that reads Arrow Flight streams, each on a thread of its own, from many servers
@@ -88,17 +82,8 @@ import org.slf4j.LoggerFactory;
  * concurrently, one thread per stream.
  */
 public final class FlightSource implements Source {
-  private static final Logger LOG = LoggerFactory.getLogger(FlightSource.class);
-  private static final String ALLOCATOR_NAME = "crest-flight-source";
-
-  private enum State {
-    NEW,
-    STARTED,
-    CLOSED
-  }
-
   /** A configured discovery. */
-  private static final class DiscoverySpec {
+  static final class DiscoverySpec {
     final String id;
     final String uri;
     final StreamSpec.Endpoint server;
@@ -118,23 +103,15 @@ public final class FlightSource implements Source {
   private final ReadSettings settings;
   private final String name;
 
-  private final Object closeLock = new Object();
-  private final Object lock = new Object();
-  // Guarded by lock.
-  private State state = State.NEW;
-  private BufferAllocator allocator;
-  private ClientPool clients;
-  private Semaphore permits;
-  private SourceContext context;
-  private final List<StreamReader> readers = new ArrayList<>();
-  private final List<Discovery> running = new ArrayList<>();
-  private final AtomicInteger openUnits = new AtomicInteger();
+  private final FlightReadRun run;
+  private final Shard shard;
 
   private FlightSource(
       BufferAllocator parentAllocator,
       List<StreamSpec> streams,
       List<DiscoverySpec> discoveries,
-      ReadSettings settings) {
+      ReadSettings settings,
+      Shard shard) {
     this.parentAllocator = parentAllocator;
     this.streams = streams;
     this.discoveries = discoveries;
@@ -147,7 +124,9 @@ public final class FlightSource implements Source {
       ids.add(discovery.id + "/*");
     }
     Collections.sort(ids);
-    this.name = "flight[" + String.join(", ", ids) + "]";
+    this.shard = shard;
+    this.name = "flight[" + String.join(", ", ids) + (shard == null ? "" : " " + shard) + "]";
+    this.run = new FlightReadRun(parentAllocator, streams, discoveries, settings, name, shard);
   }
 
   /**
@@ -168,6 +147,16 @@ public final class FlightSource implements Source {
   }
 
   /**
+   * Returns {@code configuredId} unsharded, else {@code <configuredId>-shard-<index>-of-<count>}
+   * (see {@link Builder#shard}): each shard records its own positions and is fenced on its own.
+   */
+  @Override
+  public String pipelineId(String configuredId) {
+    Objects.requireNonNull(configuredId, "configuredId");
+    return shard == null ? configuredId : configuredId + shard.idSuffix();
+  }
+
+  /**
    * Starts one reader thread per configured stream, named {@code crest-flight-<stream id>}, and
    * one thread per discovery, which starts a reader per endpoint it finds; returns without waiting
    * for a connection or data. Connection and read failures are not thrown here but reported to
@@ -181,160 +170,7 @@ public final class FlightSource implements Source {
    */
   @Override
   public void start(SourceContext context) {
-    Objects.requireNonNull(context, "context");
-    List<StreamReader> startedReaders;
-    List<Discovery> startedDiscoveries;
-    Throwable failure;
-    synchronized (lock) {
-      if (state != State.NEW) {
-        throw new IllegalStateException(
-            "Cannot start source " + name + ": it is "
-                + (state == State.STARTED ? "started already" : "closed")
-                + " (a source starts once; build a new one)");
-      }
-      warnAboutUnknownPositions(context.resumePositions());
-      state = State.STARTED;
-      this.context = context;
-      try {
-        // Every reader is built (checking its resume position) before any thread starts.
-        open(context);
-        return;
-      } catch (RuntimeException | Error e) {
-        failure = e;
-        startedReaders = new ArrayList<>(readers);
-        startedDiscoveries = new ArrayList<>(running);
-        state = State.CLOSED;
-      }
-    }
-    // Outside the lock, as in close(): a discovery thread may be waiting for it.
-    try {
-      release(startedReaders, startedDiscoveries);
-    } catch (RuntimeException closing) {
-      failure.addSuppressed(closing);
-    }
-    if (failure instanceof Error) {
-      throw (Error) failure;
-    }
-    if (failure instanceof SourceException) {
-      throw (SourceException) failure;
-    }
-    throw new SourceException("Cannot start source " + name + ": " + failure, null, null, failure);
-  }
-
-  private void warnAboutUnknownPositions(Map<String, SourcePosition> positions) {
-    Set<String> unknown = new TreeSet<>(positions.keySet());
-    for (StreamSpec stream : streams) {
-      unknown.remove(stream.id());
-    }
-    for (DiscoverySpec discovery : discoveries) {
-      unknown.removeIf(id -> id.startsWith(discovery.id + "/"));
-    }
-    if (!unknown.isEmpty()) {
-      LOG.warn("Source {} ignores the positions of streams it does not read: {}", name, unknown);
-    }
-  }
-
-  // Called with lock held.
-  private void open(SourceContext context) {
-    allocator = parentAllocator.newChildAllocator(ALLOCATOR_NAME, 0, Long.MAX_VALUE);
-    clients = new ClientPool(allocator, settings.security, settings.callTimeout);
-    permits = new Semaphore(settings.maxConcurrentStreams);
-    openUnits.set(streams.size() + discoveries.size());
-    for (StreamSpec stream : streams) {
-      readers.add(reader(stream));
-    }
-    for (DiscoverySpec spec : discoveries) {
-      running.add(
-          new Discovery(
-              spec.id, spec.server, spec.descriptor, clients, settings,
-              found -> discovered(spec, found),
-              error -> context.fail(error)));
-    }
-    LOG.info("Source {} starting {} streams and {} discoveries, resuming at {}",
-        name, streams.size(), discoveries.size(), new TreeMap<>(context.resumePositions()));
-    for (StreamReader reader : readers) {
-      reader.start();
-    }
-    for (Discovery discovery : running) {
-      discovery.start();
-    }
-  }
-
-  private StreamReader reader(StreamSpec stream) {
-    return new StreamReader(
-        stream, clients, settings, permits, allocator, context,
-        context.resumePositions().get(stream.id()), this::unitEnded);
-  }
-
-  private void unitEnded() {
-    if (openUnits.decrementAndGet() == 0) {
-      LOG.info("Source {}: every stream ended", name);
-      context.complete();
-    }
-  }
-
-  /** Starts readers for the streams a discovery found; called on the discovery's thread. */
-  private void discovered(DiscoverySpec spec, List<StreamSpec> found) {
-    synchronized (lock) {
-      if (state != State.STARTED) {
-        return;
-      }
-      Set<String> used = new TreeSet<>();
-      for (StreamReader reader : readers) {
-        used.add(reader.streamId());
-      }
-      List<StreamReader> added = new ArrayList<>();
-      for (StreamSpec stream : found) {
-        if (used.contains(stream.id())) {
-          context.fail(new SourceException(
-              "Cannot read discovered stream " + stream.id() + " from " + spec.uri
-                  + ": another stream has the same id (give the discovery another id)",
-              stream.id(), null, null));
-          return;
-        }
-        SourcePosition position = context.resumePositions().get(stream.id());
-        try {
-          added.add(reader(stream));
-        } catch (SourceException e) {
-          context.fail(e);
-          return;
-        }
-        if (position != null) {
-          LOG.debug("Discovered stream {} resumes after {}", stream.id(), position);
-        }
-      }
-      forgetVanishedStreams(spec, found);
-      openUnits.addAndGet(added.size());
-      readers.addAll(added);
-      for (StreamReader reader : added) {
-        reader.start();
-      }
-    }
-    unitEnded();
-  }
-
-  /**
-   * Forgets the positions of the streams of {@code spec} that the last commit has and the server
-   * no longer lists: this run cannot read them, so without this their positions would stay in
-   * every later commit. If the server lists such a stream again later, it is read from its start.
-   */
-  private void forgetVanishedStreams(DiscoverySpec spec, List<StreamSpec> found) {
-    Set<String> vanished = new TreeSet<>();
-    for (String id : context.resumePositions().keySet()) {
-      if (id.startsWith(spec.id + "/")) {
-        vanished.add(id);
-      }
-    }
-    for (StreamSpec stream : found) {
-      vanished.remove(stream.id());
-    }
-    if (!vanished.isEmpty()) {
-      LOG.warn("Discovery {} at {} no longer lists streams {} that the last commit has positions"
-              + " for; their positions are dropped from the next commit (if the server lists"
-              + " them again, or gave them new tickets, they are read again from the start)",
-          spec.id, spec.uri, vanished);
-      context.forget(vanished);
-    }
+    run.start(context);
   }
 
   /**
@@ -350,83 +186,12 @@ public final class FlightSource implements Source {
    */
   @Override
   public void close() {
-    synchronized (closeLock) {
-      List<StreamReader> toStop;
-      List<Discovery> discoveriesToStop;
-      synchronized (lock) {
-        if (state == State.CLOSED) {
-          return;
-        }
-        state = State.CLOSED;
-        toStop = new ArrayList<>(readers);
-        discoveriesToStop = new ArrayList<>(running);
-      }
-      // Outside the lock: a discovery thread may be waiting for it to add readers.
-      release(toStop, discoveriesToStop);
-    }
-  }
-
-  /** Releases what {@link #open} made, in reverse order. */
-  private void release(List<StreamReader> toStop, List<Discovery> discoveriesToStop) {
-    RuntimeException failure = null;
-    for (Discovery discovery : discoveriesToStop) {
-      discovery.stop();
-    }
-    for (StreamReader reader : toStop) {
-      reader.stop();
-    }
-    for (Discovery discovery : discoveriesToStop) {
-      discovery.join();
-    }
-    List<StreamReader> all;
-    synchronized (lock) {
-      all = new ArrayList<>(readers); // readers a discovery added before the state changed
-      readers.clear();
-      running.clear();
-    }
-    for (StreamReader reader : all) {
-      reader.stop();
-    }
-    for (StreamReader reader : all) {
-      reader.join();
-    }
-    if (clients != null) {
-      try {
-        clients.close();
-      } catch (RuntimeException e) {
-        failure = addFailure(failure, e);
-      }
-    }
-    if (allocator != null) {
-      try {
-        allocator.close();
-      } catch (RuntimeException e) {
-        failure = addFailure(failure, e);
-      }
-      allocator = null;
-    }
-    if (failure != null) {
-      throw failure;
-    }
-  }
-
-  private static RuntimeException addFailure(RuntimeException first, RuntimeException next) {
-    if (first == null) {
-      return next;
-    }
-    first.addSuppressed(next);
-    return first;
+    run.close();
   }
 
   /** How often the readers scheduled a reconnect after a transient failure, for tests. */
   int reconnects() {
-    synchronized (lock) {
-      int sum = 0;
-      for (StreamReader reader : readers) {
-        sum += reader.reconnects();
-      }
-      return sum;
-    }
+    return run.reconnects();
   }
 
   @Override
@@ -455,6 +220,7 @@ public final class FlightSource implements Source {
     private Duration pollInterval;
     private Duration callTimeout;
     private Integer maxConcurrentStreams;
+    private Shard shard;
     private Path trustedCertificatesPath;
     private byte[] trustedCertificates;
     private Path certificateChainPath;
@@ -578,6 +344,42 @@ public final class FlightSource implements Source {
                 + " (give each stream its own id with stream(id, uri, ticket))");
       }
       streams.put(stream.id(), stream);
+      return this;
+    }
+
+    /**
+     * Makes this source shard {@code index} of {@code count} instances that read the same
+     * discoveries into one table: it reads only the discovered endpoints it owns, a stable,
+     * disjoint share chosen by rendezvous hashing of each endpoint's key (its ticket, or an
+     * incremental ticket's view), so that every endpoint is read by exactly one shard and adding
+     * endpoints or shards moves few. Run one instance per index, each with the same pipeline id
+     * and the same count.
+     *
+     * <p>Pipeline id: the pipeline records this shard's commits under {@code
+     * <id>-shard-<index>-of-<count>} ({@link FlightSource#pipelineId}), so each shard has its own positions
+     * and its own fence; {@code Pipeline#id()} returns that id and metrics are tagged with it.
+     *
+     * <p>Changing the count: stop every instance of the old count, then start the new ones.
+     * At start each shard reads the last committed state of every pipeline {@code
+     * <id>-shard-*} in the table, whatever its count, and resumes each endpoint it owns from the
+     * newest position any of them committed, so an endpoint that moved to it continues where
+     * its old shard stopped; it forgets the endpoints it no longer owns. Instances of two counts
+     * running at once would read the moved endpoints twice: nothing can detect that, so do not.
+     * The sink must list other pipelines' states ({@code SinkWriter#committedStates}; the
+     * Iceberg sink does); with one that cannot, a moved endpoint is read from its start (a
+     * warning says so).
+     *
+     * @throws IllegalArgumentException if {@code count} is below 1 or {@code index} is not in
+     *     {@code [0, count)}
+     * @throws IllegalStateException if a shard was set before
+     */
+    public Builder shard(int index, int count) {
+      Shard s = new Shard(index, count);
+      if (shard != null) {
+        throw new IllegalStateException(
+            "Cannot make the source " + s + ": it is already " + shard);
+      }
+      shard = s;
       return this;
     }
 
@@ -827,6 +629,13 @@ public final class FlightSource implements Source {
             "Cannot build FlightSource: TLS options (trustedCertificates or clientCertificate) are"
                 + " set but no stream uses TLS (use grpc+tls://host:port URIs)");
       }
+      if (shard != null && (discoveries.isEmpty() || !streams.isEmpty())) {
+        throw new IllegalStateException(
+            "Cannot build FlightSource as " + shard + ": sharding splits the endpoints of"
+                + " discoveries, and this source has "
+                + (discoveries.isEmpty() ? "none" : "fixed streams " + streams.keySet()
+                    + " too, which every shard would read (read them in a pipeline of their own)"));
+      }
       ReadSettings settings =
           new ReadSettings(
               Backoff.of(
@@ -842,13 +651,14 @@ public final class FlightSource implements Source {
           parentAllocator,
           Collections.unmodifiableList(new ArrayList<>(streams.values())),
           List.copyOf(discoveries.values()),
-          settings);
+          settings,
+          shard);
     }
 
     @Override
     public String toString() {
       return "FlightSource.Builder[streams=" + streams.keySet() + ", discoveries="
-          + discoveries.keySet() + ", user=" + user + ", bearerToken="
+          + discoveries.keySet() + (shard == null ? "" : ", " + shard) + ", user=" + user + ", bearerToken="
           + (bearerToken == null ? "none" : "***") + "]";
     }
   }

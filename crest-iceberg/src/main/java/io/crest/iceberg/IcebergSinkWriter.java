@@ -36,6 +36,8 @@ final class IcebergSinkWriter implements SinkWriter {
 
   private final Catalog catalog;
   private final boolean ownsCatalog;
+  private final TableIdentifier identifier;
+  private final String branch;
   private final CommittedState restored;
   private final TableFileWriter writer;
   private final TableCommitter committer;
@@ -54,6 +56,8 @@ final class IcebergSinkWriter implements SinkWriter {
     org.apache.iceberg.util.ThreadPools.getDeleteWorkerPool();
     this.catalog = catalog;
     this.ownsCatalog = ownsCatalog;
+    this.identifier = identifier;
+    this.branch = settings.commit().branch();
     // The committer's own table instance: read for the state here, then handed to the committer
     // before the pipeline's threads start.
     Table table = catalog.tableExists(identifier) ? catalog.loadTable(identifier) : null;
@@ -72,6 +76,15 @@ final class IcebergSinkWriter implements SinkWriter {
   @Override
   public CommittedState restoredState() {
     return restored;
+  }
+
+  /** Reads a table instance of its own, so any thread may call it. */
+  @Override
+  public Map<String, CommittedState> committedStates(String pipelineIdPrefix) {
+    if (!catalog.tableExists(identifier)) {
+      return Map.of();
+    }
+    return PipelineState.findAll(catalog.loadTable(identifier), branch, pipelineIdPrefix);
   }
 
   @Override
@@ -114,7 +127,8 @@ final class IcebergSinkWriter implements SinkWriter {
     }
     writer.tableCommitted(committer.schemaId(), committer.specId());
     writer.commitEnded(true);
-    return CommitResult.of("snapshot " + snapshot.snapshotId());
+    return CommitResult.of("snapshot " + snapshot.snapshotId(), committer.lastConflicts(),
+        committer.lastRetries());
   }
 
   @Override

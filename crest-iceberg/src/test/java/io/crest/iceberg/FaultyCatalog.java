@@ -31,6 +31,9 @@ final class FaultyCatalog implements Catalog {
   final AtomicInteger commitCalls = new AtomicInteger();
   /** Refreshes (reads of the table's current metadata) that fail from now on, counted down. */
   final AtomicInteger failingRefreshes = new AtomicInteger();
+  /** Run once, on the committing thread, before the next commit reaches the real catalog. */
+  final java.util.concurrent.atomic.AtomicReference<Runnable> beforeNextCommit =
+      new java.util.concurrent.atomic.AtomicReference<>();
   /** Called with "conflict" or "unknown" after each injected commit failure. */
   volatile java.util.function.Consumer<String> onInjected = kind -> {};
   /** The names of the pipeline threads (writer, committer) that used each loaded table. */
@@ -122,6 +125,10 @@ final class FaultyCatalog implements Catalog {
     public void commit(TableMetadata base, TableMetadata metadata) {
       used();
       commitCalls.incrementAndGet();
+      Runnable before = beforeNextCommit.getAndSet(null);
+      if (before != null) {
+        before.run();
+      }
       if (take(conflicts)) {
         onInjected.accept("conflict");
         throw new CommitFailedException("Injected conflict");

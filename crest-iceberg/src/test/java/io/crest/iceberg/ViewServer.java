@@ -183,6 +183,18 @@ final class ViewServer implements AutoCloseable {
       this.allocator = allocator;
     }
 
+    /** Lists every view served, in name order, one endpoint each (on this server). */
+    @Override
+    public org.apache.arrow.flight.FlightInfo getFlightInfo(
+        CallContext context, org.apache.arrow.flight.FlightDescriptor descriptor) {
+      List<org.apache.arrow.flight.FlightEndpoint> endpoints = new java.util.ArrayList<>();
+      for (String name : new java.util.TreeSet<>(views.keySet())) {
+        endpoints.add(new org.apache.arrow.flight.FlightEndpoint(
+            new Ticket(name.getBytes(StandardCharsets.UTF_8))));
+      }
+      return new org.apache.arrow.flight.FlightInfo(SCHEMA, descriptor, endpoints, -1, -1);
+    }
+
     @Override
     public void getStream(CallContext context, Ticket ticket, ServerStreamListener listener) {
       String name = new String(ticket.getBytes(), StandardCharsets.UTF_8);

@@ -68,7 +68,11 @@ final class ConfigFile {
       Evolution evolution,
       CommitFile commit,
       String branch,
-      String deadLetter) {}
+      String deadLetter,
+      ShardFile shard) {}
+
+  /** {@code shard}: this instance's share of the pipeline's discovered endpoints. */
+  record ShardFile(Integer index, Integer count) {}
 
   @JsonClassDescription("a mapping with server and ticket, incremental or discover")
   record StreamFile(

@@ -357,13 +357,48 @@ final class ConfigReader {
     }
     CommitStrategy commit = commit(p.commit(), path + ".commit");
     Path deadLetter = path(p.deadLetter(), path + ".deadLetter");
+    Optional<IngestorConfig.Shard> shard = shard(p.shard(), path + ".shard", streams);
     if (id == null || table == null || streams == null || batch == null || commit == null) {
       return null;
     }
     return new PipelineConfig(path, id, table, streams, batch, Optional.ofNullable(bufferLimit),
         Optional.ofNullable(codec), partitionBy, sortBy, Optional.ofNullable(formatVersion),
         tableProperties, evolution(p.evolution()), commit, Optional.ofNullable(p.branch()),
-        Optional.ofNullable(deadLetter));
+        Optional.ofNullable(deadLetter), shard);
+  }
+
+  /**
+   * {@code shard: {index, count}}: both set, {@code 0 <= index < count}, and every stream of the
+   * pipeline a discovery (sharding splits discovered endpoints).
+   */
+  private Optional<IngestorConfig.Shard> shard(
+      ConfigFile.ShardFile s, String path, List<StreamConfig> streams) {
+    if (s == null) {
+      return Optional.empty();
+    }
+    Integer count = range(s.count(), path + ".count", 1, 100_000);
+    Integer index = s.index();
+    if (s.count() == null) {
+      problem(path + ".count", "missing (how many instances share the endpoints, such as 4)");
+    }
+    if (index == null) {
+      problem(path + ".index", "missing (this instance's shard, 0 to count - 1; use an"
+          + " environment variable such as \"${SHARD_INDEX}\")");
+    } else if (count != null && (index < 0 || index >= count)) {
+      problem(path + ".index", index + " is out of range (0 to " + (count - 1) + ")");
+      return Optional.empty();
+    }
+    if (streams != null) {
+      for (StreamConfig stream : streams) {
+        if (stream.kind() != IngestorConfig.StreamKind.DISCOVER) {
+          problem(path, "splits the endpoints of discoveries, but stream " + stream.id() + " is"
+              + " not one (every shard would read it; give it a pipeline of its own)");
+          return Optional.empty();
+        }
+      }
+    }
+    return index == null || count == null ? Optional.empty()
+        : Optional.of(new IngestorConfig.Shard(index, count));
   }
 
   private List<StreamConfig> streams(List<StreamFile> streams, String path,

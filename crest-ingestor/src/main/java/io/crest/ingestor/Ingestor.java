@@ -317,7 +317,8 @@ public final class Ingestor {
         p.deadLetter().ifPresent(b::deadLetter);
         Pipeline pipeline = b
             .listener(new Progress(p.id(), out, err))
-            .listener(CrestMetrics.builder(registry).pipeline(p.id()).table(sink.name()).build())
+            .listener(CrestMetrics.builder(registry).pipeline(source.pipelineId(p.id()))
+                .table(sink.name()).build())
             .to(sink);
         pipelines.put(p.id(), pipeline);
         out.println("start " + p.id() + ": " + source.name() + " -> " + sink.name() + ", "

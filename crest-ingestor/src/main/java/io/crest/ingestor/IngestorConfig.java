@@ -139,10 +139,14 @@ record IngestorConfig(
       SchemaEvolutionPolicy evolution,
       CommitStrategy commit,
       Optional<String> branch,
-      Optional<Path> deadLetter) {
+      Optional<Path> deadLetter,
+      Optional<Shard> shard) {
 
     PipelineConfig {
       Objects.requireNonNull(id, "id");
     }
   }
+
+  /** {@code shard}: shard {@code index} of {@code count} (see {@code FlightSource.Builder#shard}). */
+  record Shard(int index, int count) {}
 }

@@ -83,6 +83,7 @@ final class Pipelines {
     f.pollInterval().ifPresent(b::pollInterval);
     f.callTimeout().ifPresent(b::callTimeout);
     f.maxConcurrentStreams().ifPresent(b::maxConcurrentStreams);
+    p.shard().ifPresent(s -> b.shard(s.index(), s.count()));
     return b.build();
   }
 

@@ -279,6 +279,53 @@ class ConfigReaderTest {
   }
 
   @Test
+  void shard_isRead_withTheIndexFromTheEnvironment() throws IOException {
+    IngestorConfig c = read(SERVERS + """
+        pipelines:
+          - id: sales
+            table: shop.sales
+            streams: [{server: orders, discover: [sales], id: eu}]
+            batch: {rows: 1000}
+            shard: {index: "${SHARD_INDEX}", count: 4}
+        """, Map.of("SHARD_INDEX", "3"));
+
+    assertThat(c.pipelines().get(0).shard()).contains(new IngestorConfig.Shard(3, 4));
+    try (org.apache.arrow.memory.BufferAllocator allocator =
+            new org.apache.arrow.memory.RootAllocator();
+        io.crest.flight.FlightSource source =
+            Pipelines.source(c.pipelines().get(0), c.flight(), allocator)) {
+      assertThat(source.pipelineId("sales")).isEqualTo("sales-shard-3-of-4");
+    }
+  }
+
+  @Test
+  void shard_outOfRange_missingCount_orOnAFixedStream_isAProblem() throws IOException {
+    assertThat(problems(SERVERS + """
+        pipelines:
+          - id: sales
+            table: shop.sales
+            streams: [{server: orders, discover: [sales], id: eu}]
+            batch: {rows: 1000}
+            shard: {index: 4, count: 4}
+          - id: other
+            table: shop.other
+            streams: [{server: orders, discover: [sales], id: eu}]
+            batch: {rows: 1000}
+            shard: {index: 0}
+          - id: fixed
+            table: shop.fixed
+            streams: [{server: orders, ticket: orders_mv}]
+            batch: {rows: 1000}
+            shard: {index: 0, count: 2}
+        """, Map.of())).containsExactly(
+        "9:13: pipelines[0].shard.index: 4 is out of range (0 to 3)",
+        "14:5: pipelines[1].shard.count: missing (how many instances share the endpoints, such"
+            + " as 4)",
+        "19:5: pipelines[2].shard: splits the endpoints of discoveries, but stream orders_mv is"
+            + " not one (every shard would read it; give it a pipeline of its own)");
+  }
+
+  @Test
   void problems_neverShowTheValueOfAVariable() throws IOException {
     List<String> problems = problems(SERVERS.replace("{uri: \"grpc://127.0.0.1:47470\"}",
         "{uri: \"grpc://127.0.0.1:47470\", bearerToken: \"${TOKEN}\"}") + """

@@ -39,6 +39,11 @@ import java.util.function.LongSupplier;
  *   <tr><td>{@value #RECORDS_WRITTEN}</td><td>counter</td><td>rows committed</td></tr>
  *   <tr><td>{@value #BATCHES_COMMITTED}</td><td>counter</td><td>successful commits</td></tr>
  *   <tr><td>{@value #BYTES_WRITTEN}</td><td>counter</td><td>bytes of the files committed</td></tr>
+ *   <tr><td>{@value #COMMIT_CONFLICTS}</td><td>counter</td><td>times a commit was applied
+ *       again to a newer table state because another writer (another pipeline, a shard of the
+ *       same stream, maintenance) committed first; retried, not failed</td></tr>
+ *   <tr><td>{@value #COMMIT_RETRIES}</td><td>counter</td><td>attempts of the sink after a
+ *       commit's first (conflicts that outlasted Iceberg's own retries, unknown outcomes)</td></tr>
  *   <tr><td>{@value #COMMIT_DURATION}</td><td>timer</td><td>how long each commit call took;
  *       publishes the 0.5, 0.95 and 0.99 percentiles</td></tr>
  *   <tr><td>{@value #RECORDS_PER_BATCH}</td><td>distribution summary</td><td>rows of each batch
@@ -84,6 +89,10 @@ public final class CrestMetrics implements PipelineListener, AutoCloseable {
   public static final String BATCHES_COMMITTED = "crest.batches.committed";
   /** Counter of the bytes of the files committed. */
   public static final String BYTES_WRITTEN = "crest.bytes.written";
+  /** Counter of the times a commit was applied again because another writer committed first. */
+  public static final String COMMIT_CONFLICTS = "crest.commit.conflicts";
+  /** Counter of the sink's commit attempts after each commit's first. */
+  public static final String COMMIT_RETRIES = "crest.commit.retries";
   /** Timer of the commit calls, with percentiles. */
   public static final String COMMIT_DURATION = "crest.commit.duration";
   /** Distribution summary of the rows of each batch received. */
@@ -172,6 +181,8 @@ public final class CrestMetrics implements PipelineListener, AutoCloseable {
     m.batchesCommitted.increment();
     m.bytesWritten.increment(event.bytes());
     m.commitDuration.record(event.latency());
+    m.commitConflicts.increment(event.conflicts());
+    m.commitRetries.increment(event.retries());
     for (Map.Entry<String, SourcePosition> e : event.positions().entrySet()) {
       StreamLag lag = streams.get(e.getKey());
       if (lag != null) {
@@ -306,6 +317,8 @@ public final class CrestMetrics implements PipelineListener, AutoCloseable {
     registered.add(m.recordsWritten);
     registered.add(m.batchesCommitted);
     registered.add(m.bytesWritten);
+    registered.add(m.commitConflicts);
+    registered.add(m.commitRetries);
     registered.add(m.commitDuration);
     registered.add(m.recordsPerBatch);
     m.error(KIND_FATAL);
@@ -366,6 +379,8 @@ public final class CrestMetrics implements PipelineListener, AutoCloseable {
     final Counter recordsWritten;
     final Counter batchesCommitted;
     final Counter bytesWritten;
+    final Counter commitConflicts;
+    final Counter commitRetries;
     final Timer commitDuration;
     final DistributionSummary recordsPerBatch;
     final ConcurrentHashMap<String, Counter> errors = new ConcurrentHashMap<>();
@@ -383,6 +398,13 @@ public final class CrestMetrics implements PipelineListener, AutoCloseable {
       bytesWritten =
           Counter.builder(BYTES_WRITTEN).tags(tags).description("Bytes of the files committed")
               .register(registry);
+      commitConflicts =
+          Counter.builder(COMMIT_CONFLICTS).tags(tags)
+              .description("Commits applied again because another writer committed first")
+              .register(registry);
+      commitRetries =
+          Counter.builder(COMMIT_RETRIES).tags(tags)
+              .description("Commit attempts after the first").register(registry);
       commitDuration =
           Timer.builder(COMMIT_DURATION)
               .tags(tags)

@@ -41,6 +41,21 @@ class CrestMetricsTest {
   }
 
   @Test
+  void commitConflictsAndRetries_areCountedFromCommitEvents() {
+    CrestMetrics metrics = CrestMetrics.builder(registry).table("shop.orders").build();
+    metrics.onCommit(commit(Map.of(), 10));
+    metrics.onCommit(new CommitEvent("p1", "shop.orders", "c2", "snapshot 2", 5, 1, 50,
+        Duration.ofMillis(20), Duration.ofSeconds(1), Map.of(), 3, 1));
+    metrics.onCommit(new CommitEvent("p1", "shop.orders", "c3", "snapshot 3", 5, 1, 50,
+        Duration.ofMillis(20), Duration.ofSeconds(1), Map.of(), 2, 0));
+
+    assertThat(registry.get(CrestMetrics.COMMIT_CONFLICTS)
+        .tags("pipeline", "p1", "table", "shop.orders").counter().count()).isEqualTo(5.0);
+    assertThat(registry.get(CrestMetrics.COMMIT_RETRIES)
+        .tags("pipeline", "p1", "table", "shop.orders").counter().count()).isEqualTo(1.0);
+  }
+
+  @Test
   void sourceLag_isAgeOfOldestUncommittedBatch_andZeroOnceCommitted() {
     CrestMetrics metrics = CrestMetrics.builder(registry).table("shop.orders")
         .clock(clock::get).build();

@@ -94,6 +94,38 @@ public final class PipelineState {
   }
 
   /**
+   * The last committed state of every pipeline whose id starts with {@code prefix}, newest commit
+   * first: pipelines in the order of their newest snapshot in the branch's history, then those
+   * known only by their state property (history expired), in id order. Each state is what {@link
+   * #find} returns for that pipeline.
+   *
+   * @param branch the branch, {@code null} for the main branch
+   */
+  public static Map<String, CommittedState> findAll(Table table, String branch, String prefix) {
+    java.util.LinkedHashSet<String> ids = new java.util.LinkedHashSet<>();
+    Snapshot current = head(table, branch);
+    if (current != null) {
+      for (Snapshot snapshot : SnapshotUtil.ancestorsOf(current.snapshotId(), table::snapshot)) {
+        String id = snapshot.summary().get(SUMMARY_PIPELINE_ID);
+        if (id != null && id.startsWith(prefix)) {
+          ids.add(id);
+        }
+      }
+    }
+    new TreeMap<>(table.properties()).keySet().stream()
+        .filter(k -> k.startsWith(STATE_PROPERTY_PREFIX + prefix))
+        .forEach(k -> ids.add(k.substring(STATE_PROPERTY_PREFIX.length())));
+    Map<String, CommittedState> states = new java.util.LinkedHashMap<>();
+    for (String id : ids) {
+      CommittedState state = find(table, branch, id);
+      if (state.commitId().isPresent()) {
+        states.put(id, state);
+      }
+    }
+    return states;
+  }
+
+  /**
    * The state of a commit whose positions were too long for its snapshot summary: the state
    * property, which must still be that commit's.
    *

@@ -69,6 +69,10 @@ public final class TableCommitter implements AutoCloseable {
   // The latest version of a committable whose deletes were written again, by commit id.
   private final Map<String, TableCommittable> versions = new java.util.HashMap<>();
   private long redos;
+  // Of the commit in progress (then the last one): times its operations were applied to a table
+  // state (the fence runs once per application) and attempts made.
+  private int applications;
+  private int attempts;
   // Manifest work of our commits runs here, not in Iceberg's shared pool, which a JVM shutdown
   // hook of Iceberg's own shuts down: a pipeline stopped from a shutdown hook can still commit.
   private final ExecutorService manifestPool = Executors.newFixedThreadPool(2, r -> {
@@ -116,6 +120,8 @@ public final class TableCommitter implements AutoCloseable {
    */
   public Snapshot commit(TableCommittable c) {
     long start = System.nanoTime();
+    applications = 0;
+    attempts = 0;
     Snapshot snapshot = commitWithRetries(c);
     versions.remove(c.commitId());
     lastCommitId = c.commitId();
@@ -156,6 +162,20 @@ public final class TableCommitter implements AutoCloseable {
         t.io().deleteFile(file.location());
       }
     }
+  }
+
+  /**
+   * How many times the last commit (the one in progress, during {@link #commit}) was applied again
+   * to a newer table state because another writer committed first: by Iceberg's own retries
+   * ({@code commit.retry.num-retries}) and by Crest's.
+   */
+  public int lastConflicts() {
+    return Math.max(0, applications - 1);
+  }
+
+  /** How many attempts Crest made for the last commit after its first. */
+  public int lastRetries() {
+    return Math.max(0, attempts - 1);
   }
 
   /** How many times a commit's deletes were written again after a failed validation. */
@@ -224,6 +244,7 @@ public final class TableCommitter implements AutoCloseable {
     CommitRetry retry = settings.retry();
     RuntimeException last = null;
     for (int attempt = 1; attempt <= retry.maxAttempts(); attempt++) {
+      attempts = attempt;
       if (attempt > 1) {
         retry.backoff().pause(attempt - 1);
       }
@@ -500,6 +521,7 @@ public final class TableCommitter implements AutoCloseable {
 
     @Override
     public boolean validate(Iterable<Snapshot> ancestry) {
+      applications++; // Iceberg applies the operation again on each of its retries
       alreadyCommitted = false;
       fenced = false;
       for (Snapshot snapshot : ancestry) {

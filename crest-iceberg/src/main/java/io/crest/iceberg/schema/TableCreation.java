@@ -59,6 +59,13 @@ public final class TableCreation {
           namespaces.createNamespace(identifier.namespace(), new HashMap<>());
         } catch (AlreadyExistsException e) {
           // created concurrently by another writer: fine
+        } catch (RuntimeException e) {
+          // The JDBC catalog reports a concurrent creation as a failed INSERT (unique key), not
+          // as AlreadyExistsException: fine if the namespace is there now.
+          if (!namespaces.namespaceExists(identifier.namespace())) {
+            throw e;
+          }
+          LOG.debug("Namespace {} was created concurrently", identifier.namespace(), e);
         }
       }
     }
