@@ -55,6 +55,7 @@ final class ChangeViewServer implements AutoCloseable {
 
   private final Map<String, View> views = new ConcurrentHashMap<>();
   private final long startNanos = System.nanoTime();
+  private final BufferAllocator serverAllocator;
   private final FlightServer server;
   private final int batchRows;
   private final int keys;
@@ -76,9 +77,10 @@ final class ChangeViewServer implements AutoCloseable {
     this.keys = keys;
     this.poisonEvery = poisonEvery;
     this.seed = seed;
+    this.serverAllocator = allocator.newChildAllocator("change-view-server", 0, Long.MAX_VALUE);
     this.server =
-        FlightServer.builder(
-                allocator, Location.forGrpcInsecure("127.0.0.1", 0), new Producer(allocator))
+        FlightServer.builder(serverAllocator, Location.forGrpcInsecure("127.0.0.1", 0),
+                new Producer(serverAllocator))
             .build()
             .start();
   }
@@ -194,6 +196,7 @@ final class ChangeViewServer implements AutoCloseable {
     server.shutdown();
     server.awaitTermination(10, TimeUnit.SECONDS);
     server.close();
+    ViewServer.drainAndClose(serverAllocator);
   }
 
   private final class Producer extends NoOpFlightProducer {
