@@ -19,6 +19,7 @@ import io.crest.ingestor.ConfigFile.ServerFile;
 import io.crest.ingestor.ConfigFile.StreamFile;
 import io.crest.ingestor.IngestorConfig.Catalog;
 import io.crest.ingestor.IngestorConfig.FlightSettings;
+import io.crest.ingestor.IngestorConfig.Ingest;
 import io.crest.ingestor.IngestorConfig.PipelineConfig;
 import io.crest.ingestor.IngestorConfig.Prometheus;
 import io.crest.ingestor.IngestorConfig.Server;
@@ -70,6 +71,11 @@ final class ConfigReader {
   private final ConfigBinder binder;
   private Path base;
 
+  /** The binder of the file being read, for the checks of other sections. */
+  ConfigBinder binder() {
+    return binder;
+  }
+
   ConfigReader(Map<String, String> env) {
     this.binder = new ConfigBinder(env);
   }
@@ -111,7 +117,7 @@ final class ConfigReader {
     }
     if (root == null && binder.problems().isEmpty()) {
       throw new ConfigException(file.toString(), List.of(new ConfigProblem(ConfigProblem.FILE, 0, 0,
-          "empty (expected the keys servers, flight, catalog, pipelines, metrics)")));
+          "empty (expected the keys servers, flight, catalog, pipelines, metrics, ingest)")));
     }
     IngestorConfig config = root == null ? null : check(root);
     if (config != null && binder.problems().isEmpty()) {
@@ -124,10 +130,28 @@ final class ConfigReader {
   }
 
   private IngestorConfig check(Root root) {
-    Map<String, Server> servers = servers(root.servers());
+    // Servers are needed unless every pipeline reads the ingest server.
+    boolean readsServers = root.pipelines() == null || root.pipelines().isEmpty()
+        ? root.ingest() == null && !binder.present(Ingest.PATH)
+        : java.util.stream.IntStream.range(0, root.pipelines().size())
+            .anyMatch(i -> !binder.present("pipelines[" + i + "].ingest"));
+    Map<String, Server> servers = root.servers() == null && !readsServers ? Map.of()
+        : servers(root.servers());
     FlightSettings flight = flight(root.flight());
     Catalog catalog = catalog(root.catalog());
     List<PipelineConfig> pipelines = pipelines(root.pipelines(), servers);
+    Optional<Ingest> ingest = Optional.empty();
+    if (root.ingest() != null || binder.present(Ingest.PATH)) {
+      ingest = Optional.ofNullable(new IngestSection(this).read(root.ingest(),
+          pipelines == null ? List.of() : pipelines));
+      if (ingest.isEmpty()) {
+        return null;
+      }
+    } else if (pipelines != null) {
+      pipelines.stream().filter(p -> p.ingestTable().isPresent()).forEach(p ->
+          problem(p.path() + ".ingest", "there is no ingest section (add ingest: {uri:"
+              + " grpc://127.0.0.1:47480} with users or bearerTokens for producers to put to)"));
+    }
     MetricsFile metrics = root.metrics();
     Optional<Duration> logEvery = Optional.empty();
     Optional<Prometheus> prometheus = Optional.empty();
@@ -138,7 +162,7 @@ final class ConfigReader {
     if (servers == null || catalog == null || pipelines == null) {
       return null;
     }
-    return new IngestorConfig(servers, flight, catalog, pipelines, logEvery, prometheus);
+    return new IngestorConfig(servers, flight, catalog, pipelines, logEvery, prometheus, ingest);
   }
 
   /** {@code metrics.prometheus}: null when absent or invalid. */
@@ -327,7 +351,18 @@ final class ConfigReader {
     if (table != null) {
       attempt(path + ".table", () -> IcebergSink.builder().table(table));
     }
-    List<StreamConfig> streams = streams(p.streams(), path + ".streams", servers);
+    List<StreamConfig> streams = List.of();
+    String ingestTable = null;
+    boolean hasStreams = binder.present(path + ".streams");
+    if (binder.present(path + ".ingest")) {
+      if (hasStreams) {
+        problem(path, "sets both streams and ingest (a pipeline reads Flight servers or the"
+            + " ingest server's puts; choose one)");
+      }
+      ingestTable = IngestSection.table(this, p.ingest(), path + ".ingest");
+    } else {
+      streams = streams(p.streams(), path + ".streams", servers);
+    }
     BatchPolicy batch = batch(p.batch(), path + ".batch");
     DataSize bufferLimit = p.bufferLimit();
     if (bufferLimit != null && bufferLimit.toBytes() < 1024) {
@@ -357,10 +392,12 @@ final class ConfigReader {
     }
     CommitStrategy commit = commit(p.commit(), path + ".commit");
     Path deadLetter = path(p.deadLetter(), path + ".deadLetter");
-    if (id == null || table == null || streams == null || batch == null || commit == null) {
+    if (id == null || table == null || streams == null || batch == null || commit == null
+        || binder.present(path + ".ingest") && ingestTable == null) {
       return null;
     }
-    return new PipelineConfig(path, id, table, streams, batch, Optional.ofNullable(bufferLimit),
+    return new PipelineConfig(path, id, table, streams, Optional.ofNullable(ingestTable), batch,
+        Optional.ofNullable(bufferLimit),
         Optional.ofNullable(codec), partitionBy, sortBy, Optional.ofNullable(formatVersion),
         tableProperties, evolution(p.evolution()), commit, Optional.ofNullable(p.branch()),
         Optional.ofNullable(deadLetter));
@@ -370,7 +407,8 @@ final class ConfigReader {
       Map<String, Server> servers) {
     if (streams == null) {
       if (!failed(path)) {
-        problem(path, "missing (a list of streams, such as {server: orders, ticket: orders_mv})");
+        problem(path, "missing (a list of streams, such as {server: orders, ticket: orders_mv},"
+            + " or ingest: {table: <name>} to read the puts of the ingest server)");
       }
       return null;
     }
@@ -554,19 +592,25 @@ final class ConfigReader {
     }
   }
 
-  /** Builds every source and sink once, unstarted, so that the builders' own checks run now. */
+  /**
+   * Builds every source and sink once, unstarted, and configures the ingest server without
+   * starting it, so that the builders' own checks run now.
+   */
   private void tryBuild(IngestorConfig config) {
     try (BufferAllocator scratch = new RootAllocator()) {
       for (PipelineConfig p : config.pipelines()) {
         attempt(p.path(), () -> Pipelines.sink(p, config.catalog()));
-        attempt(p.path(), () -> Pipelines.source(p, config.flight(), scratch).close());
+        if (p.ingestTable().isEmpty()) {
+          attempt(p.path(), () -> Pipelines.source(p, config.flight(), scratch).close());
+        }
       }
+      config.ingest().ifPresent(i -> IngestSection.configure(this, i, scratch));
     }
   }
 
   // ------------------------------------------------------------------------------- values
 
-  private void attempt(String path, Runnable check) {
+  void attempt(String path, Runnable check) {
     try {
       check.run();
     } catch (IllegalArgumentException | IllegalStateException e) {
@@ -574,14 +618,19 @@ final class ConfigReader {
     }
   }
 
-  private void checkUri(String uri, String path) {
+  void checkUri(String uri, String path) {
+    checkUri(uri, path, 1);
+  }
+
+  /** Checks a Flight URI whose port is at least {@code minPort} (0 for a listening address). */
+  void checkUri(String uri, String path, int minPort) {
     String hint = "expected grpc://host:port, grpc+tcp://host:port or grpc+tls://host:port, got \""
         + uri + "\"";
     try {
       URI u = new URI(uri);
       String scheme = u.getScheme() == null ? "" : u.getScheme().toLowerCase(Locale.ROOT);
       if (!List.of("grpc", "grpc+tcp", "grpc+tls").contains(scheme) || u.getHost() == null
-          || u.getPort() <= 0) {
+          || u.getPort() < minPort || u.getPort() > 65_535) {
         problem(path, hint);
       }
     } catch (URISyntaxException e) {
@@ -590,14 +639,14 @@ final class ConfigReader {
   }
 
   /** The value, or null and a problem "missing (hint)" unless the path has one already. */
-  private String required(String value, String path, String hint) {
+  String required(String value, String path, String hint) {
     if (value == null && !failed(path)) {
       problem(path, "missing (" + hint + ")");
     }
     return value;
   }
 
-  private Integer range(Integer value, String path, int min, int max) {
+  Integer range(Integer value, String path, int min, int max) {
     if (value != null && (value < min || value > max)) {
       problem(path, value + " is out of range (" + min + " to " + max + ")");
       return null;
@@ -605,7 +654,7 @@ final class ConfigReader {
     return value;
   }
 
-  private Duration positive(Duration d, String path) {
+  Duration positive(Duration d, String path) {
     if (d != null && (d.isZero() || d.isNegative())) {
       problem(path, "must be positive, got " + d);
       return null;
@@ -613,7 +662,7 @@ final class ConfigReader {
     return d;
   }
 
-  private Path path(String value, String path) {
+  Path path(String value, String path) {
     if (value == null) {
       return null;
     }
@@ -624,7 +673,7 @@ final class ConfigReader {
     return base.resolve(value).normalize();
   }
 
-  private Path file(String value, String path) {
+  Path file(String value, String path) {
     Path file = path(value, path);
     if (file != null && !Files.isReadable(file)) {
       problem(path, "cannot read file " + file);
@@ -634,7 +683,7 @@ final class ConfigReader {
   }
 
   /** The list without its empty items (YAML's {@code [a, ]}). */
-  private static List<String> list(List<String> values) {
+  static List<String> list(List<String> values) {
     return values == null ? List.of()
         : values.stream().filter(java.util.Objects::nonNull).toList();
   }
@@ -656,13 +705,13 @@ final class ConfigReader {
   }
 
   /** Whether {@code path} or a path below it has a problem (say, a wrong type). */
-  private boolean failed(String path) {
+  boolean failed(String path) {
     return binder.problems().stream().anyMatch(p -> p.path().equals(path)
         || p.path().startsWith(path + ".") || p.path().startsWith(path + "["));
   }
 
   /** Adds a problem; returns false, for {@code ok = problem(...)}. */
-  private boolean problem(String path, String message) {
+  boolean problem(String path, String message) {
     binder.problem(path, message);
     return false;
   }

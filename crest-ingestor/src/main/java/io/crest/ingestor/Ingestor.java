@@ -6,9 +6,10 @@ import io.crest.Pipeline;
 import io.crest.PipelineListener;
 import io.crest.PipelineStats;
 import io.crest.errors.PipelineFailedException;
-import io.crest.flight.FlightSource;
+import io.crest.flight.FlightIngestServer;
 import io.crest.iceberg.IcebergSink;
 import io.crest.micrometer.CrestMetrics;
+import io.crest.spi.Source;
 import io.crest.ingestor.IngestorConfig.PipelineConfig;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
@@ -216,7 +217,9 @@ public final class Ingestor {
       return EXIT_INVALID_CONFIG;
     }
     out.println("ok   " + config + ": valid, " + c.pipelines().size() + " pipeline(s), "
-        + c.servers().size() + " server(s)");
+        + c.servers().size() + " server(s)"
+        + c.ingest().map(i -> ", an ingest server for " + i.tables().size() + " table(s)")
+            .orElse(""));
     List<String> problems;
     try (BufferAllocator root = new RootAllocator()) {
       problems = Connectivity.check(c, root, out);
@@ -307,11 +310,21 @@ public final class Ingestor {
   private int runPipelines(IngestorConfig c, BufferAllocator root, MeterRegistry registry,
       StopSignal stop) {
     Map<String, Pipeline> pipelines = new LinkedHashMap<>();
+    FlightIngestServer ingest = null;
     int code = EXIT_OK;
     try {
+      if (c.ingest().isPresent()) {
+        ingest = Pipelines.ingestServer(c.ingest().get(), root);
+        out.println("ingest " + ingest.uri() + " for tables " + ingest.tables());
+        if (c.ingest().get().allowUnauthenticated()) {
+          err.println("warn ingest.allowUnauthenticated: the ingest server at " + ingest.uri()
+              + " accepts puts from anyone who can reach it (no user, bearer token or client"
+              + " certificate is required)");
+        }
+      }
       for (PipelineConfig p : c.pipelines()) {
         IcebergSink sink = Pipelines.sink(p, c.catalog());
-        FlightSource source = Pipelines.source(p, c.flight(), root);
+        Source source = Pipelines.source(p, c.flight(), root, ingest);
         Pipeline.Builder b = Pipeline.from(source).id(p.id()).batch(p.batch());
         p.bufferLimit().ifPresent(b::bufferLimit);
         p.deadLetter().ifPresent(b::deadLetter);
@@ -350,6 +363,14 @@ public final class Ingestor {
       out.printf(Locale.ROOT, "done  %s: %s, %,d rows in %,d commits, %,d files, %.1f MiB%n",
           p.id(), p.state(), s.rowsCommitted(), s.commits(), s.filesCommitted(),
           s.bytesCommitted() / 1048576.0);
+    }
+    if (ingest != null) {
+      try {
+        ingest.close(); // after the pipelines reading it
+      } catch (RuntimeException e) {
+        err.println("Cannot close the ingest server: " + e.getMessage());
+        code = EXIT_FAILED;
+      }
     }
     return code;
   }
