@@ -13,6 +13,7 @@ import java.net.InetAddress;
 import java.net.URI;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
@@ -120,6 +121,7 @@ final class IngestSection {
     }
     Integer puts = reader.range(f.maxConcurrentPuts(), PATH + ".maxConcurrentPuts", 1,
         1_000_000);
+    Duration idle = reader.positive(f.idleTimeout(), PATH + ".idleTimeout");
     if (tables.isEmpty() && !pipelines.isEmpty()) {
       reader.problem(PATH, "no pipeline reads it (give a pipeline ingest: {table: <name>}"
           + " instead of streams, or leave the section out)");
@@ -130,7 +132,7 @@ final class IngestSection {
     return new Ingest(uri, chain, key, clientCa, users, tokens, allow, Optional.ofNullable(puts),
         Optional.ofNullable(f.maxBufferedBytesPerProducer()),
         Optional.ofNullable(f.maxMessageSize()),
-        Optional.ofNullable(reader.positive(f.idleTimeout(), PATH + ".idleTimeout")), tables);
+        Optional.ofNullable(idle), tables);
   }
 
   /** The ingest tables of {@code pipelines}, each read by one pipeline. */

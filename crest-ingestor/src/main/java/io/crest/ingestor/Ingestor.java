@@ -41,8 +41,9 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * A command-line ingestor: pipelines from Arrow Flight servers to Iceberg tables, described by
- * one YAML file (see {@code orders.yaml} in the distribution). The command line is parsed by
+ * A command-line ingestor: pipelines from Arrow Flight servers, or from producers putting to its
+ * own Flight ingest server (the file's {@code ingest} section), to Iceberg tables, described by
+ * one YAML file (see {@code orders.yaml} and {@code ingest.yaml} in the distribution). The command line is parsed by
  * picocli; {@code crest-ingestor --help} prints it with the exit codes.
  *
  * <pre>
@@ -77,6 +78,11 @@ import picocli.CommandLine.Spec;
  * ({@code metrics http://127.0.0.1:9464/metrics}), from before the first pipeline starts until
  * the last one has stopped (after its final commit). {@code check} makes sure that address can
  * be bound.
+ * With an {@code ingest} section, {@code run} starts the ingest server before the pipelines and
+ * prints its address ({@code ingest grpc+tcp://127.0.0.1:47480 for tables [...]}; with {@code
+ * allowUnauthenticated: true} also a warning on the error stream), closes it after the last
+ * pipeline stopped, and runs until SIGTERM, since producers never complete a pipeline; {@code
+ * check} starts and closes it once, so the address can be bound and the TLS files work.
  * Secrets (passwords, tokens, catalog property values) are never printed, and problems quote the
  * file's own text, not the environment variables substituted into it.
  *
@@ -471,7 +477,7 @@ public final class Ingestor {
 
     @Command(name = "check", mixinStandardHelpOptions = true,
         description = "Validates the file, then reaches every Flight server, stream and the"
-            + " catalog, and binds the metrics address.",
+            + " catalog, and binds the ingest server's and the metrics address.",
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {EXIT_OK + ":everything is valid and answers",
             EXIT_USAGE + ":bad command line",

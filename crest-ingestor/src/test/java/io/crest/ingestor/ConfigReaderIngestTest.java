@@ -172,6 +172,7 @@ class ConfigReaderIngestTest {
           allowUnauthenticated: maybe
         """ + PIPELINES, Map.of())).containsExactly(
         "3:3: ingest.maxConcurrentPuts: 0 is out of range (1 to 1000000)",
+        "5:3: ingest.idleTimeout: must be positive, got PT0S",
         "6:3: ingest.allowUnauthenticated: expected true or false, got \"maybe\"");
     assertThat(problems("""
         ingest:
@@ -212,5 +213,18 @@ class ConfigReaderIngestTest {
             + " (one pipeline reads each ingest table)",
         "15:5: pipelines[2].ingest.table: missing (the table name producers put to, such as"
             + " shop.orders)");
+  }
+
+  @Test
+  void exampleConfig_isValid() {
+    IngestorConfig c = new ConfigReader(Map.of("INGEST_TOKEN", SECRET))
+        .read(Path.of("src/main/config/ingest.yaml"));
+
+    Ingest ingest = c.ingest().orElseThrow();
+    assertThat(ingest.uri()).isEqualTo("grpc://127.0.0.1:47480");
+    assertThat(ingest.tokens()).containsExactly(new IngestToken(SECRET, Set.of("shop.orders")));
+    assertThat(ingest.maxMessageSize()).contains(DataSize.mib(64));
+    assertThat(c.pipelines()).extracting(p -> p.ingestTable().orElseThrow())
+        .containsExactly("shop.orders");
   }
 }
