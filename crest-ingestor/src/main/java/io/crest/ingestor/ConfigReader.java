@@ -16,7 +16,6 @@ import io.crest.ingestor.ConfigFile.PipelineFile;
 import io.crest.ingestor.ConfigFile.PrometheusFile;
 import io.crest.ingestor.ConfigFile.Root;
 import io.crest.ingestor.ConfigFile.ServerFile;
-import io.crest.ingestor.ConfigFile.StreamFile;
 import io.crest.ingestor.IngestorConfig.Catalog;
 import io.crest.ingestor.IngestorConfig.FlightSettings;
 import io.crest.ingestor.IngestorConfig.Ingest;
@@ -24,7 +23,6 @@ import io.crest.ingestor.IngestorConfig.PipelineConfig;
 import io.crest.ingestor.IngestorConfig.Prometheus;
 import io.crest.ingestor.IngestorConfig.Server;
 import io.crest.ingestor.IngestorConfig.StreamConfig;
-import io.crest.ingestor.IngestorConfig.StreamKind;
 import io.crest.writer.ParquetCodec;
 import java.io.IOException;
 import java.io.InputStream;
@@ -62,8 +60,6 @@ final class ConfigReader {
   static final List<String> CODECS = Arrays.stream(ParquetCodec.values())
       .map(c -> c.name().toLowerCase(Locale.ROOT)).toList();
   static final String CODEC_PROPERTY = org.apache.iceberg.TableProperties.PARQUET_COMPRESSION;
-  private static final List<String> STREAM_KINDS =
-      List.of("ticket", "incremental", "discover", "discoverCommand");
 
   /** An absolute URL path without query, fragment or white space. */
   private static final Pattern HTTP_PATH = Pattern.compile("/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*");
@@ -361,7 +357,7 @@ final class ConfigReader {
       }
       ingestTable = IngestSection.table(this, p.ingest(), path + ".ingest");
     } else {
-      streams = streams(p.streams(), path + ".streams", servers);
+      streams = StreamSection.read(this, p.streams(), path + ".streams", servers);
     }
     BatchPolicy batch = batch(p.batch(), path + ".batch");
     DataSize bufferLimit = p.bufferLimit();
@@ -401,108 +397,6 @@ final class ConfigReader {
         Optional.ofNullable(codec), partitionBy, sortBy, Optional.ofNullable(formatVersion),
         tableProperties, evolution(p.evolution()), commit, Optional.ofNullable(p.branch()),
         Optional.ofNullable(deadLetter));
-  }
-
-  private List<StreamConfig> streams(List<StreamFile> streams, String path,
-      Map<String, Server> servers) {
-    if (streams == null) {
-      if (!failed(path)) {
-        problem(path, "missing (a list of streams, such as {server: orders, ticket: orders_mv},"
-            + " or ingest: {table: <name>} to read the puts of the ingest server)");
-      }
-      return null;
-    }
-    if (streams.isEmpty()) {
-      problem(path, "empty (a pipeline reads at least one stream)");
-      return null;
-    }
-    List<StreamConfig> result = new ArrayList<>();
-    Map<String, String> ids = new HashMap<>();
-    Server first = null;
-    for (int i = 0; i < streams.size(); i++) {
-      String sp = path + "[" + i + "]";
-      StreamFile s = streams.get(i);
-      if (s == null) {
-        continue; // a problem already, or an empty list item
-      }
-      String serverName = required(s.server(), sp + ".server",
-          "the name of a server under servers");
-      Server server = null;
-      if (serverName != null && servers != null) {
-        server = servers.get(serverName);
-        if (server == null) {
-          problem(sp + ".server", "unknown server \"" + serverName + "\" (defined: "
-              + String.join(", ", servers.keySet()) + ")");
-        } else if (first == null) {
-          first = server;
-        } else if (!first.sameSecurity(server)) {
-          problem(sp + ".server", "server " + serverName + " has other credentials or TLS"
-              + " files than server " + first.name() + " (a pipeline reads all its streams"
-              + " with one set; put these streams in another pipeline)");
-        }
-      }
-      List<String> kinds = STREAM_KINDS.stream().filter(k -> binder.present(sp + "." + k))
-          .toList();
-      if (kinds.size() != 1) {
-        problem(sp, (kinds.isEmpty() ? "sets none of" : "sets more than one of")
-            + " ticket, incremental, discover, discoverCommand (set exactly one)");
-        continue;
-      }
-      String id = s.id();
-      String kp = sp + "." + kinds.get(0);
-      StreamConfig stream = null;
-      switch (kinds.get(0)) {
-        case "ticket":
-          if (required(s.ticket(), kp, "the ticket text, such as a view name") == null) {
-            break;
-          } else if (s.ticket().isEmpty()) {
-            problem(kp, "empty");
-          } else {
-            stream = new StreamConfig(sp, server, StreamKind.TICKET,
-                id != null ? id : s.ticket(), s.ticket(), List.of(), null);
-          }
-          break;
-        case "incremental":
-          String view = required(s.incremental(), kp, "the view name");
-          if (view != null && (view.isEmpty() || view.contains("\n"))) {
-            problem(kp, "must be a non-empty view name without line feeds");
-          } else if (view != null) {
-            stream = new StreamConfig(sp, server, StreamKind.INCREMENTAL,
-                id != null ? id : view, view, List.of(), null);
-          }
-          break;
-        case "discover":
-          List<String> parts = list(s.discover());
-          if (parts.isEmpty()) {
-            problem(kp, "empty (the descriptor path, such as [sales])");
-          } else {
-            stream = new StreamConfig(sp, server, StreamKind.DISCOVER,
-                id != null ? id : serverName, String.join("/", parts), parts,
-                null);
-          }
-          break;
-        default:
-          String command = required(s.discoverCommand(), kp, "the descriptor command");
-          if (command != null) {
-            stream = new StreamConfig(sp, server, StreamKind.DISCOVER,
-                id != null ? id : serverName, command, List.of(), command);
-          }
-      }
-      if (stream == null || stream.id() == null) {
-        continue;
-      }
-      if (stream.kind() == StreamKind.DISCOVER
-          && (stream.id().isBlank() || stream.id().contains("/"))) {
-        problem(sp + ".id", "a discovery id must be non-blank and have no '/'");
-      }
-      String earlier = ids.putIfAbsent(stream.id(), sp);
-      if (earlier != null) {
-        problem(sp + ".id", "stream id \"" + stream.id() + "\" is already used by " + earlier
-            + " (give one of them another id)");
-      }
-      result.add(stream);
-    }
-    return result;
   }
 
   private BatchPolicy batch(BatchFile b, String path) {
