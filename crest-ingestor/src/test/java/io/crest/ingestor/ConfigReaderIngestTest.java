@@ -216,6 +216,20 @@ class ConfigReaderIngestTest {
   }
 
   @Test
+  void certificateThatIsNotPem_isReportedAtTheCertificateByTheServersBuilder() throws IOException {
+    Files.writeString(dir.resolve("server.pem"), "not a certificate");
+    List<String> problems = problems("""
+        ingest:
+          uri: grpc+tls://0.0.0.0:0
+          certificate: {chain: server.pem, privateKey: server.pem}
+          bearerTokens: [{token: "${T}"}]
+        """ + PIPELINES, Map.of("T", SECRET));
+
+    assertThat(problems).hasSize(1);
+    assertThat(problems.get(0)).startsWith("3:3: ingest.certificate: ").contains("server.pem");
+  }
+
+  @Test
   void exampleConfig_isValid() {
     IngestorConfig c = new ConfigReader(Map.of("INGEST_TOKEN", SECRET))
         .read(Path.of("src/main/config/ingest.yaml"));
