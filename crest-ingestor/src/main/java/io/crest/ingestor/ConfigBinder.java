@@ -54,6 +54,8 @@ final class ConfigBinder {
       Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)", Pattern.CASE_INSENSITIVE);
   static final String DURATION_HINT = "a duration such as 500ms, 5s, 2m, 1h or PT5S";
   static final String SIZE_HINT = "a size such as 64MiB, 512KiB or 1GiB";
+  /** A value that is one environment variable reference, without a default. */
+  private static final Pattern ONLY_VARIABLE = Pattern.compile("\\$\\{[A-Za-z_][A-Za-z0-9_]*}");
 
   private static final YAMLMapper YAML = YAMLMapper.builder()
       .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
@@ -66,6 +68,8 @@ final class ConfigBinder {
   private final Map<String, String> env;
   private final List<ConfigProblem> problems = new ArrayList<>();
   private final Set<String> problemPaths = new HashSet<>();
+  /** The paths whose value is written as exactly one {@code ${VAR}}. */
+  private final Set<String> variableOnly = new HashSet<>();
   /** Where each path first appears: its key, or its list item. */
   private final Map<String, JsonLocation> locations = new HashMap<>();
 
@@ -103,6 +107,14 @@ final class ConfigBinder {
   /** Whether {@code path} is in the file (possibly with a null value). */
   boolean present(String path) {
     return locations.containsKey(path);
+  }
+
+  /**
+   * Whether the value at {@code path} is written in the file as exactly one environment variable
+   * reference without a default, such as {@code ${INGEST_TOKEN}}: a secret kept out of the file.
+   */
+  boolean fromVariable(String path) {
+    return variableOnly.contains(path);
   }
 
   /**
@@ -221,6 +233,8 @@ final class ConfigBinder {
       return SIZE_HINT;
     } else if (c == String.class) {
       return "text";
+    } else if (c == Boolean.class || c == boolean.class) {
+      return "true or false";
     } else if (type.isCollectionLikeType()) {
       return type.getContentType().getRawClass() == String.class ? "a list of text" : "a list";
     } else if (type.isMapLikeType()) {
@@ -354,7 +368,13 @@ final class ConfigBinder {
     @Override
     public String getText() throws IOException {
       String text = delegate.getText();
-      return hasToken(JsonToken.VALUE_STRING) && text != null ? substitute(text, this) : text;
+      if (!hasToken(JsonToken.VALUE_STRING) || text == null) {
+        return text;
+      }
+      if (ONLY_VARIABLE.matcher(text).matches()) {
+        variableOnly.add(path(delegate.getParsingContext()));
+      }
+      return substitute(text, this);
     }
 
     @Override

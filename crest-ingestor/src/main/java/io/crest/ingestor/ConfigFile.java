@@ -23,7 +23,30 @@ final class ConfigFile {
       FlightFile flight,
       CatalogFile catalog,
       List<PipelineFile> pipelines,
-      MetricsFile metrics) {}
+      MetricsFile metrics,
+      IngestFile ingest) {}
+
+  @JsonClassDescription("a mapping with uri (and users, bearerTokens or allowUnauthenticated)")
+  record IngestFile(
+      String uri,
+      ClientCertificateFile certificate,
+      String clientCertificates,
+      List<IngestUserFile> users,
+      List<IngestTokenFile> bearerTokens,
+      Boolean allowUnauthenticated,
+      Integer maxConcurrentPuts,
+      DataSize maxBufferedBytesPerProducer,
+      DataSize maxMessageSize,
+      Duration idleTimeout) {}
+
+  @JsonClassDescription("a mapping with user, password and optional tables")
+  record IngestUserFile(String user, String password, List<String> tables) {}
+
+  @JsonClassDescription("a mapping with token and optional tables")
+  record IngestTokenFile(String token, List<String> tables) {}
+
+  @JsonClassDescription("a mapping with table, such as {table: shop.orders}")
+  record IngestTableFile(String table) {}
 
   @JsonClassDescription("a mapping with uri")
   record ServerFile(
@@ -58,6 +81,7 @@ final class ConfigFile {
       String id,
       String table,
       List<StreamFile> streams,
+      IngestTableFile ingest,
       BatchFile batch,
       DataSize bufferLimit,
       String codec,

@@ -16,14 +16,13 @@ import io.crest.ingestor.ConfigFile.PipelineFile;
 import io.crest.ingestor.ConfigFile.PrometheusFile;
 import io.crest.ingestor.ConfigFile.Root;
 import io.crest.ingestor.ConfigFile.ServerFile;
-import io.crest.ingestor.ConfigFile.StreamFile;
 import io.crest.ingestor.IngestorConfig.Catalog;
 import io.crest.ingestor.IngestorConfig.FlightSettings;
+import io.crest.ingestor.IngestorConfig.Ingest;
 import io.crest.ingestor.IngestorConfig.PipelineConfig;
 import io.crest.ingestor.IngestorConfig.Prometheus;
 import io.crest.ingestor.IngestorConfig.Server;
 import io.crest.ingestor.IngestorConfig.StreamConfig;
-import io.crest.ingestor.IngestorConfig.StreamKind;
 import io.crest.writer.ParquetCodec;
 import java.io.IOException;
 import java.io.InputStream;
@@ -61,14 +60,17 @@ final class ConfigReader {
   static final List<String> CODECS = Arrays.stream(ParquetCodec.values())
       .map(c -> c.name().toLowerCase(Locale.ROOT)).toList();
   static final String CODEC_PROPERTY = org.apache.iceberg.TableProperties.PARQUET_COMPRESSION;
-  private static final List<String> STREAM_KINDS =
-      List.of("ticket", "incremental", "discover", "discoverCommand");
 
   /** An absolute URL path without query, fragment or white space. */
   private static final Pattern HTTP_PATH = Pattern.compile("/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*");
 
   private final ConfigBinder binder;
   private Path base;
+
+  /** The binder of the file being read, for the checks of other sections. */
+  ConfigBinder binder() {
+    return binder;
+  }
 
   ConfigReader(Map<String, String> env) {
     this.binder = new ConfigBinder(env);
@@ -111,7 +113,7 @@ final class ConfigReader {
     }
     if (root == null && binder.problems().isEmpty()) {
       throw new ConfigException(file.toString(), List.of(new ConfigProblem(ConfigProblem.FILE, 0, 0,
-          "empty (expected the keys servers, flight, catalog, pipelines, metrics)")));
+          "empty (expected the keys servers, flight, catalog, pipelines, metrics, ingest)")));
     }
     IngestorConfig config = root == null ? null : check(root);
     if (config != null && binder.problems().isEmpty()) {
@@ -124,10 +126,28 @@ final class ConfigReader {
   }
 
   private IngestorConfig check(Root root) {
-    Map<String, Server> servers = servers(root.servers());
+    // Servers are needed unless every pipeline reads the ingest server.
+    boolean readsServers = root.pipelines() == null || root.pipelines().isEmpty()
+        ? root.ingest() == null && !binder.present(Ingest.PATH)
+        : java.util.stream.IntStream.range(0, root.pipelines().size())
+            .anyMatch(i -> !binder.present("pipelines[" + i + "].ingest"));
+    Map<String, Server> servers = root.servers() == null && !readsServers ? Map.of()
+        : servers(root.servers());
     FlightSettings flight = flight(root.flight());
     Catalog catalog = catalog(root.catalog());
     List<PipelineConfig> pipelines = pipelines(root.pipelines(), servers);
+    Optional<Ingest> ingest = Optional.empty();
+    if (root.ingest() != null || binder.present(Ingest.PATH)) {
+      ingest = Optional.ofNullable(new IngestSection(this).read(root.ingest(),
+          pipelines == null ? List.of() : pipelines));
+      if (ingest.isEmpty()) {
+        return null;
+      }
+    } else if (pipelines != null) {
+      pipelines.stream().filter(p -> p.ingestTable().isPresent()).forEach(p ->
+          problem(p.path() + ".ingest", "there is no ingest section (add ingest: {uri:"
+              + " grpc://127.0.0.1:47480} with users or bearerTokens for producers to put to)"));
+    }
     MetricsFile metrics = root.metrics();
     Optional<Duration> logEvery = Optional.empty();
     Optional<Prometheus> prometheus = Optional.empty();
@@ -138,7 +158,7 @@ final class ConfigReader {
     if (servers == null || catalog == null || pipelines == null) {
       return null;
     }
-    return new IngestorConfig(servers, flight, catalog, pipelines, logEvery, prometheus);
+    return new IngestorConfig(servers, flight, catalog, pipelines, logEvery, prometheus, ingest);
   }
 
   /** {@code metrics.prometheus}: null when absent or invalid. */
@@ -327,7 +347,18 @@ final class ConfigReader {
     if (table != null) {
       attempt(path + ".table", () -> IcebergSink.builder().table(table));
     }
-    List<StreamConfig> streams = streams(p.streams(), path + ".streams", servers);
+    List<StreamConfig> streams = List.of();
+    String ingestTable = null;
+    boolean hasStreams = binder.present(path + ".streams");
+    if (binder.present(path + ".ingest")) {
+      if (hasStreams) {
+        problem(path, "sets both streams and ingest (a pipeline reads Flight servers or the"
+            + " ingest server's puts; choose one)");
+      }
+      ingestTable = IngestSection.table(this, p.ingest(), path + ".ingest");
+    } else {
+      streams = StreamSection.read(this, p.streams(), path + ".streams", servers);
+    }
     BatchPolicy batch = batch(p.batch(), path + ".batch");
     DataSize bufferLimit = p.bufferLimit();
     if (bufferLimit != null && bufferLimit.toBytes() < 1024) {
@@ -358,10 +389,16 @@ final class ConfigReader {
     CommitStrategy commit = commit(p.commit(), path + ".commit");
     Path deadLetter = path(p.deadLetter(), path + ".deadLetter");
     Optional<IngestorConfig.Shard> shard = shard(p.shard(), path + ".shard", streams);
-    if (id == null || table == null || streams == null || batch == null || commit == null) {
+    if (shard.isPresent() && ingestTable != null) {
+      problem(path + ".shard", "splits the endpoints of discoveries, but this pipeline reads the"
+          + " ingest server's puts (remove shard)");
+    }
+    if (id == null || table == null || streams == null || batch == null || commit == null
+        || binder.present(path + ".ingest") && ingestTable == null) {
       return null;
     }
-    return new PipelineConfig(path, id, table, streams, batch, Optional.ofNullable(bufferLimit),
+    return new PipelineConfig(path, id, table, streams, Optional.ofNullable(ingestTable), batch,
+        Optional.ofNullable(bufferLimit),
         Optional.ofNullable(codec), partitionBy, sortBy, Optional.ofNullable(formatVersion),
         tableProperties, evolution(p.evolution()), commit, Optional.ofNullable(p.branch()),
         Optional.ofNullable(deadLetter), shard);
@@ -399,107 +436,6 @@ final class ConfigReader {
     }
     return index == null || count == null ? Optional.empty()
         : Optional.of(new IngestorConfig.Shard(index, count));
-  }
-
-  private List<StreamConfig> streams(List<StreamFile> streams, String path,
-      Map<String, Server> servers) {
-    if (streams == null) {
-      if (!failed(path)) {
-        problem(path, "missing (a list of streams, such as {server: orders, ticket: orders_mv})");
-      }
-      return null;
-    }
-    if (streams.isEmpty()) {
-      problem(path, "empty (a pipeline reads at least one stream)");
-      return null;
-    }
-    List<StreamConfig> result = new ArrayList<>();
-    Map<String, String> ids = new HashMap<>();
-    Server first = null;
-    for (int i = 0; i < streams.size(); i++) {
-      String sp = path + "[" + i + "]";
-      StreamFile s = streams.get(i);
-      if (s == null) {
-        continue; // a problem already, or an empty list item
-      }
-      String serverName = required(s.server(), sp + ".server",
-          "the name of a server under servers");
-      Server server = null;
-      if (serverName != null && servers != null) {
-        server = servers.get(serverName);
-        if (server == null) {
-          problem(sp + ".server", "unknown server \"" + serverName + "\" (defined: "
-              + String.join(", ", servers.keySet()) + ")");
-        } else if (first == null) {
-          first = server;
-        } else if (!first.sameSecurity(server)) {
-          problem(sp + ".server", "server " + serverName + " has other credentials or TLS"
-              + " files than server " + first.name() + " (a pipeline reads all its streams"
-              + " with one set; put these streams in another pipeline)");
-        }
-      }
-      List<String> kinds = STREAM_KINDS.stream().filter(k -> binder.present(sp + "." + k))
-          .toList();
-      if (kinds.size() != 1) {
-        problem(sp, (kinds.isEmpty() ? "sets none of" : "sets more than one of")
-            + " ticket, incremental, discover, discoverCommand (set exactly one)");
-        continue;
-      }
-      String id = s.id();
-      String kp = sp + "." + kinds.get(0);
-      StreamConfig stream = null;
-      switch (kinds.get(0)) {
-        case "ticket":
-          if (required(s.ticket(), kp, "the ticket text, such as a view name") == null) {
-            break;
-          } else if (s.ticket().isEmpty()) {
-            problem(kp, "empty");
-          } else {
-            stream = new StreamConfig(sp, server, StreamKind.TICKET,
-                id != null ? id : s.ticket(), s.ticket(), List.of(), null);
-          }
-          break;
-        case "incremental":
-          String view = required(s.incremental(), kp, "the view name");
-          if (view != null && (view.isEmpty() || view.contains("\n"))) {
-            problem(kp, "must be a non-empty view name without line feeds");
-          } else if (view != null) {
-            stream = new StreamConfig(sp, server, StreamKind.INCREMENTAL,
-                id != null ? id : view, view, List.of(), null);
-          }
-          break;
-        case "discover":
-          List<String> parts = list(s.discover());
-          if (parts.isEmpty()) {
-            problem(kp, "empty (the descriptor path, such as [sales])");
-          } else {
-            stream = new StreamConfig(sp, server, StreamKind.DISCOVER,
-                id != null ? id : serverName, String.join("/", parts), parts,
-                null);
-          }
-          break;
-        default:
-          String command = required(s.discoverCommand(), kp, "the descriptor command");
-          if (command != null) {
-            stream = new StreamConfig(sp, server, StreamKind.DISCOVER,
-                id != null ? id : serverName, command, List.of(), command);
-          }
-      }
-      if (stream == null || stream.id() == null) {
-        continue;
-      }
-      if (stream.kind() == StreamKind.DISCOVER
-          && (stream.id().isBlank() || stream.id().contains("/"))) {
-        problem(sp + ".id", "a discovery id must be non-blank and have no '/'");
-      }
-      String earlier = ids.putIfAbsent(stream.id(), sp);
-      if (earlier != null) {
-        problem(sp + ".id", "stream id \"" + stream.id() + "\" is already used by " + earlier
-            + " (give one of them another id)");
-      }
-      result.add(stream);
-    }
-    return result;
   }
 
   private BatchPolicy batch(BatchFile b, String path) {
@@ -589,19 +525,25 @@ final class ConfigReader {
     }
   }
 
-  /** Builds every source and sink once, unstarted, so that the builders' own checks run now. */
+  /**
+   * Builds every source and sink once, unstarted, and configures the ingest server without
+   * starting it, so that the builders' own checks run now.
+   */
   private void tryBuild(IngestorConfig config) {
     try (BufferAllocator scratch = new RootAllocator()) {
       for (PipelineConfig p : config.pipelines()) {
         attempt(p.path(), () -> Pipelines.sink(p, config.catalog()));
-        attempt(p.path(), () -> Pipelines.source(p, config.flight(), scratch).close());
+        if (p.ingestTable().isEmpty()) {
+          attempt(p.path(), () -> Pipelines.source(p, config.flight(), scratch).close());
+        }
       }
+      config.ingest().ifPresent(i -> IngestSection.configure(this, i, scratch));
     }
   }
 
   // ------------------------------------------------------------------------------- values
 
-  private void attempt(String path, Runnable check) {
+  void attempt(String path, Runnable check) {
     try {
       check.run();
     } catch (IllegalArgumentException | IllegalStateException e) {
@@ -609,14 +551,19 @@ final class ConfigReader {
     }
   }
 
-  private void checkUri(String uri, String path) {
+  void checkUri(String uri, String path) {
+    checkUri(uri, path, 1);
+  }
+
+  /** Checks a Flight URI whose port is at least {@code minPort} (0 for a listening address). */
+  void checkUri(String uri, String path, int minPort) {
     String hint = "expected grpc://host:port, grpc+tcp://host:port or grpc+tls://host:port, got \""
         + uri + "\"";
     try {
       URI u = new URI(uri);
       String scheme = u.getScheme() == null ? "" : u.getScheme().toLowerCase(Locale.ROOT);
       if (!List.of("grpc", "grpc+tcp", "grpc+tls").contains(scheme) || u.getHost() == null
-          || u.getPort() <= 0) {
+          || u.getPort() < minPort || u.getPort() > 65_535) {
         problem(path, hint);
       }
     } catch (URISyntaxException e) {
@@ -625,14 +572,14 @@ final class ConfigReader {
   }
 
   /** The value, or null and a problem "missing (hint)" unless the path has one already. */
-  private String required(String value, String path, String hint) {
+  String required(String value, String path, String hint) {
     if (value == null && !failed(path)) {
       problem(path, "missing (" + hint + ")");
     }
     return value;
   }
 
-  private Integer range(Integer value, String path, int min, int max) {
+  Integer range(Integer value, String path, int min, int max) {
     if (value != null && (value < min || value > max)) {
       problem(path, value + " is out of range (" + min + " to " + max + ")");
       return null;
@@ -640,7 +587,7 @@ final class ConfigReader {
     return value;
   }
 
-  private Duration positive(Duration d, String path) {
+  Duration positive(Duration d, String path) {
     if (d != null && (d.isZero() || d.isNegative())) {
       problem(path, "must be positive, got " + d);
       return null;
@@ -648,7 +595,7 @@ final class ConfigReader {
     return d;
   }
 
-  private Path path(String value, String path) {
+  Path path(String value, String path) {
     if (value == null) {
       return null;
     }
@@ -659,7 +606,7 @@ final class ConfigReader {
     return base.resolve(value).normalize();
   }
 
-  private Path file(String value, String path) {
+  Path file(String value, String path) {
     Path file = path(value, path);
     if (file != null && !Files.isReadable(file)) {
       problem(path, "cannot read file " + file);
@@ -669,7 +616,7 @@ final class ConfigReader {
   }
 
   /** The list without its empty items (YAML's {@code [a, ]}). */
-  private static List<String> list(List<String> values) {
+  static List<String> list(List<String> values) {
     return values == null ? List.of()
         : values.stream().filter(java.util.Objects::nonNull).toList();
   }
@@ -691,13 +638,13 @@ final class ConfigReader {
   }
 
   /** Whether {@code path} or a path below it has a problem (say, a wrong type). */
-  private boolean failed(String path) {
+  boolean failed(String path) {
     return binder.problems().stream().anyMatch(p -> p.path().equals(path)
         || p.path().startsWith(path + ".") || p.path().startsWith(path + "["));
   }
 
   /** Adds a problem; returns false, for {@code ok = problem(...)}. */
-  private boolean problem(String path, String message) {
+  boolean problem(String path, String message) {
     binder.problem(path, message);
     return false;
   }

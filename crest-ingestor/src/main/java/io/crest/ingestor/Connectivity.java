@@ -1,5 +1,6 @@
 package io.crest.ingestor;
 
+import io.crest.flight.FlightIngestServer;
 import io.crest.flight.IncrementalTicket;
 import io.crest.iceberg.IcebergCatalogs;
 import io.crest.ingestor.IngestorConfig.PipelineConfig;
@@ -42,8 +43,8 @@ import org.apache.iceberg.catalog.TableIdentifier;
 
 /**
  * The checks of {@code ingestor check} that need the network: every Flight server answers and
- * serves each configured stream, the catalog lists its namespaces, and the Prometheus endpoint's
- * address can be bound. Each problem comes back
+ * serves each configured stream, the catalog lists its namespaces, and the addresses of the
+ * ingest server and the Prometheus endpoint can be bound. Each problem comes back
  * with the YAML path it is about; what works is printed. Stateless.
  */
 final class Connectivity {
@@ -63,6 +64,7 @@ final class Connectivity {
     byServer.forEach((server, streams) ->
         checkServer(server, streams, allocator, timeoutMillis, problems, out));
     checkCatalog(config, problems, out);
+    config.ingest().ifPresent(ingest -> checkIngest(ingest, allocator, problems, out));
     config.prometheus().ifPresent(p -> {
       String problem = PrometheusEndpoint.checkListen(p);
       if (problem == null) {
@@ -73,6 +75,17 @@ final class Connectivity {
       }
     });
     return problems;
+  }
+
+  /** Starts the ingest server and closes it at once: the address can be bound, TLS works. */
+  private static void checkIngest(IngestorConfig.Ingest ingest, BufferAllocator allocator,
+      List<String> problems, PrintStream out) {
+    try (FlightIngestServer server = Pipelines.ingestServer(ingest, allocator)) {
+      out.println("ok   " + IngestorConfig.Ingest.PATH + ": " + server.uri()
+          + " can be listened on, for tables " + server.tables());
+    } catch (RuntimeException e) {
+      problems.add(IngestorConfig.Ingest.PATH + ".uri: " + e.getMessage());
+    }
   }
 
   private static void checkServer(Server server, List<StreamConfig> streams,

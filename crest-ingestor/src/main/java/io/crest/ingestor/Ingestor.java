@@ -6,9 +6,10 @@ import io.crest.Pipeline;
 import io.crest.PipelineListener;
 import io.crest.PipelineStats;
 import io.crest.errors.PipelineFailedException;
-import io.crest.flight.FlightSource;
+import io.crest.flight.FlightIngestServer;
 import io.crest.iceberg.IcebergSink;
 import io.crest.micrometer.CrestMetrics;
+import io.crest.spi.Source;
 import io.crest.ingestor.IngestorConfig.PipelineConfig;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
@@ -40,8 +41,9 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * A command-line ingestor: pipelines from Arrow Flight servers to Iceberg tables, described by
- * one YAML file (see {@code orders.yaml} in the distribution). The command line is parsed by
+ * A command-line ingestor: pipelines from Arrow Flight servers, or from producers putting to its
+ * own Flight ingest server (the file's {@code ingest} section), to Iceberg tables, described by
+ * one YAML file (see {@code orders.yaml} and {@code ingest.yaml} in the distribution). The command line is parsed by
  * picocli; {@code crest-ingestor --help} prints it with the exit codes.
  *
  * <pre>
@@ -76,6 +78,11 @@ import picocli.CommandLine.Spec;
  * ({@code metrics http://127.0.0.1:9464/metrics}), from before the first pipeline starts until
  * the last one has stopped (after its final commit). {@code check} makes sure that address can
  * be bound.
+ * With an {@code ingest} section, {@code run} starts the ingest server before the pipelines and
+ * prints its address ({@code ingest grpc+tcp://127.0.0.1:47480 for tables [...]}; with {@code
+ * allowUnauthenticated: true} also a warning on the error stream), closes it after the last
+ * pipeline stopped, and runs until SIGTERM, since producers never complete a pipeline; {@code
+ * check} starts and closes it once, so the address can be bound and the TLS files work.
  * Secrets (passwords, tokens, catalog property values) are never printed, and problems quote the
  * file's own text, not the environment variables substituted into it.
  *
@@ -216,7 +223,9 @@ public final class Ingestor {
       return EXIT_INVALID_CONFIG;
     }
     out.println("ok   " + config + ": valid, " + c.pipelines().size() + " pipeline(s), "
-        + c.servers().size() + " server(s)");
+        + c.servers().size() + " server(s)"
+        + c.ingest().map(i -> ", an ingest server for " + i.tables().size() + " table(s)")
+            .orElse(""));
     List<String> problems;
     try (BufferAllocator root = new RootAllocator()) {
       problems = Connectivity.check(c, root, out);
@@ -307,11 +316,21 @@ public final class Ingestor {
   private int runPipelines(IngestorConfig c, BufferAllocator root, MeterRegistry registry,
       StopSignal stop) {
     Map<String, Pipeline> pipelines = new LinkedHashMap<>();
+    FlightIngestServer ingest = null;
     int code = EXIT_OK;
     try {
+      if (c.ingest().isPresent()) {
+        ingest = Pipelines.ingestServer(c.ingest().get(), root);
+        out.println("ingest " + ingest.uri() + " for tables " + ingest.tables());
+        if (c.ingest().get().allowUnauthenticated()) {
+          err.println("warn ingest.allowUnauthenticated: the ingest server at " + ingest.uri()
+              + " accepts puts from anyone who can reach it (no user, bearer token or client"
+              + " certificate is required)");
+        }
+      }
       for (PipelineConfig p : c.pipelines()) {
         IcebergSink sink = Pipelines.sink(p, c.catalog());
-        FlightSource source = Pipelines.source(p, c.flight(), root);
+        Source source = Pipelines.source(p, c.flight(), root, ingest);
         Pipeline.Builder b = Pipeline.from(source).id(p.id()).batch(p.batch());
         p.bufferLimit().ifPresent(b::bufferLimit);
         p.deadLetter().ifPresent(b::deadLetter);
@@ -351,6 +370,14 @@ public final class Ingestor {
       out.printf(Locale.ROOT, "done  %s: %s, %,d rows in %,d commits, %,d files, %.1f MiB%n",
           p.id(), p.state(), s.rowsCommitted(), s.commits(), s.filesCommitted(),
           s.bytesCommitted() / 1048576.0);
+    }
+    if (ingest != null) {
+      try {
+        ingest.close(); // after the pipelines reading it
+      } catch (RuntimeException e) {
+        err.println("Cannot close the ingest server: " + e.getMessage());
+        code = EXIT_FAILED;
+      }
     }
     return code;
   }
@@ -451,7 +478,7 @@ public final class Ingestor {
 
     @Command(name = "check", mixinStandardHelpOptions = true,
         description = "Validates the file, then reaches every Flight server, stream and the"
-            + " catalog, and binds the metrics address.",
+            + " catalog, and binds the ingest server's and the metrics address.",
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {EXIT_OK + ":everything is valid and answers",
             EXIT_USAGE + ":bad command line",

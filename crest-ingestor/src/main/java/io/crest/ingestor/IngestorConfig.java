@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * An ingestor configuration, valid as far as it can be checked without connecting, as {@link
@@ -25,7 +26,66 @@ record IngestorConfig(
     Catalog catalog,
     List<PipelineConfig> pipelines,
     Optional<Duration> metricsLogEvery,
-    Optional<Prometheus> prometheus) {
+    Optional<Prometheus> prometheus,
+    Optional<Ingest> ingest) {
+
+  /**
+   * The Flight ingest server producers put to, {@code ingest} in the file.
+   *
+   * @param uri the address to listen on, {@code grpc://host:port} or {@code grpc+tls://host:port}
+   * @param certificateChain the PEM certificate chain for {@code grpc+tls}
+   * @param privateKey the PEM private key for {@code grpc+tls}
+   * @param clientCa the PEM CA producers' certificates must be signed by (mutual TLS)
+   * @param tables the tables producers put to: the {@code ingest.table} of the pipelines
+   */
+  record Ingest(
+      String uri,
+      Optional<Path> certificateChain,
+      Optional<Path> privateKey,
+      Optional<Path> clientCa,
+      List<IngestUser> users,
+      List<IngestToken> tokens,
+      boolean allowUnauthenticated,
+      Optional<Integer> maxConcurrentPuts,
+      Optional<DataSize> maxBufferedBytesPerProducer,
+      Optional<DataSize> maxMessageSize,
+      Optional<Duration> idleTimeout,
+      List<String> tables) {
+    /** The YAML path of the server. */
+    static final String PATH = "ingest";
+
+    @Override
+    public String toString() {
+      return "Ingest[" + uri + ", tables=" + tables + ", users="
+          + users.stream().map(IngestUser::user).toList() + ", bearerTokens=" + tokens.size()
+          + (clientCa.isPresent() ? ", client certificates" : "")
+          + (allowUnauthenticated ? ", unauthenticated allowed" : "") + "]";
+    }
+  }
+
+  /**
+   * A user of the ingest server, {@code ingest.users[i]} in the file.
+   *
+   * @param tables the tables it may put to; empty = every table
+   */
+  record IngestUser(String user, String password, Set<String> tables) {
+    @Override
+    public String toString() {
+      return "IngestUser[" + user + (tables.isEmpty() ? "" : ", tables=" + tables) + "]";
+    }
+  }
+
+  /**
+   * A bearer token of the ingest server, {@code ingest.bearerTokens[i]} in the file.
+   *
+   * @param tables the tables calls with it may put to; empty = every table
+   */
+  record IngestToken(String token, Set<String> tables) {
+    @Override
+    public String toString() {
+      return "IngestToken[" + (tables.isEmpty() ? "every table" : "tables=" + tables) + "]";
+    }
+  }
 
   /**
    * The Prometheus scrape endpoint, {@code metrics.prometheus} in the file.
@@ -123,12 +183,17 @@ record IngestorConfig(
       List<String> discoverPath,
       String discoverCommand) {}
 
-  /** One pipeline, {@code pipelines[i]} in the file. */
+  /**
+   * One pipeline, {@code pipelines[i]} in the file: it reads either {@code streams} from Flight
+   * servers or, when {@code ingestTable} is set (and {@code streams} empty), the puts for that
+   * table of the {@link Ingest} server.
+   */
   record PipelineConfig(
       String path,
       String id,
       String table,
       List<StreamConfig> streams,
+      Optional<String> ingestTable,
       BatchPolicy batch,
       Optional<DataSize> bufferLimit,
       Optional<String> codec,

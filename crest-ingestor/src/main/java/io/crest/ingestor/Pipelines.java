@@ -1,13 +1,16 @@
 package io.crest.ingestor;
 
+import io.crest.flight.FlightIngestServer;
 import io.crest.flight.FlightSource;
 import io.crest.iceberg.IcebergCatalogs;
 import io.crest.iceberg.IcebergSink;
 import io.crest.ingestor.IngestorConfig.Catalog;
 import io.crest.ingestor.IngestorConfig.FlightSettings;
+import io.crest.ingestor.IngestorConfig.Ingest;
 import io.crest.ingestor.IngestorConfig.PipelineConfig;
 import io.crest.ingestor.IngestorConfig.Server;
 import io.crest.ingestor.IngestorConfig.StreamConfig;
+import io.crest.spi.Source;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import org.apache.arrow.flight.FlightDescriptor;
@@ -85,6 +88,35 @@ final class Pipelines {
     f.maxConcurrentStreams().ifPresent(b::maxConcurrentStreams);
     p.shard().ifPresent(s -> b.shard(s.index(), s.count()));
     return b.build();
+  }
+
+  /**
+   * The pipeline's source, not started: the puts for its ingest table from {@code server}, or
+   * its Flight streams. The pipeline it is given to closes it.
+   *
+   * @throws IllegalStateException if the pipeline reads an ingest table and {@code server} is
+   *     null, or from the source's builder
+   */
+  static Source source(PipelineConfig p, FlightSettings f, BufferAllocator allocator,
+      FlightIngestServer server) {
+    if (p.ingestTable().isEmpty()) {
+      return source(p, f, allocator);
+    }
+    if (server == null) {
+      throw new IllegalStateException("Cannot read ingest table " + p.ingestTable().get()
+          + " for " + p.path() + ": there is no ingest server (add the ingest section)");
+    }
+    return server.source(p.ingestTable().get());
+  }
+
+  /**
+   * Starts the ingest server, listening until the caller closes it (after the pipelines reading
+   * it), with buffers from a child of {@code allocator}.
+   *
+   * @throws io.crest.errors.SourceException if it cannot listen
+   */
+  static FlightIngestServer ingestServer(Ingest ingest, BufferAllocator allocator) {
+    return IngestSection.builder(ingest, allocator, null).build();
   }
 
   static FlightDescriptor descriptor(StreamConfig s) {

@@ -215,7 +215,7 @@ class ConfigReaderTest {
             + "  " + file + ":9:5: pipelines[0].commit.keys: missing (upsert needs the key"
             + " columns, such as [order_id])\n"
             + "  " + file + ":10:1: metricz: unknown key (allowed: servers, flight, catalog,"
-            + " pipelines, metrics)");
+            + " pipelines, metrics, ingest)");
   }
 
   @Test
@@ -456,6 +456,7 @@ class ConfigReaderTest {
         "9:23: pipelines[1].tableProperties.write.format.default: empty (a value, or leave the"
             + " key out)");
     assertThat(problems("# nothing yet\n", Map.of())).containsExactly(
-        "(file): empty (expected the keys servers, flight, catalog, pipelines, metrics)");
+        "(file): empty (expected the keys servers, flight, catalog, pipelines, metrics,"
+            + " ingest)");
   }
 }

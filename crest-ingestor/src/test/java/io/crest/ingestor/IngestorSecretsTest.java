@@ -90,6 +90,48 @@ class IngestorSecretsTest {
   }
 
   @Test
+  void check_withIngestUsersAndTokens_printsNoSecret_listeningOrNot() throws Exception {
+    Path config = dir.resolve("ingest.yaml");
+    String yaml = String.join("\n",
+        "ingest:",
+        "  uri: grpc://0.0.0.0:${INGEST_PORT}",
+        "  users: [{user: loader, password: \"${INGEST_PASSWORD}\", tables: [shop.orders]}]",
+        "  bearerTokens: [{token: \"${INGEST_TOKEN}\"}]",
+        "catalog:",
+        "  warehouse: " + dir.resolve("warehouse"),
+        "pipelines:",
+        "  - id: push",
+        "    table: shop.orders",
+        "    ingest: {table: shop.orders}",
+        "");
+    Files.writeString(config, yaml);
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    Ingestor ingestor = new Ingestor(
+        Map.of("INGEST_PASSWORD", PASSWORD, "INGEST_TOKEN", TOKEN, "INGEST_PORT", "0"),
+        new PrintStream(out, true, StandardCharsets.UTF_8),
+        new PrintStream(err, true, StandardCharsets.UTF_8), new SimpleMeterRegistry());
+
+    assertThat(ingestor.check(config)).as(err.toString(StandardCharsets.UTF_8))
+        .isEqualTo(Ingestor.EXIT_OK);
+    int busy;
+    try (ServerSocket socket = new ServerSocket(0)) {
+      busy = socket.getLocalPort();
+      Ingestor blocked = new Ingestor(
+          Map.of("INGEST_PASSWORD", PASSWORD, "INGEST_TOKEN", TOKEN, "INGEST_PORT",
+              Integer.toString(busy)),
+          new PrintStream(out, true, StandardCharsets.UTF_8),
+          new PrintStream(err, true, StandardCharsets.UTF_8), new SimpleMeterRegistry());
+      assertThat(blocked.check(config)).isEqualTo(Ingestor.EXIT_UNREACHABLE);
+    }
+
+    String printed = out.toString(StandardCharsets.UTF_8) + err.toString(StandardCharsets.UTF_8);
+    assertThat(printed).contains("ok   ingest: grpc+tcp://0.0.0.0:",
+        "ingest.uri: Cannot start Flight ingest server at grpc://0.0.0.0:" + busy);
+    assertThat(printed).doesNotContain(PASSWORD).doesNotContain(TOKEN);
+  }
+
+  @Test
   void check_ofAFileWhoseSyntaxErrorIsOnAPasswordLine_printsNoSecret() throws Exception {
     Path config = dir.resolve("broken.yaml");
     Files.writeString(config, String.join("\n",

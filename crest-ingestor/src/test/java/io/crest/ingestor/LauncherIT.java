@@ -57,6 +57,7 @@ class LauncherIT {
   void archive_holdsTheLauncherEveryRuntimeJarAndTheSampleConfig() {
     assertThat(home.resolve("bin/crest-ingestor")).isExecutable();
     assertThat(home.resolve("orders.yaml")).isRegularFile();
+    assertThat(home.resolve("ingest.yaml")).isRegularFile();
     assertThat(home.resolve("lib").toFile().list()).contains(
         "crest-ingestor-" + System.getProperty("crest.ingestor.version") + ".jar",
         "picocli-4.7.7.jar", "prometheus-metrics-exporter-httpserver-1.10.0.jar",
@@ -103,6 +104,17 @@ class LauncherIT {
     }
     IngestorTest.withTable(home.resolve("warehouse"),
         table -> assertThat(IngestorTest.orderIds(table)).hasSize(20_000));
+  }
+
+  @Test
+  void launcher_checkOfTheIngestExample_bindsTheIngestServer() throws Exception {
+    Result check = launch(List.of("check", "-config", "ingest.yaml"),
+        Map.of("INGEST_TOKEN", "launcher-token-4711", "INGEST_PORT", "0"));
+
+    assertThat(check.code()).as(check.output()).isZero();
+    assertThat(check.output()).contains("ok   ingest: grpc+tcp://127.0.0.1:",
+        "can be listened on, for tables [shop.orders]", "ok   everything answers");
+    assertThat(check.output()).doesNotContain("launcher-token-4711");
   }
 
   private Result launch(List<String> args, Map<String, String> env) throws Exception {
