@@ -40,9 +40,12 @@ abstract class FlightTestSupport {
       // gRPC's threads give back the buffers of calls cancelled by the close (a put or stream
       // still open when the server went) a moment later: wait for them, within a bound, so that
       // what close() then finds is a real leak.
-      long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
-      while (allocator.getAllocatedMemory() > 0 && System.nanoTime() < deadline) {
-        Thread.sleep(10);
+      try {
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5))
+            .pollInterval(java.time.Duration.ofMillis(10))
+            .until(() -> allocator.getAllocatedMemory() == 0);
+      } catch (org.awaitility.core.ConditionTimeoutException e) {
+        // a real leak: close() below names it
       }
       allocator.close();
     }
