@@ -8,8 +8,9 @@ import java.util.Objects;
 /**
  * The connection options of a Flight client source builder (TLS trust, client certificate,
  * credentials, reconnect backoff, call timeout) with their checks, turned into the {@link
- * ReadSettings} its readers share. Used by {@link FlightSqlSource.Builder}; each setter checks its
- * arguments and refuses a second setting, naming the earlier one. Not thread-safe.
+ * ReadSettings} its readers share. Held by {@link FlightSource.Builder} and {@link
+ * FlightSqlSource.Builder}; each setter checks its arguments and refuses a second setting, naming
+ * the earlier one. Not thread-safe.
  */
 final class ConnectionOptions {
   static final Duration DEFAULT_INITIAL_BACKOFF = Duration.ofMillis(100);
@@ -134,6 +135,11 @@ final class ConnectionOptions {
 
   /** The settings the readers share, with {@code pollInterval} for polling readers. */
   ReadSettings settings(Duration pollInterval) {
+    return settings(pollInterval, 1);
+  }
+
+  /** As {@link #settings(Duration)}, with at most {@code maxConcurrentStreams} read at once. */
+  ReadSettings settings(Duration pollInterval, int maxConcurrentStreams) {
     return new ReadSettings(
         Backoff.of(
             initialBackoff != null ? initialBackoff : DEFAULT_INITIAL_BACKOFF,
@@ -141,9 +147,19 @@ final class ConnectionOptions {
         maxReconnectAttempts != null ? maxReconnectAttempts : DEFAULT_RECONNECT_ATTEMPTS,
         pollInterval,
         callTimeout != null ? callTimeout : DEFAULT_CALL_TIMEOUT,
-        1,
+        maxConcurrentStreams,
         new ClientSecurity(
             trustedCertificates, certificateChain, privateKey, user, password, bearerToken));
+  }
+
+  /** The basic-auth user, or null. */
+  String user() {
+    return user;
+  }
+
+  /** Whether a bearer token is set (never the token). */
+  boolean hasBearerToken() {
+    return bearerToken != null;
   }
 
   /** The auth kind, never a secret. */

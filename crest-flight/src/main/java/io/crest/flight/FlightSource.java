@@ -205,30 +205,15 @@ public final class FlightSource implements Source {
    * again. Its {@link #toString} never shows a secret.
    */
   public static final class Builder {
-    private static final Duration DEFAULT_INITIAL_BACKOFF = Duration.ofMillis(100);
-    private static final Duration DEFAULT_MAX_BACKOFF = Duration.ofSeconds(30);
-    private static final int DEFAULT_RECONNECT_ATTEMPTS = 10;
     private static final Duration DEFAULT_POLL_INTERVAL = Duration.ofSeconds(1);
-    private static final Duration DEFAULT_CALL_TIMEOUT = Duration.ofMinutes(1);
 
     private final BufferAllocator parentAllocator;
     private final Map<String, StreamSpec> streams = new TreeMap<>();
     private final Map<String, DiscoverySpec> discoveries = new TreeMap<>();
-    private Duration initialBackoff;
-    private Duration maxBackoff;
-    private Integer maxReconnectAttempts;
     private Duration pollInterval;
-    private Duration callTimeout;
     private Integer maxConcurrentStreams;
     private Shard shard;
-    private Path trustedCertificatesPath;
-    private byte[] trustedCertificates;
-    private Path certificateChainPath;
-    private byte[] certificateChain;
-    private byte[] privateKey;
-    private String user;
-    private String password;
-    private String bearerToken;
+    private final ConnectionOptions connection = new ConnectionOptions();
 
     private Builder(BufferAllocator parentAllocator) {
       this.parentAllocator = Objects.requireNonNull(parentAllocator, "parentAllocator");
@@ -393,20 +378,7 @@ public final class FlightSource implements Source {
      * @throws IllegalStateException if the backoff was set before
      */
     public Builder reconnectBackoff(Duration initial, Duration max) {
-      Objects.requireNonNull(initial, "initial");
-      Objects.requireNonNull(max, "max");
-      if (initial.isNegative() || initial.isZero() || max.compareTo(initial) < 0) {
-        throw new IllegalArgumentException(
-            "Cannot set reconnect backoff " + initial + " .. " + max + ": the initial delay must"
-                + " be positive and the maximum at least the initial delay");
-      }
-      if (initialBackoff != null) {
-        throw new IllegalStateException(
-            "Cannot set reconnect backoff to " + initial + " .. " + max + ": already set to "
-                + initialBackoff + " .. " + maxBackoff);
-      }
-      initialBackoff = initial;
-      maxBackoff = max;
+      connection.reconnectBackoff(initial, max);
       return this;
     }
 
@@ -419,16 +391,7 @@ public final class FlightSource implements Source {
      * @throws IllegalStateException if it was set before
      */
     public Builder maxReconnectAttempts(int attempts) {
-      if (attempts < 0) {
-        throw new IllegalArgumentException(
-            "Cannot set max reconnect attempts to " + attempts + ": it must be 0 or more");
-      }
-      if (maxReconnectAttempts != null) {
-        throw new IllegalStateException(
-            "Cannot set max reconnect attempts to " + attempts + ": already set to "
-                + maxReconnectAttempts);
-      }
-      maxReconnectAttempts = attempts;
+      connection.maxReconnectAttempts(attempts);
       return this;
     }
 
@@ -460,13 +423,7 @@ public final class FlightSource implements Source {
      * @throws IllegalStateException if it was set before
      */
     public Builder callTimeout(Duration timeout) {
-      Objects.requireNonNull(timeout, "timeout");
-      checkPositive("call timeout", timeout);
-      if (callTimeout != null) {
-        throw new IllegalStateException(
-            "Cannot set call timeout to " + timeout + ": already set to " + callTimeout);
-      }
-      callTimeout = timeout;
+      connection.callTimeout(timeout);
       return this;
     }
 
@@ -499,14 +456,7 @@ public final class FlightSource implements Source {
      * @throws IllegalStateException if trusted certificates were set before
      */
     public Builder trustedCertificates(Path pemFile) {
-      Objects.requireNonNull(pemFile, "pemFile");
-      if (trustedCertificatesPath != null) {
-        throw new IllegalStateException(
-            "Cannot trust certificates in " + pemFile + ": already trusting "
-                + trustedCertificatesPath);
-      }
-      trustedCertificates = readPem(pemFile, "trusted certificates", "CERTIFICATE");
-      trustedCertificatesPath = pemFile;
+      connection.trustedCertificates(pemFile);
       return this;
     }
 
@@ -519,17 +469,7 @@ public final class FlightSource implements Source {
      * @throws IllegalStateException if a client certificate was set before
      */
     public Builder clientCertificate(Path certificateChainPem, Path privateKeyPem) {
-      Objects.requireNonNull(certificateChainPem, "certificateChainPem");
-      Objects.requireNonNull(privateKeyPem, "privateKeyPem");
-      if (certificateChainPath != null) {
-        throw new IllegalStateException(
-            "Cannot use client certificate " + certificateChainPem + ": already using "
-                + certificateChainPath);
-      }
-      byte[] chain = readPem(certificateChainPem, "client certificate", "CERTIFICATE");
-      privateKey = readPem(privateKeyPem, "client private key", "PRIVATE KEY");
-      certificateChain = chain;
-      certificateChainPath = certificateChainPem;
+      connection.clientCertificate(certificateChainPem, privateKeyPem);
       return this;
     }
 
@@ -541,16 +481,7 @@ public final class FlightSource implements Source {
      * @throws IllegalStateException if credentials (basic or bearer) were set before
      */
     public Builder basicAuth(String user, String password) {
-      Objects.requireNonNull(user, "user");
-      Objects.requireNonNull(password, "password");
-      if (user.isEmpty() || user.contains(":")) {
-        throw new IllegalArgumentException(
-            "Cannot use basic auth for user '" + user + "': the user must be non-empty and"
-                + " have no ':'");
-      }
-      checkNoCredentials("basic auth for user " + user);
-      this.user = user;
-      this.password = password;
+      connection.basicAuth(user, password);
       return this;
     }
 
@@ -561,24 +492,8 @@ public final class FlightSource implements Source {
      * @throws IllegalStateException if credentials (basic or bearer) were set before
      */
     public Builder bearerToken(String token) {
-      Objects.requireNonNull(token, "token");
-      if (token.isEmpty() || token.chars().anyMatch(Character::isWhitespace)) {
-        throw new IllegalArgumentException(
-            "Cannot use the bearer token: it is empty or has white space");
-      }
-      checkNoCredentials("a bearer token");
-      this.bearerToken = token;
+      connection.bearerToken(token);
       return this;
-    }
-
-    private void checkNoCredentials(String what) {
-      if (user != null) {
-        throw new IllegalStateException(
-            "Cannot use " + what + ": basic auth for user " + user + " is already set");
-      }
-      if (bearerToken != null) {
-        throw new IllegalStateException("Cannot use " + what + ": a bearer token is already set");
-      }
     }
 
     private static boolean usesTls(StreamSpec stream) {
@@ -623,7 +538,7 @@ public final class FlightSource implements Source {
                 + " stream(id, uri, ticket), incremental(id, uri, view) or discover(id, uri,"
                 + " descriptor))");
       }
-      if ((trustedCertificates != null || certificateChain != null) && discoveries.isEmpty()
+      if (connection.tlsOptionsSet() && discoveries.isEmpty()
           && streams.values().stream().noneMatch(FlightSource.Builder::usesTls)) {
         throw new IllegalStateException(
             "Cannot build FlightSource: TLS options (trustedCertificates or clientCertificate) are"
@@ -636,17 +551,9 @@ public final class FlightSource implements Source {
                 + (discoveries.isEmpty() ? "none" : "fixed streams " + streams.keySet()
                     + " too, which every shard would read (read them in a pipeline of their own)"));
       }
-      ReadSettings settings =
-          new ReadSettings(
-              Backoff.of(
-                  initialBackoff != null ? initialBackoff : DEFAULT_INITIAL_BACKOFF,
-                  maxBackoff != null ? maxBackoff : DEFAULT_MAX_BACKOFF),
-              maxReconnectAttempts != null ? maxReconnectAttempts : DEFAULT_RECONNECT_ATTEMPTS,
-              pollInterval != null ? pollInterval : DEFAULT_POLL_INTERVAL,
-              callTimeout != null ? callTimeout : DEFAULT_CALL_TIMEOUT,
-              maxConcurrentStreams != null ? maxConcurrentStreams : Integer.MAX_VALUE,
-              new ClientSecurity(
-                  trustedCertificates, certificateChain, privateKey, user, password, bearerToken));
+      ReadSettings settings = connection.settings(
+          pollInterval != null ? pollInterval : DEFAULT_POLL_INTERVAL,
+          maxConcurrentStreams != null ? maxConcurrentStreams : Integer.MAX_VALUE);
       return new FlightSource(
           parentAllocator,
           Collections.unmodifiableList(new ArrayList<>(streams.values())),
@@ -658,8 +565,8 @@ public final class FlightSource implements Source {
     @Override
     public String toString() {
       return "FlightSource.Builder[streams=" + streams.keySet() + ", discoveries="
-          + discoveries.keySet() + (shard == null ? "" : ", " + shard) + ", user=" + user + ", bearerToken="
-          + (bearerToken == null ? "none" : "***") + "]";
+          + discoveries.keySet() + (shard == null ? "" : ", " + shard) + ", user=" + connection.user()
+          + ", bearerToken=" + (connection.hasBearerToken() ? "***" : "none") + "]";
     }
   }
 }
