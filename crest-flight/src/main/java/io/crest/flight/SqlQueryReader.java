@@ -7,7 +7,6 @@ import io.crest.spi.SourcePosition;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.apache.arrow.flight.FlightClient;
 import org.apache.arrow.flight.FlightEndpoint;
 import org.apache.arrow.flight.FlightInfo;
@@ -399,32 +398,13 @@ final class SqlQueryReader implements Runnable {
     }
   }
 
+  /** Waits for {@code delay} or until stopped; returns whether the reader should go on. */
   private boolean pause(Duration delay) {
-    long deadline = System.nanoTime() + delay.toNanos();
-    synchronized (lock) {
-      while (!stopping) {
-        long left = deadline - System.nanoTime();
-        if (left <= 0) {
-          break;
-        }
-        try {
-          TimeUnit.NANOSECONDS.timedWait(lock, left);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          return false;
-        }
-      }
-    }
-    return !stopRequested();
+    return ReaderWaits.pause(lock, delay, () -> stopping, context);
   }
 
   private boolean stopRequested() {
-    synchronized (lock) {
-      if (stopping) {
-        return true;
-      }
-    }
-    return context.isStopping();
+    return ReaderWaits.stopRequested(lock, () -> stopping, context);
   }
 
   /** Cancels the current call, wakes a wait and interrupts a wait to emit. Idempotent. */

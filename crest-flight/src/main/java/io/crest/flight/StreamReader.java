@@ -489,31 +489,11 @@ final class StreamReader implements Runnable {
 
   /** Waits for {@code delay} or until stopped; returns whether the reader should go on. */
   private boolean pause(Duration delay) {
-    long deadline = System.nanoTime() + delay.toNanos();
-    synchronized (lock) {
-      while (!stopping) {
-        long left = deadline - System.nanoTime();
-        if (left <= 0) {
-          break;
-        }
-        try {
-          TimeUnit.NANOSECONDS.timedWait(lock, left);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          return false;
-        }
-      }
-    }
-    return !stopRequested();
+    return ReaderWaits.pause(lock, delay, () -> stopping, context);
   }
 
   private boolean stopRequested() {
-    synchronized (lock) {
-      if (stopping) {
-        return true;
-      }
-    }
-    return context.isStopping();
+    return ReaderWaits.stopRequested(lock, () -> stopping, context);
   }
 
   private void closeStream(FlightStream current) {
