@@ -96,10 +96,14 @@ public final class KeyResolver {
     }
     Types.NestedField field = keyField(table, keyColumn);
     Schema requested = new Schema(field, MetadataColumns.ROW_POSITION);
+    LongLongMap wanted = new LongLongMap(keys.length); // for the vectorized reads, built once
+    for (long key : keys) {
+      wanted.put(key, 0);
+    }
     try {
       for (FileScanTask task : tasks) {
         if (mayHold(task, field, keys)) {
-          read(table, task, requested, field, keys, rows::add);
+          read(table, task, requested, field, keys, wanted, rows::add);
         }
       }
     } catch (IOException e) {
@@ -137,7 +141,7 @@ public final class KeyResolver {
     Schema requested = new Schema(field, MetadataColumns.ROW_POSITION);
     try {
       for (FileScanTask task : tasks) {
-        read(table, task, requested, field, null, rows);
+        read(table, task, requested, field, null, null, rows);
       }
     } catch (IOException e) {
       throw new UncheckedIOException(
@@ -181,13 +185,15 @@ public final class KeyResolver {
   }
 
   /**
-   * Reads the live rows of one data file; only those of {@code keys}, or all if it is null. A
+   * Reads the live rows of one data file; only those of {@code keys} (also held in {@code
+   * wanted}), or all if both are null. A
    * Parquet file without equality deletes is read by Iceberg's vectorized Arrow reader, key column
    * only, its position deletes applied as a row filter; any other goes through Iceberg's generic
    * reader with every delete applied.
    */
   private static void read(Table table, FileScanTask task, Schema requested,
-      Types.NestedField field, long[] keys, java.util.function.Consumer<Row> rows)
+      Types.NestedField field, long[] keys, LongLongMap wanted,
+      java.util.function.Consumer<Row> rows)
       throws IOException {
     if (task.file().format() != FileFormat.PARQUET) {
       throw new UnsupportedOperationException("Cannot resolve keys in " + task.file().location()
@@ -197,7 +203,7 @@ public final class KeyResolver {
         .anyMatch(d -> d.content() == FileContent.EQUALITY_DELETES);
     List<Long> few = keys == null ? null : keysWithin(task, field, keys, PRUNED_LOOKUP_KEYS);
     if (!equality && task.start() == 0 && few == null) {
-      readVectorized(table, task, field, keys, rows);
+      readVectorized(table, task, field, wanted, rows);
       return;
     }
     GenericDeleteFilter deletes =
@@ -248,7 +254,7 @@ public final class KeyResolver {
 
   /** The key column of one whole Parquet file in Arrow batches, rows at deleted positions left out. */
   private static void readVectorized(Table table, FileScanTask task, Types.NestedField field,
-      long[] keys, java.util.function.Consumer<Row> rows) throws IOException {
+      LongLongMap wanted, java.util.function.Consumer<Row> rows) throws IOException {
     String location = task.file().location();
     List<DeleteFile> positional = task.deletes();
     PositionDeleteIndex deleted = positional.isEmpty() ? PositionDeleteIndex.empty()
@@ -256,13 +262,6 @@ public final class KeyResolver {
             .loadPositionDeletes(positional, location);
     boolean isLong = field.type().typeId() == Type.TypeID.LONG;
     boolean anyDeleted = deleted.isNotEmpty(); // a cardinality count: once, not per row
-    LongLongMap wanted = null;
-    if (keys != null) {
-      wanted = new LongLongMap(keys.length);
-      for (long key : keys) {
-        wanted.put(key, 0);
-      }
-    }
     long position = 0;
     try (ArrowReader reader =
             new ArrowReader(table.newScan().project(new Schema(field)), BATCH_ROWS, false);
