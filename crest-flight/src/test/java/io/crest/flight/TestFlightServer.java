@@ -1,6 +1,9 @@
 package io.crest.flight;
 
+import static org.awaitility.Awaitility.await;
+
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -75,6 +78,8 @@ final class TestFlightServer implements AutoCloseable {
   private final Map<FlightDescriptor, InfoPlan> infos = new ConcurrentHashMap<>();
   private final Map<String, AtomicInteger> calls = new ConcurrentHashMap<>();
   private final List<String> tickets = new CopyOnWriteArrayList<>();
+  /** DoGet handlers still running: gRPC counts a cancelled call as done before its handler is. */
+  private final AtomicInteger handlersRunning = new AtomicInteger();
 
   private TestFlightServer(
       BufferAllocator allocator, Location location, Consumer<FlightServer.Builder> options)
@@ -154,10 +159,19 @@ final class TestFlightServer implements AutoCloseable {
     return (tls ? "grpc+tls" : "grpc") + "://127.0.0.1:" + server.getPort();
   }
 
+  /**
+   * Stops the server, waits until every {@code DoGet} handler returned (a handler whose call the
+   * client cancelled may still hold its batch for a moment after gRPC terminated), then closes the
+   * server's allocator, which fails if a handler leaked a buffer.
+   */
   @Override
   public void close() {
     try {
       server.close();
+      await("DoGet handlers of the test server to return")
+          .atMost(Duration.ofSeconds(40))
+          .pollInterval(Duration.ofMillis(5))
+          .until(() -> handlersRunning.get() == 0);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("Interrupted while closing the test server", e);
@@ -327,6 +341,7 @@ final class TestFlightServer implements AutoCloseable {
         if (!listener.isCancelled()) {
           listener.completed();
         }
+        Thread.sleep(300); // TEMP
       }
     };
   }
@@ -452,6 +467,15 @@ final class TestFlightServer implements AutoCloseable {
 
     @Override
     public void getStream(CallContext context, Ticket ticket, ServerStreamListener listener) {
+      handlersRunning.incrementAndGet();
+      try {
+        answer(ticket, listener);
+      } finally {
+        handlersRunning.decrementAndGet();
+      }
+    }
+
+    private void answer(Ticket ticket, ServerStreamListener listener) {
       String name = new String(ticket.getBytes(), StandardCharsets.UTF_8);
       tickets.add(name);
       Optional<IncrementalTicket> incremental = IncrementalTicket.parse(ticket);
