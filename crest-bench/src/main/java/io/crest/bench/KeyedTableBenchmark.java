@@ -69,16 +69,21 @@ import org.openjdk.jmh.annotations.TearDown;
  * <ul>
  *   <li>{@link #ingest}: a fresh table per operation, the whole stream ingested; score rows per
  *       second. {@code mode=append} appends every row, {@code keyed} upserts by {@code id} through
- *       the key index (64 MiB default, holds every key), {@code equality} upserts with equality
- *       deletes. Each operation checks rows committed and the number of commits.
+ *       the key index (64 MiB default, holds every key) with the default max deleted ratio (a
+ *       flush rewrites the most deleted data files once deleted rows pass 30% of the table's),
+ *       {@code keyed:<ratio>} with that ratio ({@code keyed:1.0}: no rewrites), {@code equality}
+ *       upserts with equality deletes. Each operation checks rows committed and the number of
+ *       commits.
  *   <li>{@link #read}: a full scan of a table prepared once per trial, through Iceberg's generic
  *       reader ({@code IcebergGenerics}), counting the rows and summing {@code v}; score the time
  *       per scan. {@code table=keyed@20} is the keyed table after 20 flushes; {@code append@20}
  *       the same final rows (one per key, the last written) appended once into a fresh table, the
- *       baseline; {@code equality@20} the equality-delete table; {@code keyed@100} and {@code
- *       append@100} the same after 100 flushes; {@code keyed@20+compacted} and {@code
- *       keyed@100+compacted} the keyed tables after one {@code TableMaintenance.compact(2)}, which
- *       applies the deletes (no {@code equality@100}: every data file would be
+ *       baseline; {@code keyed:1.0@20} the keyed table written without rewrites; {@code
+ *       equality@20} the equality-delete table; {@code keyed@100}, {@code keyed:1.0@100} and
+ *       {@code append@100} the same after 100 flushes; {@code keyed:1.0@20+compacted} and {@code
+ *       keyed:1.0@100+compacted} the keyed tables written without rewrites after one {@code
+ *       TableMaintenance.compact(2)}, which applies the deletes (no {@code equality@100}: every
+ *       data file would be
  *       joined against up to 99 equality-delete files, minutes per scan on 2 cores). The setup
  *       checks that every table reads back exactly one row per distinct key, each with its last
  *       value, and every scan checks the count and the sum.
@@ -138,7 +143,7 @@ public class KeyedTableBenchmark {
   /** Ingest of the whole stream into a fresh table per operation. */
   @State(Scope.Benchmark)
   public static class IngestState {
-    @Param({"append", "keyed", "equality"})
+    @Param({"append", "keyed", "keyed:1.0", "equality"})
     public String mode;
 
     @Param({"3"})
@@ -192,7 +197,7 @@ public class KeyedTableBenchmark {
    * upserts write one row per key of each {@value #BATCH_ROWS}-row batch (its last).
    */
   static long rowsWritten(String mode, long[] keys, int from, int count) {
-    if (!"keyed".equals(mode)) {
+    if (!mode.startsWith("keyed")) {
       return count;
     }
     long rows = 0;
@@ -207,8 +212,8 @@ public class KeyedTableBenchmark {
   @State(Scope.Benchmark)
   public static class ReadState {
     /** The table kind and the flushes that wrote it ({@code append@n}: its final rows at once). */
-    @Param({"append@20", "keyed@20", "keyed@20+compacted", "equality@20", "append@100",
-        "keyed@100", "keyed@100+compacted"})
+    @Param({"append@20", "keyed@20", "keyed:1.0@20", "keyed:1.0@20+compacted", "equality@20",
+        "append@100", "keyed@100", "keyed:1.0@100", "keyed:1.0@100+compacted"})
     public String table;
 
     @Param({"3"})
@@ -437,7 +442,10 @@ public class KeyedTableBenchmark {
       throws InterruptedException {
     IcebergSink.Builder b = IcebergSink.builder().localWarehouse(warehouse).table(TABLE)
         .formatVersion(formatVersion);
-    switch (mode) {
+    if (mode.startsWith("keyed:")) { // keyed:<max deleted ratio>
+      b.maxDeletedRatio(Double.parseDouble(mode.substring("keyed:".length())));
+    }
+    switch (mode.startsWith("keyed:") ? "keyed" : mode) {
       case "append":
         break;
       case "keyed":
@@ -448,7 +456,7 @@ public class KeyedTableBenchmark {
         break;
       default:
         throw new IllegalArgumentException("Cannot ingest in mode " + mode
-            + ": append, keyed or equality");
+            + ": append, keyed, keyed:<max deleted ratio> or equality");
     }
     List<Long> commitTimes = new java.util.concurrent.CopyOnWriteArrayList<>();
     long started = System.nanoTime();

@@ -67,7 +67,8 @@ public final class IcebergSink implements Sink {
             b.genericWriter,
             b.encoderThreads,
             b.equalityDeletes,
-            b.keyIndexMemory.toBytes()),
+            b.keyIndexMemory.toBytes(),
+            b.maxDeletedRatio),
         new CommitSettings(
             strategy,
             strategy instanceof IcebergCommitStrategies.OverwriteByFilter
@@ -140,6 +141,12 @@ public final class IcebergSink implements Sink {
     public static final int DEFAULT_MAX_OPEN_FILES = 100;
     /** The default heap of the key index of an upsert by one long or int key: 64 MiB. */
     public static final io.crest.DataSize DEFAULT_KEY_INDEX_MEMORY = io.crest.DataSize.mib(64);
+    /**
+     * The default share of a keyed table's rows that may be deleted rows before a flush rewrites
+     * the most deleted data files: 0.3, so that readers scan at most about 1.43 times the live
+     * rows (Iceberg's {@code RewriteDataFiles} rewrites a file past the same ratio).
+     */
+    public static final double DEFAULT_MAX_DELETED_RATIO = 0.3;
 
     private TableIdentifier table;
     private Supplier<Catalog> catalogFactory;
@@ -160,6 +167,8 @@ public final class IcebergSink implements Sink {
     private boolean equalityDeletes;
     private io.crest.DataSize keyIndexMemory = DEFAULT_KEY_INDEX_MEMORY;
     private boolean keyIndexMemorySet;
+    private double maxDeletedRatio = DEFAULT_MAX_DELETED_RATIO;
+    private boolean maxDeletedRatioSet;
     private int encoderThreads = 1;
     private boolean encoderThreadsSet;
     private boolean attemptsSet;
@@ -474,6 +483,35 @@ public final class IcebergSink implements Sink {
      */
     public Builder equalityDeletes() {
       equalityDeletes = true;
+      return this;
+    }
+
+    /**
+     * Sets the share of a keyed table's rows (an upsert by one long or int key, deleting by
+     * position) that may be deleted rows (default {@link #DEFAULT_MAX_DELETED_RATIO}). A reader
+     * scans every row of a data file and drops the deleted ones, so a table whose keys were
+     * replaced many times costs more to read than its live rows; a flush that would push the
+     * deleted rows above this share also rewrites the most deleted data files without them, in
+     * its own commit, until the share is met. Readers then scan at most {@code 1 / (1 - ratio)}
+     * times the live rows. A lower ratio reads faster and writes more: under upserts spread
+     * evenly over the keys, the rows rewritten per flush grow as the ratio falls (see {@code
+     * crest-bench/README.md}). {@code 1.0} rewrites nothing; at any ratio a data file whose every
+     * row is deleted leaves the table.
+     *
+     * @throws IllegalArgumentException if {@code ratio} is not above 0 and at most 1
+     * @throws IllegalStateException if the ratio was set before
+     */
+    public Builder maxDeletedRatio(double ratio) {
+      if (!(ratio > 0 && ratio <= 1)) {
+        throw new IllegalArgumentException(
+            "Cannot set max deleted ratio to " + ratio + ": it must be above 0 and at most 1");
+      }
+      if (maxDeletedRatioSet) {
+        throw new IllegalStateException("Cannot set max deleted ratio to " + ratio
+            + ": already set to " + maxDeletedRatio);
+      }
+      maxDeletedRatioSet = true;
+      maxDeletedRatio = ratio;
       return this;
     }
 

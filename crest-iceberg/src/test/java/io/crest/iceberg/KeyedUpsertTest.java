@@ -110,12 +110,119 @@ class KeyedUpsertTest extends SinkTestBase {
   @Test
   void aCompactionBetweenAFlushAndItsCommit_isMetByWritingTheDeletesAgain() throws Exception {
     Random random = new Random(11);
-    java.util.concurrent.atomic.AtomicInteger commits = new java.util.concurrent.atomic.AtomicInteger();
     java.util.concurrent.atomic.AtomicInteger compacted = new java.util.concurrent.atomic.AtomicInteger();
-    CommitStrategy upsert = CommitStrategy.upsertWithOps("op", "id");
     // Compacts on the committer thread when the 4th flush is about to commit: its deletes were
     // resolved against the table before the compaction, so its first attempt fails validation.
-    CommitStrategy compacting = new CommitStrategy() {
+    CommitStrategy compacting = compactingBeforeCommit(4, compacted);
+    IcebergSink sink = sink().formatVersion(3).commitStrategy(compacting).build();
+    List<VectorSchemaRoot> flushes = new ArrayList<>();
+    for (int f = 0; f < 6; f++) {
+      flushes.add(changes(random, f));
+    }
+    try (Pipeline p = Pipeline.from(new RootsSource("run", flushes)).id("keyed")
+        .batch(BatchPolicy.rows(1)).to(sink)) {
+      p.start();
+      assertThat(p.awaitIdle(WAIT)).isTrue();
+    }
+    assertThat(compacted.get()).as("data files the compaction removed").isGreaterThanOrEqualTo(3);
+    assertMatchesModel("after a compaction under a commit");
+  }
+
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(ints = {2, 3})
+  void deletedRowsAboveTheMaxRatio_areRewrittenAwayByTheFlushThatCrossesIt(int version)
+      throws Exception {
+    Random random = new Random(17L + version);
+    IcebergSink sink = sink().formatVersion(version).partitionBy("region")
+        .keyIndexMemory(DataSize.bytes(1024)) // most keys are looked up in the table
+        .maxDeletedRatio(0.15)
+        .commitStrategy(CommitStrategy.upsertWithOps("op", "id")).build();
+    int rewrites = 0;
+    for (int run = 0; run < 3; run++) {
+      List<VectorSchemaRoot> flushes = new ArrayList<>();
+      for (int f = 0; f < 6; f++) {
+        flushes.add(changes(random, run * 6 + f));
+      }
+      List<Double> ratios = new java.util.concurrent.CopyOnWriteArrayList<>();
+      io.crest.PipelineListener measure = new io.crest.PipelineListener() {
+        @Override
+        public void onCommit(io.crest.CommitEvent event) {
+          ratios.add(deletedRatio(table()));
+        }
+      };
+      try (Pipeline p = Pipeline.from(new RootsSource("run-" + run, flushes)).id("keyed")
+          .batch(BatchPolicy.rows(1)).listener(measure).to(sink)) {
+        p.start();
+        assertThat(p.awaitIdle(WAIT)).isTrue();
+      }
+      assertMatchesModel("after run " + run);
+      // Measured from what Iceberg reads: every row its data files hold, against the live rows.
+      long held = 0;
+      try (CloseableIterable<FileScanTask> tasks = table().newScan().planFiles()) {
+        for (FileScanTask task : tasks) {
+          held += task.file().recordCount();
+        }
+      }
+      assertThat(1 - (double) model.size() / held).as("deleted share after run %d", run)
+          .isLessThanOrEqualTo(0.15);
+      assertThat(ratios).as("deleted share after each commit of run %d", run).hasSize(6)
+          .allSatisfy(r -> assertThat(r).isLessThanOrEqualTo(0.15));
+    }
+    for (org.apache.iceberg.Snapshot s : table().snapshots()) {
+      if (s.summary().containsKey("deleted-data-files")) {
+        assertThat(s.summary()).as("a commit that removed data files")
+            .doesNotContainKey("crest.maintenance");
+        rewrites++;
+      }
+    }
+    assertThat(rewrites).as("flushes that rewrote data files").isPositive();
+    assertNoFileLeftBehind();
+  }
+
+  @Test
+  void withoutRewrites_theDeletedShareGrows() throws Exception {
+    // The check above can fail: the same changes without rewrites leave far more deleted rows.
+    Random random = new Random(20);
+    IcebergSink sink = sink().formatVersion(3).partitionBy("region").maxDeletedRatio(1.0)
+        .commitStrategy(CommitStrategy.upsertWithOps("op", "id")).build();
+    ingest(sink, random, 0, "unbounded-1");
+    ingest(sink, random, 5, "unbounded-2");
+    assertMatchesModel("without rewrites");
+    assertThat(deletedRatio(table())).isGreaterThan(0.15);
+  }
+
+  @Test
+  void aCompactionUnderAFlushThatRewritesFiles_dropsTheRewriteAndWritesTheDeletesAgain()
+      throws Exception {
+    Random random = new Random(23);
+    java.util.concurrent.atomic.AtomicInteger compacted = new java.util.concurrent.atomic.AtomicInteger();
+    CommitStrategy compacting = compactingBeforeCommit(4, compacted);
+    // Nearly every flush rewrites files: the 4th one's rewrite meets the compaction's.
+    IcebergSink sink = sink().formatVersion(3).maxDeletedRatio(0.02).commitStrategy(compacting)
+        .build();
+    List<VectorSchemaRoot> flushes = new ArrayList<>();
+    for (int f = 0; f < 7; f++) {
+      flushes.add(changes(random, f));
+    }
+    try (Pipeline p = Pipeline.from(new RootsSource("run", flushes)).id("keyed")
+        .batch(BatchPolicy.rows(1)).to(sink)) {
+      p.start();
+      assertThat(p.awaitIdle(WAIT)).isTrue();
+    }
+    assertThat(compacted.get()).as("data files the compaction removed").isPositive();
+    assertMatchesModel("after a compaction under a rewriting flush");
+    assertNoFileLeftBehind();
+  }
+
+  /**
+   * Upserts by {@code id} with ops, compacting the table (counting the data files removed in
+   * {@code compacted}) on the committer thread just before commit number {@code commit}.
+   */
+  private CommitStrategy compactingBeforeCommit(
+      int commit, java.util.concurrent.atomic.AtomicInteger compacted) {
+    CommitStrategy upsert = CommitStrategy.upsertWithOps("op", "id");
+    java.util.concurrent.atomic.AtomicInteger commits = new java.util.concurrent.atomic.AtomicInteger();
+    return new CommitStrategy() {
       @Override
       public String name() {
         return "compacting-upsert";
@@ -137,25 +244,54 @@ class KeyedUpsertTest extends SinkTestBase {
       }
 
       @Override
-      public Map<String, String> snapshotProperties(io.crest.CommitInfo commit) {
-        if (commits.incrementAndGet() == 4) {
+      public Map<String, String> snapshotProperties(io.crest.CommitInfo info) {
+        if (commits.incrementAndGet() == commit) {
           compacted.set(TableMaintenance.of(table()).compact(2).dataFilesRemoved());
         }
         return Map.of();
       }
     };
-    IcebergSink sink = sink().formatVersion(3).commitStrategy(compacting).build();
-    List<VectorSchemaRoot> flushes = new ArrayList<>();
-    for (int f = 0; f < 6; f++) {
-      flushes.add(changes(random, f));
+  }
+
+  /** The share of the rows of the table's data files that its deletes delete. */
+  private static double deletedRatio(Table t) {
+    long held = 0;
+    long deleted = 0;
+    try (CloseableIterable<FileScanTask> tasks = t.newScan().planFiles()) {
+      for (FileScanTask task : tasks) {
+        held += task.file().recordCount();
+        for (DeleteFile d : task.deletes()) {
+          deleted += d.recordCount();
+        }
+      }
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
     }
-    try (Pipeline p = Pipeline.from(new RootsSource("run", flushes)).id("keyed")
-        .batch(BatchPolicy.rows(1)).to(sink)) {
-      p.start();
-      assertThat(p.awaitIdle(WAIT)).isTrue();
+    return held == 0 ? 0 : (double) deleted / held;
+  }
+
+  /** Every file under the table's data directory is one a snapshot of the table refers to. */
+  private void assertNoFileLeftBehind() throws IOException {
+    Table t = table();
+    Set<String> referenced = new java.util.HashSet<>();
+    for (org.apache.iceberg.Snapshot s : t.snapshots()) {
+      try (CloseableIterable<FileScanTask> tasks = t.newScan().useSnapshot(s.snapshotId())
+          .planFiles()) {
+        for (FileScanTask task : tasks) {
+          referenced.add(java.net.URI.create(task.file().location()).getPath());
+          task.deletes().forEach(d -> referenced.add(java.net.URI.create(d.location()).getPath()));
+        }
+      }
     }
-    assertThat(compacted.get()).as("data files the compaction removed").isGreaterThanOrEqualTo(3);
-    assertMatchesModel("after a compaction under a commit");
+    java.nio.file.Path data = java.nio.file.Path.of(
+        java.net.URI.create(t.location()).getPath(), "data");
+    try (java.util.stream.Stream<java.nio.file.Path> files = java.nio.file.Files.walk(data)) {
+      assertThat(files.filter(java.nio.file.Files::isRegularFile)
+              .map(f -> f.toAbsolutePath().toString())
+              .filter(f -> !f.endsWith(".crc")))
+          .as("files under %s that no snapshot refers to", data)
+          .allMatch(referenced::contains);
+    }
   }
 
   @Test

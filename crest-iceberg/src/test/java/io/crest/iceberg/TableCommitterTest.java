@@ -95,6 +95,40 @@ class TableCommitterTest extends SinkTestBase {
   }
 
   @Test
+  void aRewriteOfAFileAnotherCommitReplacedMeanwhile_failsInsteadOfDoublingItsRows()
+      throws IOException {
+    TableCommittable first = committable(1);
+    committer.commit(first);
+    DataFile original = firstFile(first);
+    long base = table().currentSnapshot().snapshotId();
+    // Another writer's compaction replaces the file after the flush read the table.
+    DataFile compacted = firstFile(committable(1));
+    table().newRewrite().deleteFile(original).addFile(compacted).commit();
+    // The flush rewrote the same file without its deleted rows: committing that would keep the
+    // compaction's copy of the rows and add its own.
+    DataFile rewritten = firstFile(committable(1));
+    TableCommittable rewrite = TableCommittable.of(List.of(new FileGroup(List.of(), List.of(),
+            List.of(), java.util.Set.of(), base, null, List.of(rewritten), List.of(original))),
+        Map.of("s", SourcePosition.ofOffset(2)));
+    TableCommitter upsert = new TableCommitter(faulty, TABLE, null, new CommitSettings(
+        CommitStrategy.upsert("id"), null, null, new CommitRetry(3, Duration.ZERO, Duration.ZERO)),
+        "keyed", null, null);
+    try {
+      assertThatThrownBy(() -> upsert.commit(rewrite))
+          .isInstanceOf(CommitFailedException.class)
+          .hasMessageContaining(original.location());
+    } finally {
+      upsert.close();
+    }
+    Table t = table();
+    try (org.apache.iceberg.io.CloseableIterable<org.apache.iceberg.FileScanTask> tasks =
+        t.newScan().planFiles()) {
+      assertThat(tasks).extracting(task -> task.file().location())
+          .containsExactly(compacted.location());
+    }
+  }
+
+  @Test
   void aCommitWithoutFiles_onlyMovesThePositions() {
     committer.commit(TableCommittable.of(List.of(), Map.of("s", SourcePosition.ofOffset(7))));
     Table t = table();

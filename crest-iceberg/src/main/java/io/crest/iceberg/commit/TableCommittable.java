@@ -26,7 +26,11 @@ public final class TableCommittable implements Committable {
    * (a data file's earlier deletion vector, merged into the new one), the data files already in
    * the table it deletes from (which must still exist), and the snapshot its deletes were
    * resolved against (later concurrent deletes of the same files make the commit fail), and how
-   * to write its deletes again when that happens ({@code null}: the commit fails). Immutable.
+   * to write its deletes again when that happens ({@code null}: the commit fails). A keyed
+   * group may also rewrite data files of the table without their deleted rows: {@code
+   * rewrittenData} holds the rows kept (not new rows: not counted as written), {@code
+   * removedData} the files they replace (whose delete files are among {@code replacedDeletes}).
+   * A redo drops the rewrite. Immutable.
    */
   public record FileGroup(
       List<DataFile> data,
@@ -34,13 +38,25 @@ public final class TableCommittable implements Committable {
       List<DeleteFile> replacedDeletes,
       java.util.Set<String> referencedDataFiles,
       Long validateFromSnapshot,
-      DeleteRedo redo) {
+      DeleteRedo redo,
+      List<DataFile> rewrittenData,
+      List<DataFile> removedData) {
     /** Copies the collections. */
     public FileGroup {
       data = List.copyOf(data);
       deletes = List.copyOf(deletes);
       replacedDeletes = List.copyOf(replacedDeletes);
       referencedDataFiles = java.util.Set.copyOf(referencedDataFiles);
+      rewrittenData = List.copyOf(rewrittenData);
+      removedData = List.copyOf(removedData);
+    }
+
+    /** A group that rewrites no data file. */
+    public FileGroup(List<DataFile> data, List<DeleteFile> deletes,
+        List<DeleteFile> replacedDeletes, java.util.Set<String> referencedDataFiles,
+        Long validateFromSnapshot, DeleteRedo redo) {
+      this(data, deletes, replacedDeletes, referencedDataFiles, validateFromSnapshot, redo,
+          List.of(), List.of());
     }
 
     /** Data files and the delete files that go with them, nothing to validate. */
@@ -49,7 +65,8 @@ public final class TableCommittable implements Committable {
     }
 
     boolean isEmpty() {
-      return data.isEmpty() && deletes.isEmpty() && replacedDeletes.isEmpty();
+      return data.isEmpty() && deletes.isEmpty() && replacedDeletes.isEmpty()
+          && rewrittenData.isEmpty() && removedData.isEmpty();
     }
   }
 

@@ -161,6 +161,9 @@ public final class TableCommitter implements AutoCloseable {
       for (ContentFile<?> file : g.deletes()) {
         t.io().deleteFile(file.location());
       }
+      for (ContentFile<?> file : g.rewrittenData()) {
+        t.io().deleteFile(file.location());
+      }
     }
   }
 
@@ -194,18 +197,19 @@ public final class TableCommitter implements AutoCloseable {
   private TableCommittable redo(TableCommittable c) {
     Table t = refreshed();
     List<TableCommittable.FileGroup> groups = new ArrayList<>();
-    List<org.apache.iceberg.DeleteFile> stale = new ArrayList<>();
+    List<ContentFile<?>> stale = new ArrayList<>();
     for (TableCommittable.FileGroup g : c.groups()) {
       if (g.redo() == null) {
         groups.add(g);
       } else {
         groups.add(g.redo().redo(t));
         stale.addAll(g.deletes());
+        stale.addAll(g.rewrittenData()); // the redo keeps the files they were to replace
       }
     }
     TableCommittable redone = c.withGroups(groups);
     versions.put(c.commitId(), redone);
-    for (org.apache.iceberg.DeleteFile f : stale) {
+    for (ContentFile<?> f : stale) {
       t.io().deleteFile(f.location());
     }
     return redone;
@@ -443,6 +447,8 @@ public final class TableCommitter implements AutoCloseable {
         for (TableCommittable.FileGroup g : c.groups()) {
           RowDelta delta = tx.newRowDelta();
           g.data().forEach(delta::addRows);
+          g.rewrittenData().forEach(delta::addRows);
+          g.removedData().forEach(delta::removeRows);
           g.deletes().forEach(delta::addDeletes);
           g.replacedDeletes().forEach(delta::removeDeletes);
           if (g.validateFromSnapshot() != null) {
@@ -451,6 +457,9 @@ public final class TableCommitter implements AutoCloseable {
             delta.validateFromSnapshot(g.validateFromSnapshot());
             if (!g.referencedDataFiles().isEmpty()) {
               delta.validateDataFilesExist(g.referencedDataFiles());
+            }
+            if (!g.referencedDataFiles().isEmpty() || !g.removedData().isEmpty()) {
+              // A data file to remove must still be there (a compaction may have replaced it).
               delta.validateDeletedFiles();
             }
             delta.validateNoConflictingDeleteFiles();

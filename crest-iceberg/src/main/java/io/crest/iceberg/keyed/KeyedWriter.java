@@ -62,14 +62,21 @@ public final class KeyedWriter {
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(KeyedWriter.class);
   private static final AtomicLong TASK_IDS = new AtomicLong();
 
-  /** What one flush wrote, ready to commit as one row delta. */
+  /**
+   * What one flush wrote, ready to commit as one row delta: its rows ({@code dataFiles}), its
+   * deletes (replacing the deleted files' earlier ones), and the data files it rewrote without
+   * their deleted rows ({@code rewrittenDataFiles} replace {@code removedDataFiles}, whose delete
+   * files are among {@code rewrittenDeleteFiles}).
+   */
   public record Flush(
       List<DataFile> dataFiles,
       List<DeleteFile> deleteFiles,
       List<DeleteFile> rewrittenDeleteFiles,
       Set<String> referencedDataFiles,
       Long baseSnapshotId,
-      io.crest.iceberg.commit.DeleteRedo redo) {}
+      io.crest.iceberg.commit.DeleteRedo redo,
+      List<DataFile> rewrittenDataFiles,
+      List<DataFile> removedDataFiles) {}
 
   /** A data file rows live in: where to address its position deletes. */
   private record FileRef(String path, PartitionSpec spec, StructLike partition) {}
@@ -78,6 +85,7 @@ public final class KeyedWriter {
   private final String keyColumn;
   private final String pipelineId;
   private final LongKeyIndex index;
+  private final double maxDeletedRatio;
   // The index holds every live key of the table as of knownSnapshot: a key it lacks is absent.
   private boolean complete;
   // A load of every key overflowed the index: keys it lacks are looked up per flush.
@@ -116,12 +124,20 @@ public final class KeyedWriter {
    * A writer whose index takes about {@code indexBytes} of heap.
    *
    * @param keyColumn the key, a long or int column of the table
+   * @param maxDeletedRatio the share of the table's rows that may be deleted rows before a flush
+   *     also rewrites the most deleted data files without them, in (0, 1]
    */
-  public KeyedWriter(String tableName, String pipelineId, String keyColumn, long indexBytes) {
+  public KeyedWriter(String tableName, String pipelineId, String keyColumn, long indexBytes,
+      double maxDeletedRatio) {
+    if (!(maxDeletedRatio > 0 && maxDeletedRatio <= 1)) {
+      throw new IllegalArgumentException("Cannot write keyed table " + tableName
+          + ": max deleted ratio " + maxDeletedRatio + " is not in (0, 1]");
+    }
     this.tableName = tableName;
     this.pipelineId = pipelineId;
     this.keyColumn = keyColumn;
     this.index = LongKeyIndex.withMemory(indexBytes);
+    this.maxDeletedRatio = maxDeletedRatio;
   }
 
   /** The key index, for its counters. */
@@ -451,9 +467,21 @@ public final class KeyedWriter {
       written.forEach(f -> own.add(fileIds.get(f.location())));
       Arrays.sort(deleted, 0, deletedCount); // by file id, then position
       List<PositionDeletes.Target> all = targets(null);
+      long rewriteStarted = System.nanoTime();
+      FileRewrites.Done rewrite = direct == null ? null : rewrite(t, tasks, all, own);
+      long rewriteEnded = System.nanoTime();
+      Set<String> removed = new HashSet<>();
+      if (rewrite != null) {
+        rewrite.removed().forEach(f -> removed.add(f.location()));
+        all.removeIf(target -> removed.contains(target.path()));
+      }
       PositionDeletes.Written w = PositionDeletes.write(t, tasks, all);
       Set<String> referenced = new HashSet<>(w.referenced());
       written.forEach(f -> referenced.remove(f.location())); // only files already in the table
+      List<DeleteFile> replaced = new ArrayList<>(w.replaced());
+      if (rewrite != null) {
+        replaced.addAll(rewrite.removedDeletes());
+      }
       KeyedRedo redo = new KeyedRedo(keyColumn, touched.sortedKeys(), List.copyOf(written),
           targets(own));
       flushRows.forEach(index::put); // the flush's rows are where the next flush finds them
@@ -462,12 +490,66 @@ public final class KeyedWriter {
             + " ({} keys looked up), write {} deletes {} ms", tableName,
             (closed - started) / 1_000_000, (planned - closed) / 1_000_000, tasks.size(),
             (resolved - planned) / 1_000_000, lookUp.size(), deletedCount,
-            (System.nanoTime() - resolved) / 1_000_000);
+            (System.nanoTime() - resolved - (rewriteEnded - rewriteStarted)) / 1_000_000);
+        if (rewrite != null && !rewrite.removed().isEmpty()) {
+          LOG.debug("Keyed flush of {}: rewrote {} data files ({} rows kept) into {} in {} ms",
+              tableName, rewrite.removed().size(), rewrite.rows(), rewrite.written().size(),
+              (rewriteEnded - rewriteStarted) / 1_000_000);
+        }
       }
-      return new Flush(List.copyOf(written), w.files(), w.replaced(), referenced, baseId, redo);
+      return new Flush(List.copyOf(written), w.files(), replaced, referenced, baseId, redo,
+          rewrite == null ? List.of() : rewrite.written(),
+          rewrite == null ? List.of() : rewrite.removed());
     } finally {
       reset();
     }
+  }
+
+  /**
+   * Rewrites, without their deleted rows, the data files that take the table's deleted rows
+   * back under {@link #maxDeletedRatio} ({@link FileRewrites}), and points the index at the rows
+   * kept, which are keys this flush did not touch. Null when no file needs it.
+   */
+  private FileRewrites.Done rewrite(Table t, Map<String, FileScanTask> tasks,
+      List<PositionDeletes.Target> all, Set<Integer> own) {
+    Map<String, long[]> flushDeletes = new HashMap<>();
+    long ownDeleted = 0;
+    for (PositionDeletes.Target target : all) {
+      if (tasks.containsKey(target.path())) {
+        flushDeletes.put(target.path(), target.positions());
+      } else {
+        ownDeleted += target.positions().length;
+      }
+    }
+    long ownRows = 0;
+    for (DataFile f : written) {
+      ownRows += f.recordCount();
+    }
+    List<FileRewrites.Chosen> chosen =
+        FileRewrites.choose(tasks, flushDeletes, ownRows, ownDeleted, maxDeletedRatio);
+    if (chosen.isEmpty()) {
+      return null;
+    }
+    java.util.stream.LongStream.Builder keptKeys = java.util.stream.LongStream.builder();
+    FileRewrites.Done done = FileRewrites.rewrite(t, chosen, flushDeletes, keyColumn,
+        keptKeys::add, org.apache.iceberg.arrow.ArrowAllocation.rootAllocator());
+    long[] kept = keptKeys.build().toArray(); // the key of each row kept, in the files' order
+    long rows = done.written().stream().mapToLong(DataFile::recordCount).sum();
+    if (rows != kept.length) {
+      done.written().forEach(f -> t.io().deleteFile(f.location()));
+      throw new IllegalStateException("Cannot rewrite data files of table " + tableName + ": "
+          + kept.length + " rows were kept, but the new files hold " + rows);
+    }
+    int row = 0;
+    for (DataFile f : done.written()) {
+      int id = fileId(f.location(), t.specs().get(f.specId()), f.partition());
+      for (long pos = 0; pos < f.recordCount(); pos++, row++) {
+        if (index.get(kept[row]) != LongKeyIndex.NONE) { // a key the index lacks stays out
+          index.put(kept[row], LongKeyIndex.location(id, pos));
+        }
+      }
+    }
+    return done;
   }
 
   /** The sorted deletes grouped by data file: of every file, or of {@code only} these. */

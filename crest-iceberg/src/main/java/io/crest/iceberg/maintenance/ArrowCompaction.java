@@ -6,13 +6,17 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.function.LongConsumer;
 import java.util.stream.IntStream;
 import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.BaseIntVector;
 import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.BitVector;
 import org.apache.arrow.vector.DateDayVector;
@@ -77,6 +81,12 @@ public final class ArrowCompaction {
 
   private ArrowCompaction() {}
 
+  /** Whether the row at a file position is deleted. */
+  @FunctionalInterface
+  private interface Deleted {
+    boolean isDeleted(long position);
+  }
+
   /** What a rewrite wrote. */
   public record Rewritten(List<DataFile> dataFiles, long rows) {}
 
@@ -131,6 +141,26 @@ public final class ArrowCompaction {
    */
   public static Rewritten rewrite(Table table, PartitionSpec spec, StructLike partition,
       List<FileScanTask> tasks, BufferAllocator allocator) {
+    return rewrite(table, spec, partition, tasks, allocator, null);
+  }
+
+  /**
+   * What a keyed table's flush adds to a rewrite: rows it deletes beyond the files' committed
+   * deletes, and where the key of each row written goes.
+   *
+   * @param deletedToo sorted positions to drop as well, by data file location
+   * @param keyColumn the table's key, a long or int column
+   * @param keys takes the key of every row written, in the order of the rows in the files
+   *     {@link Rewritten#dataFiles} lists (rolled one after another)
+   */
+  public record Keyed(Map<String, long[]> deletedToo, String keyColumn, LongConsumer keys) {}
+
+  /**
+   * As {@link #rewrite(Table, PartitionSpec, StructLike, List, BufferAllocator)}, also dropping
+   * the rows {@code keyed} deletes and reporting the key of each row written (when not null).
+   */
+  public static Rewritten rewrite(Table table, PartitionSpec spec, StructLike partition,
+      List<FileScanTask> tasks, BufferAllocator allocator, Keyed keyed) {
     Schema schema = table.schema();
     List<Field> fields = IcebergArrowSchema.toArrow(schema, table.name()).getFields();
     // Files written before a column was added lack it: read those with the columns they have.
@@ -146,9 +176,15 @@ public final class ArrowCompaction {
             ArrowDataWriter.fileFactory(table, 0, System.nanoTime()))) {
       for (int t = 0; t < tasks.size(); t++) {
         FileScanTask task = tasks.get(t);
-        PositionDeleteIndex deleted = task.deletes().isEmpty() ? PositionDeleteIndex.empty()
+        PositionDeleteIndex committed = task.deletes().isEmpty() ? PositionDeleteIndex.empty()
             : deletes.loadPositionDeletes(task.deletes(), task.file().location());
-        rows += copy(table, schema, fields, missing.get(t), task, deleted, writer, decoded);
+        long[] more = keyed == null ? null
+            : keyed.deletedToo().get(task.file().location());
+        Deleted deleted = more == null || more.length == 0 ? committed::isDeleted
+            : pos -> committed.isDeleted(pos) || Arrays.binarySearch(more, pos) >= 0;
+        boolean any = committed.isNotEmpty() || (more != null && more.length > 0);
+        rows += copy(table, schema, fields, missing.get(t), task, any ? deleted : null, writer,
+            decoded, keyed);
       }
       return new Rewritten(writer.complete(), rows);
     } catch (IOException e) {
@@ -162,9 +198,19 @@ public final class ArrowCompaction {
    * without the rows at the positions {@code deleted} holds.
    */
   private static long copy(Table table, Schema schema, List<Field> fields, Set<Integer> missing,
-      FileScanTask task, PositionDeleteIndex deleted, ArrowDataWriter writer,
-      BufferAllocator decoded) throws IOException {
-    if (deleted.isNotEmpty()
+      FileScanTask task, Deleted deleted, ArrowDataWriter writer,
+      BufferAllocator decoded, Keyed keyed) throws IOException {
+    int keyAt = -1;
+    if (keyed != null) {
+      for (int i = 0; i < fields.size() && keyAt < 0; i++) {
+        keyAt = fields.get(i).getName().equals(keyed.keyColumn()) ? i : -1;
+      }
+      if (keyAt < 0) {
+        throw new IllegalArgumentException("Cannot rewrite data files of table " + table.name()
+            + ": it has no key column " + keyed.keyColumn());
+      }
+    }
+    if (deleted != null
         && (task.start() != 0 || task.length() != task.file().fileSizeInBytes())) {
       // Row positions are counted from the start of the file.
       throw new UnsupportedOperationException("the scan task of data file "
@@ -198,6 +244,12 @@ public final class ArrowCompaction {
           if (kept.length > 0) {
             writer.write(new VectorSchemaRoot(fields, vectors, kept.length));
             rows += kept.length;
+            if (keyAt >= 0) {
+              BaseIntVector keys = (BaseIntVector) vectors.get(keyAt);
+              for (int i = 0; i < kept.length; i++) {
+                keyed.keys().accept(keys.getValueAsLong(i));
+              }
+            }
           }
         } finally {
           owned.forEach(FieldVector::close);
@@ -208,8 +260,8 @@ public final class ArrowCompaction {
   }
 
   /** The rows of a batch of {@code n} rows from file position {@code first} not deleted. */
-  private static int[] kept(PositionDeleteIndex deleted, long first, int n) {
-    if (deleted.isEmpty()) {
+  private static int[] kept(Deleted deleted, long first, int n) {
+    if (deleted == null) {
       return IntStream.range(0, n).toArray();
     }
     return IntStream.range(0, n).filter(row -> !deleted.isDeleted(first + row)).toArray();

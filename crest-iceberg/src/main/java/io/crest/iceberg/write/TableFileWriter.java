@@ -226,7 +226,7 @@ public final class TableFileWriter implements AutoCloseable {
   private KeyedWriter keyedWriter() {
     if (keyed == null) {
       keyed = new KeyedWriter(tableName, pipelineId, settings.strategy().keyColumns().get(0),
-          settings.keyIndexBytes());
+          settings.keyIndexBytes(), settings.maxDeletedRatio());
     }
     if (keyIndexStale && !keyed.isOpen()) {
       keyIndexStale = false;
@@ -324,7 +324,7 @@ public final class TableFileWriter implements AutoCloseable {
       }
       groups.add(new FileGroup(flush.dataFiles(), flush.deleteFiles(),
           flush.rewrittenDeleteFiles(), flush.referencedDataFiles(), flush.baseSnapshotId(),
-          flush.redo()));
+          flush.redo(), flush.rewrittenDataFiles(), flush.removedDataFiles()));
     }
     synchronized (commits) {
       preparedCommits++;

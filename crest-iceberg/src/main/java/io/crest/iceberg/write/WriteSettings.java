@@ -23,6 +23,8 @@ import java.util.Set;
  * @param equalityDeletes whether upserts delete replaced rows by equality (Iceberg's delta writer)
  *     even where a key index could delete them by position
  * @param keyIndexBytes the heap the key index of an upsert by one long or int key may take
+ * @param maxDeletedRatio the share of a keyed table's rows that may be deleted rows before a
+ *     flush rewrites the most deleted data files without them
  */
 public record WriteSettings(
     Map<String, String> tableProperties,
@@ -36,7 +38,8 @@ public record WriteSettings(
     boolean genericWriter,
     int encoderThreads,
     boolean equalityDeletes,
-    long keyIndexBytes) {
+    long keyIndexBytes,
+    double maxDeletedRatio) {
 
   /** Copies the collections. */
   public WriteSettings {
