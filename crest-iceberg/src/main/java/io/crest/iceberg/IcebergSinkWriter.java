@@ -126,7 +126,8 @@ final class IcebergSinkWriter implements SinkWriter {
       throw e;
     }
     writer.tableCommitted(committer.schemaId(), committer.specId());
-    writer.commitEnded(true);
+    writer.commitEnded(true, new io.crest.iceberg.keyed.KeyedWriter.Committed(
+        snapshot.snapshotId(), snapshot.parentId(), committer.redos() != redos));
     return CommitResult.of("snapshot " + snapshot.snapshotId(), committer.lastConflicts(),
         committer.lastRetries());
   }

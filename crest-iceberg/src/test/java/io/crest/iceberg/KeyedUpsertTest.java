@@ -253,6 +253,71 @@ class KeyedUpsertTest extends SinkTestBase {
     };
   }
 
+  @Test
+  void flushesPreparedWhileThePreviousCommitIsPending_areResolvedAgainstItsFiles()
+      throws Exception {
+    Random random = new Random(29);
+    IcebergSink sink = sink().formatVersion(3).maxDeletedRatio(0.2)
+        .commitStrategy(CommitStrategy.upsertWithOps("op", "id")).build();
+    try (io.crest.spi.SinkWriter w = sink.open(io.crest.spi.SinkContext.of("keyed", "test"))) {
+      w.commit(flush(w, changes(random, 0), 1));
+      io.crest.spi.Committable second = flush(w, changes(random, 1), 2);
+      // The second flush's commit has not even started: the third is resolved ahead of it.
+      io.crest.spi.Committable third = flush(w, changes(random, 2), 3);
+      assertThat(keyedGroup(third).includesPreviousCommit()).as("third resolved ahead").isTrue();
+      w.commit(second);
+      // The third is still pending: the fourth is resolved against the second's snapshot plus it.
+      io.crest.spi.Committable fourth = flush(w, changes(random, 3), 4);
+      assertThat(keyedGroup(fourth).includesPreviousCommit()).as("fourth resolved ahead").isTrue();
+      w.commit(third);
+      w.commit(fourth);
+      io.crest.spi.Committable fifth = flush(w, changes(random, 4), 5);
+      assertThat(keyedGroup(fifth).includesPreviousCommit()).as("nothing pending").isFalse();
+      w.commit(fifth);
+    }
+    assertMatchesModel("after flushes resolved ahead of their previous commit");
+    assertNoFileLeftBehind();
+  }
+
+  @Test
+  void aFlushResolvedAheadOfACommitThatAnotherWriterForcedToRedo_isRedoneToo() throws Exception {
+    Random random = new Random(31);
+    IcebergSink sink = sink().formatVersion(3)
+        .commitStrategy(CommitStrategy.upsertWithOps("op", "id")).build();
+    try (io.crest.spi.SinkWriter w = sink.open(io.crest.spi.SinkContext.of("keyed", "test"))) {
+      w.commit(flush(w, changes(random, 0), 1));
+      w.commit(flush(w, changes(random, 1), 2));
+      io.crest.spi.Committable third = flush(w, changes(random, 2), 3);
+      io.crest.spi.Committable fourth = flush(w, changes(random, 3), 4);
+      assertThat(keyedGroup(fourth).includesPreviousCommit()).isTrue();
+      // A compaction lands first: the third's deletes address rows it moved, so the third is
+      // written again, and the fourth, resolved against the third as first written, too.
+      assertThat(TableMaintenance.of(table()).compact(2).dataFilesRemoved()).isPositive();
+      w.commit(third);
+      w.commit(fourth);
+      w.commit(flush(w, changes(random, 4), 5));
+    }
+    assertMatchesModel("after a redo under a flush resolved ahead");
+    assertNoFileLeftBehind();
+  }
+
+  /** Writes one batch as one flush and prepares its commit; the batch is closed. */
+  private io.crest.spi.Committable flush(io.crest.spi.SinkWriter w, VectorSchemaRoot root,
+      long position) {
+    try (io.crest.spi.SourceBatch batch = io.crest.spi.SourceBatch.of(
+        "s", root, io.crest.spi.SourcePosition.ofOffset(position))) {
+      w.write(batch);
+    }
+    return w.prepareCommit(Map.of("s", io.crest.spi.SourcePosition.ofOffset(position)));
+  }
+
+  private static io.crest.iceberg.commit.TableCommittable.FileGroup keyedGroup(
+      io.crest.spi.Committable c) {
+    return ((io.crest.iceberg.commit.TableCommittable) c).groups().stream()
+        .filter(g -> g.validateFromSnapshot() != null || !g.deletes().isEmpty()).findFirst()
+        .orElseThrow();
+  }
+
   /** The share of the rows of the table's data files that its deletes delete. */
   private static double deletedRatio(Table t) {
     long held = 0;

@@ -108,7 +108,8 @@ class TableCommitterTest extends SinkTestBase {
     // compaction's copy of the rows and add its own.
     DataFile rewritten = firstFile(committable(1));
     TableCommittable rewrite = TableCommittable.of(List.of(new FileGroup(List.of(), List.of(),
-            List.of(), java.util.Set.of(), base, null, List.of(rewritten), List.of(original))),
+            List.of(), java.util.Set.of(), base, null, List.of(rewritten), List.of(original),
+            false)),
         Map.of("s", SourcePosition.ofOffset(2)));
     TableCommitter upsert = new TableCommitter(faulty, TABLE, null, new CommitSettings(
         CommitStrategy.upsert("id"), null, null, new CommitRetry(3, Duration.ZERO, Duration.ZERO)),

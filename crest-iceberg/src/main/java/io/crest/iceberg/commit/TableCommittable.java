@@ -30,7 +30,12 @@ public final class TableCommittable implements Committable {
    * group may also rewrite data files of the table without their deleted rows: {@code
    * rewrittenData} holds the rows kept (not new rows: not counted as written), {@code
    * removedData} the files they replace (whose delete files are among {@code replacedDeletes}).
-   * A redo drops the rewrite. Immutable.
+   * A redo drops the rewrite. A group whose deletes were resolved before the committable
+   * committed just before it had landed ({@code includesPreviousCommit}: against {@code
+   * validateFromSnapshot} plus that commit's files, as its writer wrote them) is validated from
+   * the snapshot that commit made, if that commit landed as written right on {@code
+   * validateFromSnapshot}; else from {@code validateFromSnapshot}, where the previous commit's own
+   * deletes count as conflicts (the group is redone then). Immutable.
    */
   public record FileGroup(
       List<DataFile> data,
@@ -40,7 +45,8 @@ public final class TableCommittable implements Committable {
       Long validateFromSnapshot,
       DeleteRedo redo,
       List<DataFile> rewrittenData,
-      List<DataFile> removedData) {
+      List<DataFile> removedData,
+      boolean includesPreviousCommit) {
     /** Copies the collections. */
     public FileGroup {
       data = List.copyOf(data);
@@ -56,7 +62,7 @@ public final class TableCommittable implements Committable {
         List<DeleteFile> replacedDeletes, java.util.Set<String> referencedDataFiles,
         Long validateFromSnapshot, DeleteRedo redo) {
       this(data, deletes, replacedDeletes, referencedDataFiles, validateFromSnapshot, redo,
-          List.of(), List.of());
+          List.of(), List.of(), false);
     }
 
     /** Data files and the delete files that go with them, nothing to validate. */

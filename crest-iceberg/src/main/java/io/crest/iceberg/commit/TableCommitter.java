@@ -69,6 +69,12 @@ public final class TableCommitter implements AutoCloseable {
   // The latest version of a committable whose deletes were written again, by commit id.
   private final Map<String, TableCommittable> versions = new java.util.HashMap<>();
   private long redos;
+  // The snapshot the last commit made, and whether its deletes had to be written again.
+  private Snapshot lastSnapshot;
+  private boolean lastRedone;
+  // Files of a committable's versions replaced by a redo: deleted once the next commit ended,
+  // since the writer may have resolved the next flush ahead against them.
+  private List<ContentFile<?>> replacedVersions = new ArrayList<>();
   // Of the commit in progress (then the last one): times its operations were applied to a table
   // state (the fence runs once per application) and attempts made.
   private int applications;
@@ -122,7 +128,17 @@ public final class TableCommitter implements AutoCloseable {
     long start = System.nanoTime();
     applications = 0;
     attempts = 0;
-    Snapshot snapshot = commitWithRetries(c);
+    long redosBefore = redos;
+    List<ContentFile<?>> previousVersions = replacedVersions;
+    replacedVersions = new ArrayList<>();
+    Snapshot snapshot;
+    try {
+      snapshot = commitWithRetries(c);
+    } finally {
+      deleteQuietly(previousVersions);
+    }
+    lastSnapshot = snapshot;
+    lastRedone = redos != redosBefore;
     versions.remove(c.commitId());
     lastCommitId = c.commitId();
     maybeCommitted.remove(c.commitId());
@@ -209,9 +225,7 @@ public final class TableCommitter implements AutoCloseable {
     }
     TableCommittable redone = c.withGroups(groups);
     versions.put(c.commitId(), redone);
-    for (ContentFile<?> f : stale) {
-      t.io().deleteFile(f.location());
-    }
+    replacedVersions.addAll(stale);
     return redone;
   }
 
@@ -228,7 +242,23 @@ public final class TableCommitter implements AutoCloseable {
   /** Stops the committer's manifest threads. Safe to call twice. */
   @Override
   public void close() {
-    manifestPool.shutdown();
+    try {
+      deleteQuietly(replacedVersions);
+      replacedVersions = new ArrayList<>();
+    } finally {
+      manifestPool.shutdown();
+    }
+  }
+
+  private void deleteQuietly(List<ContentFile<?>> files) {
+    for (ContentFile<?> f : files) {
+      try {
+        table().io().deleteFile(f.location());
+      } catch (RuntimeException e) {
+        LOG.warn("Cannot delete file {} of table {}, written for a commit that was written again"
+            + " (an orphan-file cleanup removes it)", f.location(), tableName, e);
+      }
+    }
   }
 
   private Table table() {
@@ -432,6 +462,25 @@ public final class TableCommitter implements AutoCloseable {
   }
 
   /**
+   * The snapshot a group's deletes are validated from: its own, or for a group resolved with the
+   * previous commit's files ahead of that commit, the snapshot that commit made when it landed
+   * as written (not redone) right on the group's snapshot.
+   */
+  private Long validateFrom(TableCommittable.FileGroup g) {
+    Long from = g.validateFromSnapshot();
+    if (g.includesPreviousCommit() && lastSnapshot != null && !lastRedone
+        && java.util.Objects.equals(from, lastSnapshot.parentId())) {
+      return lastSnapshot.snapshotId();
+    }
+    if (g.includesPreviousCommit()) {
+      LOG.debug("Validating deletes resolved ahead of the previous commit to {} from snapshot {}:"
+          + " that commit {}", tableName, from, lastSnapshot == null ? "is not known"
+              : lastRedone ? "had its deletes written again" : "did not land on it");
+    }
+    return from;
+  }
+
+  /**
    * The snapshot operations of one commit, in order, inside {@code tx}. A committable without
    * files only moves positions: an empty fast append, whatever the strategy (an empty overwrite
    * by filter would delete rows).
@@ -451,10 +500,14 @@ public final class TableCommitter implements AutoCloseable {
           g.removedData().forEach(delta::removeRows);
           g.deletes().forEach(delta::addDeletes);
           g.replacedDeletes().forEach(delta::removeDeletes);
-          if (g.validateFromSnapshot() != null) {
+          if (g.validateFromSnapshot() != null || g.includesPreviousCommit()) {
             // The deletes address rows as of that snapshot: a file rewritten or deleted since
             // (compaction), or deletes added to the same files since, make the commit fail.
-            delta.validateFromSnapshot(g.validateFromSnapshot());
+            // (No snapshot: resolved against the empty table, validated from its start.)
+            Long from = validateFrom(g);
+            if (from != null) {
+              delta.validateFromSnapshot(from);
+            }
             if (!g.referencedDataFiles().isEmpty()) {
               delta.validateDataFilesExist(g.referencedDataFiles());
             }

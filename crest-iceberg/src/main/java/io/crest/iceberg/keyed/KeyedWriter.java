@@ -76,7 +76,14 @@ public final class KeyedWriter {
       Long baseSnapshotId,
       io.crest.iceberg.commit.DeleteRedo redo,
       List<DataFile> rewrittenDataFiles,
-      List<DataFile> removedDataFiles) {}
+      List<DataFile> removedDataFiles,
+      boolean ahead) {}
+
+  /**
+   * A commit of the table as the committer made it: its snapshot, that snapshot's parent, and
+   * whether its deletes had to be written again (then it is not what its writer wrote).
+   */
+  public record Committed(long snapshotId, Long parentId, boolean redone) {}
 
   /** A data file rows live in: where to address its position deletes. */
   private record FileRef(String path, PartitionSpec spec, StructLike partition) {}
@@ -93,6 +100,12 @@ public final class KeyedWriter {
   private Long knownSnapshot;
   private TableFiles tableFiles; // the table's files, from the manifests written since last time
   private long evictionsSeen;
+  // The last flush finished: the snapshot it was resolved against, whether it was resolved ahead
+  // of the commit before it (against that snapshot plus that commit's files), and the table's
+  // files as they are once it is committed as written (null: not known from file-scoped deletes).
+  private Long lastBase;
+  private boolean lastAhead;
+  private Map<String, FileScanTask> afterLast;
   private final List<FileRef> files = new ArrayList<>(); // by file id
   private final Map<String, Integer> fileIds = new HashMap<>();
 
@@ -389,11 +402,42 @@ public final class KeyedWriter {
   }
 
   /**
+   * Whether the flush can be finished while the last flush finished is still being committed:
+   * {@code t}'s current snapshot is the one that flush was resolved against (or, if that flush was
+   * itself finished ahead, the snapshot {@code lastEnded}, the commit before it, made as written
+   * on top of it), and the table's files after the last flush are known.
+   *
+   * @param lastEnded the last commit that ended, null if none
+   */
+  public boolean canFinishAhead(Table t, Committed lastEnded) {
+    if (table == null || afterLast == null) {
+      return false;
+    }
+    Snapshot s = t.currentSnapshot();
+    Long current = s == null ? null : s.snapshotId();
+    if (!lastAhead) {
+      return java.util.Objects.equals(current, lastBase);
+    }
+    return lastEnded != null && !lastEnded.redone() && current != null
+        && current == lastEnded.snapshotId()
+        && java.util.Objects.equals(lastEnded.parentId(), lastBase);
+  }
+
+  /**
    * Closes the flush's data files, resolves the keys the index did not hold against {@code t}'s
    * current snapshot (which must hold every earlier flush), and writes the flush's deletes.
    * Returns {@code null} when nothing was written.
    */
   public Flush finish(Table t) {
+    return finish(t, false);
+  }
+
+  /**
+   * As {@link #finish(Table)}; {@code ahead}: the last flush finished is not committed yet, and
+   * the deletes are resolved against {@code t}'s current snapshot plus that flush's files as it
+   * wrote them ({@link #canFinishAhead} must have said it can).
+   */
+  public Flush finish(Table t, boolean ahead) {
     if (table == null) {
       return null;
     }
@@ -407,7 +451,8 @@ public final class KeyedWriter {
       if (tableFiles == null) {
         tableFiles = new TableFiles(t.schema().findField(keyColumn).fieldId());
       }
-      Map<String, FileScanTask> direct = tableFiles.plan(t, baseId);
+      Map<String, FileScanTask> direct = ahead ? afterLast : tableFiles.plan(t, baseId);
+      afterLast = null; // until this flush is done
       Map<String, FileScanTask> tasks = direct != null ? direct : PositionDeletes.plan(t, baseId);
       long planned = System.nanoTime();
       Set<Integer> gone = new HashSet<>();
@@ -497,9 +542,13 @@ public final class KeyedWriter {
               (rewriteEnded - rewriteStarted) / 1_000_000);
         }
       }
-      return new Flush(List.copyOf(written), w.files(), replaced, referenced, baseId, redo,
+      Flush flush = new Flush(List.copyOf(written), w.files(), replaced, referenced, baseId, redo,
           rewrite == null ? List.of() : rewrite.written(),
-          rewrite == null ? List.of() : rewrite.removed());
+          rewrite == null ? List.of() : rewrite.removed(), ahead);
+      lastBase = baseId;
+      lastAhead = ahead;
+      afterLast = direct == null ? null : TableFiles.after(t, direct, flush);
+      return flush;
     } finally {
       reset();
     }

@@ -92,6 +92,42 @@ final class TableFiles {
     return tasks;
   }
 
+  /**
+   * The table's files once {@code flush} is committed as written, from its files before ({@code
+   * tasks}, which stay as they are): its data files (rows and rewritten rows) added with their
+   * new deletes, the files it rewrote gone, and each data file it deletes from carrying its new
+   * deletes only (they replace the earlier ones, merged into them).
+   */
+  static Map<String, FileScanTask> after(Table table, Map<String, FileScanTask> tasks,
+      KeyedWriter.Flush flush) {
+    Map<String, FileScanTask> after = new HashMap<>(tasks);
+    flush.removedDataFiles().forEach(f -> after.remove(f.location()));
+    Map<String, List<DeleteFile>> deletes = new HashMap<>();
+    for (DeleteFile d : flush.deleteFiles()) {
+      deletes.computeIfAbsent(ContentFileUtil.referencedDataFileLocation(d),
+          f -> new ArrayList<>()).add(d);
+    }
+    String schema = SchemaParser.toJson(table.schema());
+    Map<Integer, String> specJson = new HashMap<>();
+    Map<Integer, PartitionSpec> specs = table.specs();
+    ResidualEvaluator all = ResidualEvaluator.unpartitioned(
+        org.apache.iceberg.expressions.Expressions.alwaysTrue());
+    java.util.function.BiConsumer<DataFile, List<DeleteFile>> put = (f, d) -> after.put(
+        f.location(), new BaseFileScanTask(f, d.toArray(DeleteFile[]::new), schema,
+            specJson.computeIfAbsent(f.specId(), id -> PartitionSpecParser.toJson(specs.get(id))),
+            all));
+    deletes.forEach((path, d) -> {
+      FileScanTask before = after.get(path);
+      if (before != null) {
+        put.accept(before.file(), d);
+      }
+    });
+    for (List<DataFile> files : List.of(flush.dataFiles(), flush.rewrittenDataFiles())) {
+      files.forEach(f -> put.accept(f, deletes.getOrDefault(f.location(), List.of())));
+    }
+    return after;
+  }
+
   private <F extends org.apache.iceberg.ContentFile<F>> List<F> readAll(
       ManifestReader<F> reader, boolean keyStats) {
     List<F> files = new ArrayList<>();

@@ -82,6 +82,8 @@ public final class TableFileWriter implements AutoCloseable {
   private long preparedCommits;
   private long endedCommits;
   private boolean commitFailed;
+  private KeyedWriter.Committed lastEnded; // the last commit that ended, if it landed
+  private boolean lastPreparedKeyed; // whether the last committable prepared holds a keyed flush
   private final ColumnarFiles columnar;
   private final HeldBytes heldBytes = new HeldBytes();
   private boolean columnarUnsupported;
@@ -309,25 +311,36 @@ public final class TableFileWriter implements AutoCloseable {
     groups.addAll(deltas);
     appended.clear();
     deltas.clear();
+    boolean keyedFlush = false;
     if (keyed != null && keyed.isOpen()) {
       long started = System.nanoTime();
-      awaitEarlierCommits();
-      long waited = System.nanoTime();
-      table.refresh(); // the deletes are resolved against the table with every earlier flush
+      // The deletes are resolved against the table with every earlier flush: once they are all
+      // committed, or while the last one still is, against the table plus its files.
+      boolean ahead = awaitEarlierCommits(1) == 1 && lastPreparedKeyed;
+      table.refresh();
+      if (ahead && !keyed.canFinishAhead(table, lastEndedCommit())) {
+        ahead = false;
+      }
+      if (!ahead) {
+        awaitEarlierCommits(0);
+        table.refresh();
+      }
       tableSchema = table.schema();
       long refreshed = System.nanoTime();
-      KeyedWriter.Flush flush = keyed.finish(table);
+      KeyedWriter.Flush flush = keyed.finish(table, ahead);
       if (LOG.isDebugEnabled()) {
-        LOG.debug("Keyed flush of {}: waited {} ms for earlier commits, refresh {} ms, deletes"
-            + " {} ms", tableName, (waited - started) / 1_000_000,
-            (refreshed - waited) / 1_000_000, (System.nanoTime() - refreshed) / 1_000_000);
+        LOG.debug("Keyed flush of {}: waited and refreshed {} ms ({}), deletes {} ms", tableName,
+            (refreshed - started) / 1_000_000, ahead ? "ahead of the previous commit"
+                : "after every earlier commit", (System.nanoTime() - refreshed) / 1_000_000);
       }
       groups.add(new FileGroup(flush.dataFiles(), flush.deleteFiles(),
           flush.rewrittenDeleteFiles(), flush.referencedDataFiles(), flush.baseSnapshotId(),
-          flush.redo(), flush.rewrittenDataFiles(), flush.removedDataFiles()));
+          flush.redo(), flush.rewrittenDataFiles(), flush.removedDataFiles(), flush.ahead()));
+      keyedFlush = true;
     }
     synchronized (commits) {
       preparedCommits++;
+      lastPreparedKeyed = keyedFlush;
     }
     return TableCommittable.of(groups, positions);
   }
@@ -345,22 +358,37 @@ public final class TableFileWriter implements AutoCloseable {
    * aborted. Any thread (the committer's).
    */
   public void commitEnded(boolean committed) {
+    commitEnded(committed, null);
+  }
+
+  /**
+   * As {@link #commitEnded(boolean)}, with the commit as the committer made it (null when it did
+   * not land), which a keyed flush resolved ahead of it checks its assumption against.
+   */
+  public void commitEnded(boolean committed, KeyedWriter.Committed commit) {
     synchronized (commits) {
       endedCommits++;
       commitFailed |= !committed;
+      lastEnded = committed ? commit : null;
       commits.notifyAll();
     }
   }
 
+  private KeyedWriter.Committed lastEndedCommit() {
+    synchronized (commits) {
+      return lastEnded;
+    }
+  }
+
   /**
-   * Waits until every committable prepared before is committed. The committer ends each one
-   * (committed, failed or aborted), so this returns or throws; it never waits on a commit that
-   * failed.
+   * Waits until at most {@code pending} committables prepared before are not committed yet, and
+   * returns how many are. The committer ends each one (committed, failed or aborted), so this
+   * returns or throws; it never waits on a commit that failed.
    */
-  private void awaitEarlierCommits() {
+  private long awaitEarlierCommits(int pending) {
     synchronized (commits) {
       boolean interrupted = false;
-      while (endedCommits < preparedCommits && !commitFailed) {
+      while (endedCommits + pending < preparedCommits && !commitFailed) {
         try {
           commits.wait();
         } catch (InterruptedException e) {
@@ -375,6 +403,7 @@ public final class TableFileWriter implements AutoCloseable {
             + ": an earlier commit failed, so their deletes cannot be resolved (the pipeline"
             + " stops; a restart reads the rows again)");
       }
+      return preparedCommits - endedCommits;
     }
   }
 
