@@ -3,6 +3,7 @@ package io.crest.iceberg.keyed;
 import io.crest.iceberg.maintenance.ArrowCompaction;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -50,6 +51,61 @@ final class FileRewrites {
       long rows) {}
 
   private FileRewrites() {}
+
+  /** The id a data file's rows carry in the key index's locations. */
+  @FunctionalInterface
+  interface FileIds {
+    int of(String path, PartitionSpec spec, StructLike partition);
+  }
+
+  /**
+   * Rewrites, without their deleted rows, the data files that take the table's deleted rows
+   * back under {@code maxRatio} once the flush commits ({@link #choose}, {@link #rewrite}), and
+   * points {@code index} at the rows kept (keys the flush did not touch; a key the index lacks
+   * stays out). Null when no file needs it.
+   *
+   * @param tasks the table's data files with their committed deletes, by location
+   * @param deletes the flush's deletes, by data file (its own files' included)
+   * @param own the data files the flush writes
+   */
+  static Done keepUnder(double maxRatio, Table t, Map<String, FileScanTask> tasks,
+      List<PositionDeletes.Target> deletes, List<DataFile> own, String keyColumn,
+      LongKeyIndex index, FileIds ids) {
+    Map<String, long[]> flushDeletes = new HashMap<>();
+    long ownDeleted = 0;
+    for (PositionDeletes.Target target : deletes) {
+      if (tasks.containsKey(target.path())) {
+        flushDeletes.put(target.path(), target.positions());
+      } else {
+        ownDeleted += target.positions().length;
+      }
+    }
+    long ownRows = own.stream().mapToLong(DataFile::recordCount).sum();
+    List<Chosen> chosen = choose(tasks, flushDeletes, ownRows, ownDeleted, maxRatio);
+    if (chosen.isEmpty()) {
+      return null;
+    }
+    java.util.stream.LongStream.Builder keptKeys = java.util.stream.LongStream.builder();
+    Done done = rewrite(t, chosen, flushDeletes, keyColumn, keptKeys::add,
+        org.apache.iceberg.arrow.ArrowAllocation.rootAllocator());
+    long[] kept = keptKeys.build().toArray(); // the key of each row kept, in the files' order
+    long rows = done.written().stream().mapToLong(DataFile::recordCount).sum();
+    if (rows != kept.length) {
+      done.written().forEach(f -> t.io().deleteFile(f.location()));
+      throw new IllegalStateException("Cannot rewrite data files of table " + t.name() + ": "
+          + kept.length + " rows were kept, but the new files hold " + rows);
+    }
+    int row = 0;
+    for (DataFile f : done.written()) {
+      int id = ids.of(f.location(), t.specs().get(f.specId()), f.partition());
+      for (long pos = 0; pos < f.recordCount(); pos++, row++) {
+        if (index.get(kept[row]) != LongKeyIndex.NONE) {
+          index.put(kept[row], LongKeyIndex.location(id, pos));
+        }
+      }
+    }
+    return done;
+  }
 
   /**
    * The data files to rewrite so that the table's deleted rows are at most {@code maxRatio} of

@@ -1,12 +1,9 @@
 package io.crest.iceberg.keyed;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import io.crest.errors.ValidationException;
 import io.crest.iceberg.write.ArrowRecords;
 import io.crest.iceberg.write.TrackedDataFiles;
 import io.crest.writer.ParquetEncoderPool;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -14,27 +11,19 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.arrow.vector.BaseIntVector;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.iceberg.DataFile;
 import org.apache.iceberg.DeleteFile;
-import org.apache.iceberg.FileFormat;
 import org.apache.iceberg.FileScanTask;
-import org.apache.iceberg.PartitionKey;
 import org.apache.iceberg.PartitionSpec;
 import org.apache.iceberg.Snapshot;
 import org.apache.iceberg.StructLike;
 import org.apache.iceberg.Table;
-import org.apache.iceberg.TableProperties;
-import org.apache.iceberg.data.GenericFileWriterFactory;
-import org.apache.iceberg.data.InternalRecordWrapper;
 import org.apache.iceberg.data.Record;
-import org.apache.iceberg.io.OutputFileFactory;
 import org.apache.iceberg.io.RollingDataWriter;
-import org.apache.iceberg.util.PropertyUtil;
 
 /**
  * Writes the upserts and deletes of a table keyed by one long or int column, deleting each
@@ -85,43 +74,28 @@ public final class KeyedWriter {
    */
   public record Committed(long snapshotId, Long parentId, boolean redone) {}
 
-  /** A data file rows live in: where to address its position deletes. */
-  private record FileRef(String path, PartitionSpec spec, StructLike partition) {}
 
   private final String tableName;
   private final String keyColumn;
   private final String pipelineId;
+  private final KeyIndexState keys;
   private final LongKeyIndex index;
   private final double maxDeletedRatio;
-  // The index holds every live key of the table as of knownSnapshot: a key it lacks is absent.
-  private boolean complete;
-  // A load of every key overflowed the index: keys it lacks are looked up per flush.
-  private boolean tooLarge;
-  private Long knownSnapshot;
   private TableFiles tableFiles; // the table's files, from the manifests written since last time
-  private long evictionsSeen;
   // The last flush finished: the snapshot it was resolved against, whether it was resolved ahead
   // of the commit before it (against that snapshot plus that commit's files), and the table's
   // files as they are once it is committed as written (null: not known from file-scoped deletes).
   private Long lastBase;
   private boolean lastAhead;
   private Map<String, FileScanTask> afterLast;
-  private final List<FileRef> files = new ArrayList<>(); // by file id
-  private final Map<String, Integer> fileIds = new HashMap<>();
+  private final DataFileIds files;
 
   // One flush.
   private Table table;
   private PartitionSpec spec;
-  private GenericFileWriterFactory factory;
-  private OutputFileFactory fileFactory;
-  private long targetFileSize;
-  private PartitionKey partitionKey;
-  private InternalRecordWrapper wrapper;
-  private final Map<PartitionKey, RollingDataWriter<Record>> writers = new HashMap<>();
+  private RecordFiles records; // converted records' files, when the columnar writer cannot
   // The columnar writer's files: locations of its rows are (slot id, offset) until settled.
   private TrackedDataFiles columnar;
-  private final Set<Integer> openSlots = new HashSet<>();
-  private final ArrayDeque<Integer> freeIds = new ArrayDeque<>(); // slot ids settled, reusable
   private final LongLongMap flushRows = new LongLongMap(); // key -> location in this flush
   private final LongLongMap misses = new LongLongMap(); // keys to find in the table (value 0)
   private final LongLongMap touched = new LongLongMap(); // every key upserted or deleted (0)
@@ -149,7 +123,9 @@ public final class KeyedWriter {
     this.tableName = tableName;
     this.pipelineId = pipelineId;
     this.keyColumn = keyColumn;
-    this.index = LongKeyIndex.withMemory(indexBytes);
+    this.keys = new KeyIndexState(pipelineId, keyColumn, indexBytes);
+    this.files = new DataFileIds(tableName);
+    this.index = keys.index();
     this.maxDeletedRatio = maxDeletedRatio;
   }
 
@@ -180,11 +156,14 @@ public final class KeyedWriter {
       touched.put(key, 0);
       deleteEarlier(key);
       if (!deleteRows[i]) {
-        RollingDataWriter<Record> writer = route(row);
+        if (records == null) {
+          records = new RecordFiles(table);
+        }
+        RollingDataWriter<Record> writer = records.route(row);
         String path = writer.currentFilePath().toString();
-        Integer id = fileIds.get(path);
+        Integer id = files.find(path);
         if (id == null) { // a new file of the partition route() just computed
-          id = register(new FileRef(path, spec, spec.isPartitioned() ? partitionKey.copy() : null));
+          id = files.id(path, records.spec(), records.lastPartition());
         }
         long location = LongKeyIndex.location(id, writer.currentFileRows());
         writer.write(row);
@@ -263,7 +242,7 @@ public final class KeyedWriter {
     if (columnar == null) {
       try {
         columnar = TrackedDataFiles.open(t, batchSchema, pool, maxOpenFiles,
-            TASK_IDS.incrementAndGet(), this::openSlot);
+            TASK_IDS.incrementAndGet(), files::openSlot);
       } catch (IllegalArgumentException e) {
         return e.getMessage();
       }
@@ -294,26 +273,15 @@ public final class KeyedWriter {
    * deletes carry on (their locations stay valid).
    */
   private void useTable(Table t) {
-    if (table == null) {
-      open(t);
-    } else if (t.schema().schemaId() != table.schema().schemaId()
-        || t.spec().specId() != spec.specId()) {
+    if (table != null && (t.schema().schemaId() != table.schema().schemaId()
+        || t.spec().specId() != spec.specId())) {
       closeWriters();
-      open(t);
+      table = null;
     }
-  }
-
-  /** A slot of the columnar writer: a file id whose rows are placed when the flush settles. */
-  private int openSlot(PartitionSpec slotSpec, StructLike partition) {
-    FileRef ref = new FileRef(null, slotSpec, partition);
-    Integer id = freeIds.poll();
-    if (id == null) {
-      id = register(ref);
-    } else {
-      files.set(id, ref);
+    if (table == null) {
+      table = t;
+      spec = t.spec();
     }
-    openSlots.add(id);
-    return id;
   }
 
   /**
@@ -341,9 +309,9 @@ public final class KeyedWriter {
       long offset = 0;
       for (int i = 0; i < slotFiles.size(); i++) {
         DataFile f = slotFiles.get(i);
-        FileRef slotRef = files.get(slot.id());
+        DataFileIds.Ref slotRef = files.get(slot.id());
         first[i] = offset;
-        fileIds[i] = register(new FileRef(f.location(), slotRef.spec(), slotRef.partition()));
+        fileIds[i] = files.id(f.location(), slotRef.spec(), slotRef.partition());
         offset += f.recordCount();
         written.add(f);
       }
@@ -371,11 +339,7 @@ public final class KeyedWriter {
     for (int i = 0; i < deletedCount; i++) {
       deleted[i] = place.apply(0, deleted[i]);
     }
-    for (Integer id : openSlots) {
-      files.set(id, null);
-      freeIds.add(id);
-    }
-    openSlots.clear();
+    files.freeSlots();
   }
 
   /** Deletes the row {@code key} has now, wherever it is known to be; remembers a miss. */
@@ -475,16 +439,17 @@ public final class KeyedWriter {
           forced.put(key, 0);
         }
       });
-      stillComplete(t, baseId);
+      keys.checkStillComplete(t, baseId);
       if (!gone.isEmpty()) {
-        complete = false; // the keys of the rewritten files are no longer in the index
+        keys.lostKeys(); // the keys of the rewritten files are no longer in the index
       }
-      if (!complete && !tooLarge) {
-        load(t, baseId, tasks);
+      if (keys.loadable()) {
+        keys.load(t, tasks, (path, task, position) -> LongKeyIndex.location(
+            fileId(path, task.spec(), task.file().partition()), position));
         indexHits.forEach((key, location) -> index.remove(key)); // this flush deletes their rows
       }
       LongLongMap lookUp = forced;
-      if (complete) {
+      if (keys.isComplete()) {
         // Every live key is in the index: a missed key's committed row is there or nowhere.
         misses.forEach((key, unused) -> {
           long location = forced.containsKey(key) ? LongKeyIndex.NONE : index.get(key);
@@ -506,14 +471,15 @@ public final class KeyedWriter {
         delete(LongKeyIndex.location(
             fileId(row.file(), task.spec(), task.file().partition()), row.position()));
       }
-      knownSnapshot = baseId;
+      keys.known(baseId);
       long resolved = System.nanoTime();
       Set<Integer> own = new HashSet<>();
-      written.forEach(f -> own.add(fileIds.get(f.location())));
+      written.forEach(f -> own.add(files.find(f.location())));
       Arrays.sort(deleted, 0, deletedCount); // by file id, then position
       List<PositionDeletes.Target> all = targets(null);
       long rewriteStarted = System.nanoTime();
-      FileRewrites.Done rewrite = direct == null ? null : rewrite(t, tasks, all, own);
+      FileRewrites.Done rewrite = direct == null ? null : FileRewrites.keepUnder(
+          maxDeletedRatio, t, tasks, all, written, keyColumn, index, this::fileId);
       long rewriteEnded = System.nanoTime();
       Set<String> removed = new HashSet<>();
       if (rewrite != null) {
@@ -554,53 +520,6 @@ public final class KeyedWriter {
     }
   }
 
-  /**
-   * Rewrites, without their deleted rows, the data files that take the table's deleted rows
-   * back under {@link #maxDeletedRatio} ({@link FileRewrites}), and points the index at the rows
-   * kept, which are keys this flush did not touch. Null when no file needs it.
-   */
-  private FileRewrites.Done rewrite(Table t, Map<String, FileScanTask> tasks,
-      List<PositionDeletes.Target> all, Set<Integer> own) {
-    Map<String, long[]> flushDeletes = new HashMap<>();
-    long ownDeleted = 0;
-    for (PositionDeletes.Target target : all) {
-      if (tasks.containsKey(target.path())) {
-        flushDeletes.put(target.path(), target.positions());
-      } else {
-        ownDeleted += target.positions().length;
-      }
-    }
-    long ownRows = 0;
-    for (DataFile f : written) {
-      ownRows += f.recordCount();
-    }
-    List<FileRewrites.Chosen> chosen =
-        FileRewrites.choose(tasks, flushDeletes, ownRows, ownDeleted, maxDeletedRatio);
-    if (chosen.isEmpty()) {
-      return null;
-    }
-    java.util.stream.LongStream.Builder keptKeys = java.util.stream.LongStream.builder();
-    FileRewrites.Done done = FileRewrites.rewrite(t, chosen, flushDeletes, keyColumn,
-        keptKeys::add, org.apache.iceberg.arrow.ArrowAllocation.rootAllocator());
-    long[] kept = keptKeys.build().toArray(); // the key of each row kept, in the files' order
-    long rows = done.written().stream().mapToLong(DataFile::recordCount).sum();
-    if (rows != kept.length) {
-      done.written().forEach(f -> t.io().deleteFile(f.location()));
-      throw new IllegalStateException("Cannot rewrite data files of table " + tableName + ": "
-          + kept.length + " rows were kept, but the new files hold " + rows);
-    }
-    int row = 0;
-    for (DataFile f : done.written()) {
-      int id = fileId(f.location(), t.specs().get(f.specId()), f.partition());
-      for (long pos = 0; pos < f.recordCount(); pos++, row++) {
-        if (index.get(kept[row]) != LongKeyIndex.NONE) { // a key the index lacks stays out
-          index.put(kept[row], LongKeyIndex.location(id, pos));
-        }
-      }
-    }
-    return done;
-  }
-
   /** The sorted deletes grouped by data file: of every file, or of {@code only} these. */
   private List<PositionDeletes.Target> targets(Set<Integer> only) {
     List<PositionDeletes.Target> targets = new ArrayList<>();
@@ -616,7 +535,7 @@ public final class KeyedWriter {
         for (int k = i; k < end; k++) {
           positions[k - i] = LongKeyIndex.position(deleted[k]);
         }
-        FileRef ref = files.get(file);
+        DataFileIds.Ref ref = files.get(file);
         targets.add(new PositionDeletes.Target(ref.path(), ref.spec(), ref.partition(), positions));
       }
       i = end;
@@ -639,164 +558,31 @@ public final class KeyedWriter {
       for (DataFile f : written) {
         table.io().deleteFile(f.location());
       }
-      for (Integer id : openSlots) {
-        files.set(id, null);
-        freeIds.add(id);
-      }
-      openSlots.clear();
+      files.freeSlots();
       reset(); // the index never held rows of this flush: they are put at its finish
     }
   }
 
   /** Forgets every indexed key (after a failed or foreign change to the table). */
   public void forgetIndex() {
-    index.clear();
-    complete = false;
-    tooLarge = false;
-  }
-
-  /**
-   * Keeps the index complete only while every snapshot since the one it was complete for is this
-   * pipeline's own or a compaction (which moves rows but adds no key), and nothing was evicted.
-   */
-  private void stillComplete(Table t, Long snapshot) {
-    if (!complete) {
-      return;
-    }
-    if (index.evictions() != evictionsSeen) {
-      complete = false;
-      tooLarge = true; // the table's keys outgrew the index
-      return;
-    }
-    Long id = snapshot;
-    while (id != null && !id.equals(knownSnapshot)) {
-      Snapshot s = t.snapshot(id);
-      if (s == null) {
-        break; // the history was cut (expiry): the gap cannot be checked
-      }
-      boolean ours =
-          pipelineId.equals(s.summary().get(io.crest.iceberg.commit.PipelineState.SUMMARY_PIPELINE_ID));
-      if (!ours && !"replace".equals(s.operation())) {
-        complete = false; // another writer: it may have written keys
-        return;
-      }
-      id = s.parentId();
-    }
-    if (id == null ? knownSnapshot != null : !id.equals(knownSnapshot)) {
-      complete = false;
-    }
-  }
-
-  /**
-   * Fills the index with every live key of the snapshot (the index starts over): from then on a
-   * key it lacks is absent, unless the table is too large for it or a key has two live rows.
-   */
-  private void load(Table t, Long snapshot, Map<String, FileScanTask> tasks) {
-    if (liveRows(tasks) > index.maxKeys()) {
-      // More rows than the index holds: reading them all would only overflow it.
-      index.clear();
-      tooLarge = true;
-      complete = false;
-      evictionsSeen = index.evictions();
-      return;
-    }
-    index.clear();
-    long evictions = index.evictions();
-    boolean[] duplicate = {false};
-    KeyResolver.all(t, tasks.values(), keyColumn, row -> {
-      FileScanTask task = tasks.get(row.file());
-      long location = LongKeyIndex.location(
-          fileId(row.file(), task.spec(), task.file().partition()), row.position());
-      if (index.get(row.key()) != LongKeyIndex.NONE) {
-        duplicate[0] = true; // written by another engine: look such keys up in the table
-      }
-      index.put(row.key(), location);
-    });
-    // Too large, or a key with two live rows (written by another engine): keys are then looked
-    // up in the table per flush, which deletes every row of a key.
-    tooLarge = index.evictions() != evictions || duplicate[0];
-    complete = !tooLarge;
-    evictionsSeen = index.evictions();
-  }
-
-  /** The live rows of the data files, as their counts and their position deletes tell. */
-  private static long liveRows(Map<String, FileScanTask> tasks) {
-    long rows = 0;
-    for (FileScanTask task : tasks.values()) {
-      rows += task.file().recordCount();
-      for (DeleteFile d : task.deletes()) {
-        if (d.content() == org.apache.iceberg.FileContent.POSITION_DELETES
-            && org.apache.iceberg.util.ContentFileUtil.isFileScoped(d)) {
-          rows -= d.recordCount();
-        }
-      }
-    }
-    return rows;
-  }
-
-  private void open(Table t) {
-    table = t;
-    spec = t.spec();
-    FileFormat format = PositionDeletes.fileFormat(t);
-    factory = new GenericFileWriterFactory.Builder(t).dataFileFormat(format)
-        .dataSchema(t.schema()).build();
-    fileFactory = OutputFileFactory.builderFor(t, 1, TASK_IDS.incrementAndGet())
-        .format(format).operationId(UUID.randomUUID().toString()).build();
-    targetFileSize = PropertyUtil.propertyAsLong(t.properties(),
-        TableProperties.WRITE_TARGET_FILE_SIZE_BYTES,
-        TableProperties.WRITE_TARGET_FILE_SIZE_BYTES_DEFAULT);
-    partitionKey = new PartitionKey(spec, t.schema());
-    wrapper = new InternalRecordWrapper(t.schema().asStruct());
-  }
-
-  private RollingDataWriter<Record> route(Record row) {
-    StructLike partition = null;
-    if (spec.isPartitioned()) {
-      partitionKey.partition(wrapper.wrap(row));
-      partition = partitionKey;
-    }
-    RollingDataWriter<Record> writer = writers.get(partitionKey);
-    if (writer == null) {
-      PartitionKey copy = partitionKey.copy();
-      writer = new RollingDataWriter<>(factory, fileFactory, table.io(), targetFileSize, spec,
-          partition == null ? null : copy);
-      writers.put(copy, writer);
-    }
-    return writer;
+    keys.forget();
   }
 
   private int fileId(String path, PartitionSpec fileSpec, StructLike partition) {
-    Integer id = fileIds.get(path);
-    return id != null ? id : register(new FileRef(path, fileSpec, partition));
-  }
-
-  private int register(FileRef ref) {
-    int id = files.size();
-    if (id > LongKeyIndex.MAX_FILE_ID) {
-      throw new IllegalStateException("Cannot index more than " + LongKeyIndex.MAX_FILE_ID
-          + " data files of table " + tableName + " in one run");
-    }
-    files.add(ref);
-    fileIds.put(ref.path(), id);
-    return id;
+    return files.id(path, fileSpec, partition);
   }
 
   private void closeWriters() {
-    try {
-      for (RollingDataWriter<Record> w : writers.values()) {
-        w.close();
-        written.addAll(w.result().dataFiles());
-      }
-      writers.clear();
-    } catch (IOException e) {
-      throw new UncheckedIOException(
-          "Cannot close data files of table " + tableName + ": " + e.getMessage(), e);
+    if (records != null) {
+      RecordFiles r = records;
+      records = null;
+      written.addAll(r.close());
     }
   }
 
   private void reset() {
     table = null;
-    writers.clear();
+    records = null;
     flushRows.clear();
     misses.clear();
     touched.clear();
