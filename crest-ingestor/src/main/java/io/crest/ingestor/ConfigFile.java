@@ -110,8 +110,10 @@ final class ConfigFile {
   @JsonClassDescription("a mapping with rows, bytes and/or interval")
   record BatchFile(Long rows, DataSize bytes, Duration interval) {}
 
-  @JsonClassDescription("a mapping with strategy (and keys, op for upsert)")
-  record CommitFile(Strategy strategy, List<String> keys, String op) {}
+  @JsonClassDescription("a mapping with strategy (and keys, op, keyIndexMemory, maxDeletedRatio,"
+      + " equalityDeletes for upsert)")
+  record CommitFile(Strategy strategy, List<String> keys, String op, DataSize keyIndexMemory,
+      Double maxDeletedRatio, Boolean equalityDeletes) {}
 
   @JsonClassDescription("a mapping")
   record MetricsFile(Duration logEvery, PrometheusFile prometheus) {}

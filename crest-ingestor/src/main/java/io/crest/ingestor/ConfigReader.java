@@ -387,6 +387,7 @@ final class ConfigReader {
           + ".codec (set the codec in one place)");
     }
     CommitStrategy commit = commit(p.commit(), path + ".commit");
+    IngestorConfig.Keyed keyed = keyed(p.commit(), path + ".commit");
     Path deadLetter = path(p.deadLetter(), path + ".deadLetter");
     Optional<IngestorConfig.Shard> shard = shard(p.shard(), path + ".shard", streams);
     if (shard.isPresent() && ingestTable != null) {
@@ -401,7 +402,35 @@ final class ConfigReader {
         Optional.ofNullable(bufferLimit),
         Optional.ofNullable(codec), partitionBy, sortBy, Optional.ofNullable(formatVersion),
         tableProperties, evolution(p.evolution()), commit, Optional.ofNullable(p.branch()),
-        Optional.ofNullable(deadLetter), shard);
+        Optional.ofNullable(deadLetter), shard, keyed);
+  }
+
+  /**
+   * The upsert settings of {@code commit}: {@code keyIndexMemory} (at least 1 KiB), {@code
+   * maxDeletedRatio} (above 0, at most 1) and {@code equalityDeletes}, only for strategy upsert.
+   */
+  private IngestorConfig.Keyed keyed(CommitFile c, String path) {
+    if (c == null) {
+      return IngestorConfig.Keyed.NONE;
+    }
+    if (c.strategy() != ConfigFile.Strategy.UPSERT) {
+      for (String key : List.of("keyIndexMemory", "maxDeletedRatio", "equalityDeletes")) {
+        if (binder.present(path + "." + key)) {
+          problem(path + "." + key, "only for strategy upsert");
+        }
+      }
+      return IngestorConfig.Keyed.NONE;
+    }
+    if (c.keyIndexMemory() != null) {
+      attempt(path + ".keyIndexMemory",
+          () -> IcebergSink.builder().keyIndexMemory(c.keyIndexMemory()));
+    }
+    if (c.maxDeletedRatio() != null) {
+      attempt(path + ".maxDeletedRatio",
+          () -> IcebergSink.builder().maxDeletedRatio(c.maxDeletedRatio()));
+    }
+    return new IngestorConfig.Keyed(Optional.ofNullable(c.keyIndexMemory()),
+        Optional.ofNullable(c.maxDeletedRatio()), Boolean.TRUE.equals(c.equalityDeletes()));
   }
 
   /**

@@ -341,7 +341,8 @@ public final class Ingestor {
             .to(sink);
         pipelines.put(p.id(), pipeline);
         out.println("start " + p.id() + ": " + source.name() + " -> " + sink.name() + ", "
-            + p.batch() + ", " + p.commit().name() + ", schema " + p.evolution().name());
+            + p.batch() + ", " + p.commit().name() + p.keyed() + ", schema "
+            + p.evolution().name());
         pipeline.start();
       }
       out.println("running " + pipelines.size() + " pipeline(s); stop with SIGTERM or Ctrl-C");

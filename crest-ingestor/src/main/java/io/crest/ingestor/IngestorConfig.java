@@ -205,10 +205,36 @@ record IngestorConfig(
       CommitStrategy commit,
       Optional<String> branch,
       Optional<Path> deadLetter,
-      Optional<Shard> shard) {
+      Optional<Shard> shard,
+      Keyed keyed) {
 
     PipelineConfig {
       Objects.requireNonNull(id, "id");
+    }
+  }
+
+  /**
+   * The upsert settings of {@code commit}: the key index's heap, the share of deleted rows that
+   * makes a flush rewrite data files, and equality deletes instead of the key index (see {@code
+   * IcebergSink.Builder}); empty and false for other strategies.
+   */
+  record Keyed(
+      Optional<DataSize> keyIndexMemory, Optional<Double> maxDeletedRatio,
+      boolean equalityDeletes) {
+    static final Keyed NONE = new Keyed(Optional.empty(), Optional.empty(), false);
+
+    @Override
+    public String toString() {
+      if (this.equals(NONE)) {
+        return "";
+      }
+      StringBuilder s = new StringBuilder();
+      keyIndexMemory.ifPresent(m -> s.append(", key index ").append(m));
+      maxDeletedRatio.ifPresent(r -> s.append(", max deleted ratio ").append(r));
+      if (equalityDeletes) {
+        s.append(", equality deletes");
+      }
+      return s.toString();
     }
   }
 

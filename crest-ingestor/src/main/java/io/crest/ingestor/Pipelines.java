@@ -47,6 +47,11 @@ final class Pipelines {
     }
     p.formatVersion().ifPresent(b::formatVersion);
     p.branch().ifPresent(b::branch);
+    p.keyed().keyIndexMemory().ifPresent(b::keyIndexMemory);
+    p.keyed().maxDeletedRatio().ifPresent(b::maxDeletedRatio);
+    if (p.keyed().equalityDeletes()) {
+      b.equalityDeletes();
+    }
     return b.build();
   }
 

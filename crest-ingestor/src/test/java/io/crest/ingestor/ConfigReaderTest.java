@@ -299,6 +299,47 @@ class ConfigReaderTest {
   }
 
   @Test
+  void upsertSettings_areRead_andGiveTheSinkItsKeyIndexAndRewrites() throws IOException {
+    IngestorConfig c = read(SERVERS + """
+        pipelines:
+          - id: orders
+            table: shop.orders
+            streams: [{server: orders, ticket: orders_mv}]
+            batch: {rows: 1000}
+            commit: {strategy: upsert, keys: [id], keyIndexMemory: 256MiB, maxDeletedRatio: 0.1}
+        """, Map.of());
+
+    IngestorConfig.PipelineConfig p = c.pipelines().get(0);
+    assertThat(p.keyed()).isEqualTo(new IngestorConfig.Keyed(
+        java.util.Optional.of(io.crest.DataSize.mib(256)), java.util.Optional.of(0.1), false));
+    assertThat(p.keyed().toString()).isEqualTo(", key index 256 MiB, max deleted ratio 0.1");
+    assertThat(Pipelines.sink(p, c.catalog())).isNotNull();
+  }
+
+  @Test
+  void upsertSettings_outOfRangeOrWithoutUpsert_areProblems() throws IOException {
+    assertThat(problems(SERVERS + """
+        pipelines:
+          - id: orders
+            table: shop.orders
+            streams: [{server: orders, ticket: orders_mv}]
+            batch: {rows: 1000}
+            commit: {strategy: upsert, keys: [id], keyIndexMemory: 10B, maxDeletedRatio: 1.5}
+          - id: other
+            table: shop.other
+            streams: [{server: orders, ticket: orders_mv}]
+            batch: {rows: 1000}
+            commit: {strategy: append, maxDeletedRatio: 0.2, equalityDeletes: true}
+        """, Map.of())).containsExactly(
+        "9:44: pipelines[0].commit.keyIndexMemory: Cannot set key index memory to 10 B: it must be"
+            + " at least 1 KiB",
+        "9:65: pipelines[0].commit.maxDeletedRatio: Cannot set max deleted ratio to 1.5: it must"
+            + " be above 0 and at most 1",
+        "14:32: pipelines[1].commit.maxDeletedRatio: only for strategy upsert",
+        "14:54: pipelines[1].commit.equalityDeletes: only for strategy upsert");
+  }
+
+  @Test
   void shard_outOfRange_missingCount_orOnAFixedStream_isAProblem() throws IOException {
     assertThat(problems(SERVERS + """
         pipelines:
