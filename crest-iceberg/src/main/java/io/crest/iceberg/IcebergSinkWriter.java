@@ -67,7 +67,8 @@ final class IcebergSinkWriter implements SinkWriter {
     this.restored = table == null
         ? CommittedState.empty()
         : PipelineState.find(table, settings.commit().branch(), context.pipelineId());
-    this.writer = new TableFileWriter(catalog, identifier, settings.write(), context.pipelineId());
+    this.writer = new TableFileWriter(catalog, identifier, settings.write(), context.pipelineId(),
+        settings.commit().branch());
     this.committer = new TableCommitter(catalog, identifier, table, settings.commit(),
         context.pipelineId(), context.sourceInstance().orElse(null),
         restored.commitId().orElse(null));

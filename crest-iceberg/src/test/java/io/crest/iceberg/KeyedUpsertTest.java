@@ -301,6 +301,43 @@ class KeyedUpsertTest extends SinkTestBase {
     assertNoFileLeftBehind();
   }
 
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(ints = {2, 3})
+  void upsertsToABranch_findTheBranchsRows_andLeaveMainAsItWas(int version) throws Exception {
+    CommitStrategy upsert = CommitStrategy.upsertWithOps("op", "id");
+    write(sink().formatVersion(version).commitStrategy(upsert).build(),
+        batch(allocator, CHANGES, columns(new Object[][] {
+            {1L, "eu", "main", "upsert"}, {2L, "eu", "main", "upsert"}})));
+    long mainHead = table().currentSnapshot().snapshotId();
+    IcebergSink audit = sink().branch("audit").commitStrategy(upsert).build();
+    write(audit, batch(allocator, CHANGES, columns(new Object[][] {
+        {1L, "eu", "b1", "upsert"}, {3L, "eu", "b1", "upsert"}})));
+    write(audit, batch(allocator, CHANGES, columns(new Object[][] {
+        {1L, "eu", "b2", "upsert"}, {2L, "eu", null, "delete"}, {3L, "us", "b2", "upsert"}})));
+    write(audit, batch(allocator, CHANGES, columns(new Object[][] {
+        {3L, "ap", "b3", "upsert"}, {4L, "eu", "b3", "upsert"}})));
+
+    Table t = table();
+    assertThat(t.currentSnapshot().snapshotId()).as("main's head").isEqualTo(mainHead);
+    assertThat(values(t, t.snapshot("audit").snapshotId()))
+        .containsExactlyInAnyOrderEntriesOf(Map.of(1L, "b2", 3L, "b3", 4L, "b3"));
+    assertThat(values(t, mainHead))
+        .containsExactlyInAnyOrderEntriesOf(Map.of(1L, "main", 2L, "main"));
+  }
+
+  /** Key to {@code v} of the rows of {@code snapshot}; a key read twice fails. */
+  private static Map<Long, String> values(Table t, long snapshot) throws IOException {
+    Map<Long, String> found = new HashMap<>();
+    try (CloseableIterable<Record> rows =
+        org.apache.iceberg.data.IcebergGenerics.read(t).useSnapshot(snapshot).build()) {
+      for (Record r : rows) {
+        assertThat(found.put((Long) r.getField("id"), (String) r.getField("v")))
+            .as("key %s read twice in snapshot %d", r.getField("id"), snapshot).isNull();
+      }
+    }
+    return found;
+  }
+
   /** Writes one batch as one flush and prepares its commit; the batch is closed. */
   private io.crest.spi.Committable flush(io.crest.spi.SinkWriter w, VectorSchemaRoot root,
       long position) {

@@ -20,6 +20,7 @@ import org.apache.iceberg.Table;
  * wrote and replaced itself. Immutable; run by the committer.
  */
 final class KeyedRedo implements DeleteRedo {
+  private final String branch; // null: main
   private final String keyColumn;
   private final long[] keys;
   private final List<DataFile> own;
@@ -30,8 +31,9 @@ final class KeyedRedo implements DeleteRedo {
    * @param own the data files the flush wrote
    * @param ownDeletes rows of those files the flush replaced itself
    */
-  KeyedRedo(String keyColumn, long[] keys, List<DataFile> own,
+  KeyedRedo(String branch, String keyColumn, long[] keys, List<DataFile> own,
       List<PositionDeletes.Target> ownDeletes) {
+    this.branch = branch;
     this.keyColumn = keyColumn;
     this.keys = keys;
     this.own = own;
@@ -40,7 +42,7 @@ final class KeyedRedo implements DeleteRedo {
 
   @Override
   public FileGroup redo(Table table) {
-    Snapshot base = table.currentSnapshot();
+    Snapshot base = TableFiles.head(table, branch);
     Long baseId = base == null ? null : base.snapshotId();
     Map<String, FileScanTask> tasks = PositionDeletes.plan(table, baseId);
     Map<String, List<Long>> byFile = new HashMap<>();

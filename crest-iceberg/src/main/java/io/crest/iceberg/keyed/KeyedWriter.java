@@ -78,6 +78,7 @@ public final class KeyedWriter {
   private final String tableName;
   private final String keyColumn;
   private final String pipelineId;
+  private final String branch; // null: main
   private final KeyIndexState keys;
   private final LongKeyIndex index;
   private final double maxDeletedRatio;
@@ -114,14 +115,15 @@ public final class KeyedWriter {
    * @param maxDeletedRatio the share of the table's rows that may be deleted rows before a flush
    *     also rewrites the most deleted data files without them, in (0, 1]
    */
-  public KeyedWriter(String tableName, String pipelineId, String keyColumn, long indexBytes,
-      double maxDeletedRatio) {
+  public KeyedWriter(String tableName, String pipelineId, String branch, String keyColumn,
+      long indexBytes, double maxDeletedRatio) {
     if (!(maxDeletedRatio > 0 && maxDeletedRatio <= 1)) {
       throw new IllegalArgumentException("Cannot write keyed table " + tableName
           + ": max deleted ratio " + maxDeletedRatio + " is not in (0, 1]");
     }
     this.tableName = tableName;
     this.pipelineId = pipelineId;
+    this.branch = branch;
     this.keyColumn = keyColumn;
     this.keys = new KeyIndexState(pipelineId, keyColumn, indexBytes);
     this.files = new DataFileIds(tableName);
@@ -377,7 +379,7 @@ public final class KeyedWriter {
     if (table == null || afterLast == null) {
       return false;
     }
-    Snapshot s = t.currentSnapshot();
+    Snapshot s = TableFiles.head(t, branch);
     Long current = s == null ? null : s.snapshotId();
     if (!lastAhead) {
       return java.util.Objects.equals(current, lastBase);
@@ -410,7 +412,7 @@ public final class KeyedWriter {
       settleColumnar();
       closeWriters();
       long closed = System.nanoTime();
-      Snapshot base = t.currentSnapshot();
+      Snapshot base = TableFiles.head(t, branch);
       Long baseId = base == null ? null : base.snapshotId();
       if (tableFiles == null) {
         tableFiles = new TableFiles(t.schema().findField(keyColumn).fieldId());
@@ -493,7 +495,7 @@ public final class KeyedWriter {
       if (rewrite != null) {
         replaced.addAll(rewrite.removedDeletes());
       }
-      KeyedRedo redo = new KeyedRedo(keyColumn, touched.sortedKeys(), List.copyOf(written),
+      KeyedRedo redo = new KeyedRedo(branch, keyColumn, touched.sortedKeys(), List.copyOf(written),
           targets(own));
       flushRows.forEach(index::put); // the flush's rows are where the next flush finds them
       if (LOG.isDebugEnabled()) {

@@ -75,6 +75,7 @@ public final class TableFileWriter implements AutoCloseable {
   // Upserts by one long or int key: deletes by position through a key index (lives across flushes).
   private KeyedWriter keyed;
   private final String pipelineId;
+  private final String branch;
   private volatile boolean keyIndexStale;
   // Committables prepared, and those whose commit ended (committed, failed or aborted): a keyed
   // flush writes its deletes only once every earlier one is in the table. Guarded by commits.
@@ -100,13 +101,15 @@ public final class TableFileWriter implements AutoCloseable {
    * Creates a writer for {@code identifier}; loads the table (its own instance) if it exists.
    *
    * @param pipelineId the pipeline whose commits the writer's key index follows
+   * @param branch the branch the commits go to ({@code null}: main), whose rows upserts replace
    *
    * @throws ValidationException if the table exists and cannot take the strategy (an upsert into
    *     a format v1 table, or partitioned by a column that is not a key)
    */
-  public TableFileWriter(
-      Catalog catalog, TableIdentifier identifier, WriteSettings settings, String pipelineId) {
+  public TableFileWriter(Catalog catalog, TableIdentifier identifier, WriteSettings settings,
+      String pipelineId, String branch) {
     this.pipelineId = pipelineId;
+    this.branch = branch;
     this.catalog = catalog;
     this.identifier = identifier;
     this.tableName = identifier.toString();
@@ -227,8 +230,9 @@ public final class TableFileWriter implements AutoCloseable {
 
   private KeyedWriter keyedWriter() {
     if (keyed == null) {
-      keyed = new KeyedWriter(tableName, pipelineId, settings.strategy().keyColumns().get(0),
-          settings.keyIndexBytes(), settings.maxDeletedRatio());
+      keyed = new KeyedWriter(tableName, pipelineId, branch,
+          settings.strategy().keyColumns().get(0), settings.keyIndexBytes(),
+          settings.maxDeletedRatio());
     }
     if (keyIndexStale && !keyed.isOpen()) {
       keyIndexStale = false;
