@@ -42,7 +42,7 @@ final class KeyedRedo implements DeleteRedo {
 
   @Override
   public FileGroup redo(Table table) {
-    Snapshot base = TableFiles.head(table, branch);
+    Snapshot base = io.crest.iceberg.commit.PipelineState.head(table, branch);
     Long baseId = base == null ? null : base.snapshotId();
     Map<String, FileScanTask> tasks = PositionDeletes.plan(table, baseId);
     Map<String, List<Long>> byFile = new HashMap<>();

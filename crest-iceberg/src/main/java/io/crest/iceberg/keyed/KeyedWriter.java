@@ -379,7 +379,7 @@ public final class KeyedWriter {
     if (table == null || afterLast == null) {
       return false;
     }
-    Snapshot s = TableFiles.head(t, branch);
+    Snapshot s = io.crest.iceberg.commit.PipelineState.head(t, branch);
     Long current = s == null ? null : s.snapshotId();
     if (!lastAhead) {
       return java.util.Objects.equals(current, lastBase);
@@ -412,7 +412,7 @@ public final class KeyedWriter {
       settleColumnar();
       closeWriters();
       long closed = System.nanoTime();
-      Snapshot base = TableFiles.head(t, branch);
+      Snapshot base = io.crest.iceberg.commit.PipelineState.head(t, branch);
       Long baseId = base == null ? null : base.snapshotId();
       if (tableFiles == null) {
         tableFiles = new TableFiles(t.schema().findField(keyColumn).fieldId());

@@ -93,19 +93,6 @@ final class TableFiles {
   }
 
   /**
-   * The head of {@code branch} ({@code null}: main) that a commit to it builds on: its snapshot,
-   * or main's when the branch does not exist yet (a first commit creates it from there, as
-   * Iceberg does); null for a table without snapshots.
-   */
-  static Snapshot head(Table table, String branch) {
-    if (branch == null || branch.equals(org.apache.iceberg.SnapshotRef.MAIN_BRANCH)) {
-      return table.currentSnapshot();
-    }
-    org.apache.iceberg.SnapshotRef ref = table.refs().get(branch);
-    return ref == null ? table.currentSnapshot() : table.snapshot(ref.snapshotId());
-  }
-
-  /**
    * The table's files once {@code flush} is committed as written, from its files before ({@code
    * tasks}, which stay as they are): its data files (rows and rewritten rows) added with their
    * new deletes, the files it rewrote gone, and each data file it deletes from carrying its new
