@@ -142,9 +142,14 @@ public final class TableCommitter implements AutoCloseable {
     versions.remove(c.commitId());
     lastCommitId = c.commitId();
     maybeCommitted.remove(c.commitId());
-    LOG.info("Committed {} rows in {} files ({} delete files, {} bytes) to {} as snapshot {} in {}"
-        + " ms ({}, pipeline {})", c.rowCount(), c.fileCount(), c.deleteFileCount(),
-        c.byteCount(), tableName, snapshot.snapshotId(), (System.nanoTime() - start) / 1_000_000,
+    // A keyed flush may also have rewritten data files without their deleted rows.
+    String removed = strategy.mode() != CommitStrategy.Mode.UPSERT ? null
+        : snapshot.summary().get(org.apache.iceberg.SnapshotSummary.DELETED_FILES_PROP);
+    LOG.info("Committed {} rows in {} files ({} delete files, {} bytes{}) to {} as snapshot {} in"
+        + " {} ms ({}, pipeline {})", c.rowCount(), c.fileCount(), c.deleteFileCount(),
+        c.byteCount(), removed == null ? ""
+            : "; " + removed + " data files rewritten without their deleted rows or dropped",
+        tableName, snapshot.snapshotId(), (System.nanoTime() - start) / 1_000_000,
         strategy.name(), pipelineId);
     return snapshot;
   }
