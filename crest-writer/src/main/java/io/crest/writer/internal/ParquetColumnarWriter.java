@@ -406,13 +406,13 @@ public final class ParquetColumnarWriter implements FileWriter {
     }
     List<ColumnStats> columns = new ArrayList<>(leaves.length);
     for (Leaf leaf : leaves) {
-      Stats s = leaf.fileStats;
+      Stats s = leaf.fileStats();
       boolean floating = leaf.node.physical == Node.Physical.FLOAT
           || leaf.node.physical == Node.Physical.DOUBLE;
       columns.add(ColumnStats.builder(leaf.node.fieldId, String.join(".",
               Node.columnPath(leaf.path)))
           .counts(s.values, s.nulls, floating ? s.nans : -1)
-          .sizeInBytes(leaf.fileBytes)
+          .sizeInBytes(leaf.fileBytes())
           .bounds(s.bound(false), s.bound(true))
           .build());
       leaf.resetFile();
