@@ -78,7 +78,8 @@ public final class TableFileWriter implements AutoCloseable {
   private final String branch;
   private volatile boolean keyIndexStale;
   // Committables prepared, and those whose commit ended (committed, failed or aborted): a keyed
-  // flush writes its deletes only once every earlier one is in the table. Guarded by commits.
+  // flush writes its deletes once every earlier one but the last is in the table (against the
+  // last one's files as written, if it is not). Guarded by commits.
   private final Object commits = new Object();
   private long preparedCommits;
   private long endedCommits;
