@@ -341,7 +341,6 @@ final class TestFlightServer implements AutoCloseable {
         if (!listener.isCancelled()) {
           listener.completed();
         }
-        Thread.sleep(300); // TEMP
       }
     };
   }
