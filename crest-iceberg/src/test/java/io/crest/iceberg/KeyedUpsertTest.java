@@ -338,6 +338,61 @@ class KeyedUpsertTest extends SinkTestBase {
     return found;
   }
 
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(longs = {41, 43, 47, 53})
+  void twoPipelinesUpsertingDisjointKeysAtOnce_intoOneTable_matchTheModel(long seed)
+      throws Exception {
+    // Two instances each own half of the keys (as shards of one view would), with small flushes
+    // and a low max deleted ratio: each one's rewrites take in the other's files while the other
+    // deletes from them, and each resolves flushes ahead while the other commits.
+    Random random = new Random(seed);
+    write(sink().formatVersion(3).commitStrategy(CommitStrategy.upsertWithOps("op", "id"))
+        .build(), changesOf(random, 0, -1)); // creates the table
+    List<VectorSchemaRoot> even = new ArrayList<>();
+    List<VectorSchemaRoot> odd = new ArrayList<>();
+    for (int f = 1; f <= 12; f++) {
+      even.add(changesOf(random, f, 0));
+      odd.add(changesOf(random, f, 1));
+    }
+    IcebergSink sink = sink().maxDeletedRatio(0.1)
+        .commitStrategy(CommitStrategy.upsertWithOps("op", "id")).build();
+    try (Pipeline a = Pipeline.from(new RootsSource("even", even)).id("even")
+            .batch(BatchPolicy.rows(1)).to(sink);
+        Pipeline b = Pipeline.from(new RootsSource("odd", odd)).id("odd")
+            .batch(BatchPolicy.rows(1)).to(sink)) {
+      a.start();
+      b.start();
+      assertThat(a.awaitIdle(WAIT)).isTrue();
+      assertThat(b.awaitIdle(WAIT)).isTrue();
+    }
+    assertMatchesModel("after two pipelines upserting at once");
+    assertNoFileLeftBehind();
+  }
+
+  /**
+   * One flush of changes like {@link #changes}, its keys all even ({@code parity} 0), all odd
+   * (1), or any (-1).
+   */
+  private VectorSchemaRoot changesOf(Random random, int flush, int parity) {
+    List<Object[]> rows = new ArrayList<>();
+    for (int i = 0; i < 60; i++) {
+      long id = random.nextInt(400);
+      if (parity >= 0) {
+        id = (id & ~1L) | parity;
+      }
+      String region = REGIONS[random.nextInt(REGIONS.length)];
+      if (random.nextInt(4) == 0) {
+        rows.add(new Object[] {id, region, null, "delete"});
+        model.remove(id);
+      } else {
+        String v = "f" + flush + "p" + parity + "r" + i;
+        rows.add(new Object[] {id, region, v, "upsert"});
+        model.put(id, new String[] {region, v});
+      }
+    }
+    return batch(allocator, CHANGES, columns(rows.toArray(Object[][]::new)));
+  }
+
   /** Writes one batch as one flush and prepares its commit; the batch is closed. */
   private io.crest.spi.Committable flush(io.crest.spi.SinkWriter w, VectorSchemaRoot root,
       long position) {
