@@ -370,8 +370,9 @@ class KeyedUpsertTest extends SinkTestBase {
   }
 
   /**
-   * One flush of changes like {@link #changes}, its keys all even ({@code parity} 0), all odd
-   * (1), or any (-1).
+   * One flush of changes: 60 rows over 400 keys (a key may come several times, a quarter are
+   * deletes), recorded in the model; the keys all even ({@code parity} 0), all odd (1), or any
+   * (-1).
    */
   private VectorSchemaRoot changesOf(Random random, int flush, int parity) {
     List<Object[]> rows = new ArrayList<>();
@@ -385,7 +386,7 @@ class KeyedUpsertTest extends SinkTestBase {
         rows.add(new Object[] {id, region, null, "delete"});
         model.remove(id);
       } else {
-        String v = "f" + flush + "p" + parity + "r" + i;
+        String v = "f" + flush + (parity >= 0 ? "p" + parity : "") + "r" + i;
         rows.add(new Object[] {id, region, v, "upsert"});
         model.put(id, new String[] {region, v});
       }
@@ -601,20 +602,7 @@ class KeyedUpsertTest extends SinkTestBase {
 
   /** One flush of changes: 60 rows over 400 keys, so a key may come several times. */
   private VectorSchemaRoot changes(Random random, int flush) {
-    List<Object[]> rows = new ArrayList<>();
-    for (int i = 0; i < 60; i++) {
-      long id = random.nextInt(400);
-      String region = REGIONS[random.nextInt(REGIONS.length)];
-      if (random.nextInt(4) == 0) {
-        rows.add(new Object[] {id, region, null, "delete"});
-        model.remove(id);
-      } else {
-        String v = "f" + flush + "r" + i;
-        rows.add(new Object[] {id, region, v, "upsert"});
-        model.put(id, new String[] {region, v});
-      }
-    }
-    return batch(allocator, CHANGES, columns(rows.toArray(Object[][]::new)));
+    return changesOf(random, flush, -1);
   }
 
   private void assertMatchesModel(String when) throws IOException {
