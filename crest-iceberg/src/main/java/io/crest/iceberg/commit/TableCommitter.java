@@ -11,7 +11,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import org.apache.iceberg.AppendFiles;
 import org.apache.iceberg.ContentFile;
 import org.apache.iceberg.OverwriteFiles;
@@ -79,13 +78,8 @@ public final class TableCommitter implements AutoCloseable {
   // state (the fence runs once per application) and attempts made.
   private int applications;
   private int attempts;
-  // Manifest work of our commits runs here, not in Iceberg's shared pool, which a JVM shutdown
-  // hook of Iceberg's own shuts down: a pipeline stopped from a shutdown hook can still commit.
-  private final ExecutorService manifestPool = Executors.newFixedThreadPool(2, r -> {
-    Thread t = new Thread(r, "crest-commit-manifests");
-    t.setDaemon(true);
-    return t;
-  });
+  // Manifest work of our commits runs on the committing thread (see CallerRunsExecutor).
+  private final ExecutorService manifestPool = new CallerRunsExecutor();
 
   /**
    * Creates a committer for {@code pipelineId}'s commits to {@code identifier}.
@@ -244,7 +238,10 @@ public final class TableCommitter implements AutoCloseable {
     return table().spec().specId();
   }
 
-  /** Stops the committer's manifest threads. Safe to call twice. */
+  /**
+   * Deletes the files of redone commits not deleted yet, and refuses further manifest work. Safe
+   * to call twice.
+   */
   @Override
   public void close() {
     try {
@@ -456,7 +453,7 @@ public final class TableCommitter implements AutoCloseable {
         op.toBranch(settings.branch());
       }
       op.scanManifestsWith(manifestPool);
-      op.writeManifestsWith(manifestPool, 2);
+      op.writeManifestsWith(manifestPool, 1);
       op.commit();
     }
     tx.updateProperties()
