@@ -73,19 +73,12 @@ final class TableFiles {
     }
     deleteManifests.keySet().retainAll(listed);
     listed.clear();
-    String schema = SchemaParser.toJson(table.schema());
-    Map<Integer, String> specJson = new HashMap<>();
-    ResidualEvaluator all = ResidualEvaluator.unpartitioned(
-        org.apache.iceberg.expressions.Expressions.alwaysTrue());
+    Tasks make = new Tasks(table);
     for (ManifestFile m : snapshot.dataManifests(io)) {
       listed.add(m.path());
       for (DataFile f : dataManifests.computeIfAbsent(m.path(),
           p -> readAll(ManifestFiles.read(m, io, specs), true))) {
-        List<DeleteFile> deletes = byDataFile.getOrDefault(f.location(), List.of());
-        String spec = specJson.computeIfAbsent(f.specId(),
-            id -> PartitionSpecParser.toJson(specs.get(id)));
-        tasks.put(f.location(), new BaseFileScanTask(
-            f, deletes.toArray(DeleteFile[]::new), schema, spec, all));
+        tasks.put(f.location(), make.task(f, byDataFile.getOrDefault(f.location(), List.of())));
       }
     }
     dataManifests.keySet().retainAll(listed);
@@ -107,25 +100,38 @@ final class TableFiles {
       deletes.computeIfAbsent(ContentFileUtil.referencedDataFileLocation(d),
           f -> new ArrayList<>()).add(d);
     }
-    String schema = SchemaParser.toJson(table.schema());
-    Map<Integer, String> specJson = new HashMap<>();
-    Map<Integer, PartitionSpec> specs = table.specs();
-    ResidualEvaluator all = ResidualEvaluator.unpartitioned(
-        org.apache.iceberg.expressions.Expressions.alwaysTrue());
-    java.util.function.BiConsumer<DataFile, List<DeleteFile>> put = (f, d) -> after.put(
-        f.location(), new BaseFileScanTask(f, d.toArray(DeleteFile[]::new), schema,
-            specJson.computeIfAbsent(f.specId(), id -> PartitionSpecParser.toJson(specs.get(id))),
-            all));
+    Tasks make = new Tasks(table);
     deletes.forEach((path, d) -> {
       FileScanTask before = after.get(path);
       if (before != null) {
-        put.accept(before.file(), d);
+        after.put(path, make.task(before.file(), d));
       }
     });
     for (List<DataFile> files : List.of(flush.dataFiles(), flush.rewrittenDataFiles())) {
-      files.forEach(f -> put.accept(f, deletes.getOrDefault(f.location(), List.of())));
+      files.forEach(f ->
+          after.put(f.location(), make.task(f, deletes.getOrDefault(f.location(), List.of()))));
     }
     return after;
+  }
+
+  /** Whole-file scan tasks of one table state, every row selected, spec JSON made once per spec. */
+  private static final class Tasks {
+    private static final ResidualEvaluator ALL = ResidualEvaluator.unpartitioned(
+        org.apache.iceberg.expressions.Expressions.alwaysTrue());
+    private final String schema;
+    private final Map<Integer, PartitionSpec> specs;
+    private final Map<Integer, String> specJson = new HashMap<>();
+
+    Tasks(Table table) {
+      this.schema = SchemaParser.toJson(table.schema());
+      this.specs = table.specs();
+    }
+
+    FileScanTask task(DataFile file, List<DeleteFile> deletes) {
+      String spec = specJson.computeIfAbsent(file.specId(),
+          id -> PartitionSpecParser.toJson(specs.get(id)));
+      return new BaseFileScanTask(file, deletes.toArray(DeleteFile[]::new), schema, spec, ALL);
+    }
   }
 
   private <F extends org.apache.iceberg.ContentFile<F>> List<F> readAll(

@@ -180,11 +180,14 @@ public final class ArrowCompaction {
             : deletes.loadPositionDeletes(task.deletes(), task.file().location());
         long[] more = keyed == null ? null
             : keyed.deletedToo().get(task.file().location());
-        Deleted deleted = more == null || more.length == 0 ? committed::isDeleted
-            : pos -> committed.isDeleted(pos) || Arrays.binarySearch(more, pos) >= 0;
-        boolean any = committed.isNotEmpty() || (more != null && more.length > 0);
-        rows += copy(table, schema, fields, missing.get(t), task, any ? deleted : null, writer,
-            decoded, keyed);
+        Deleted deleted = null; // no row deleted
+        if (more != null && more.length > 0) {
+          deleted = pos -> committed.isDeleted(pos) || Arrays.binarySearch(more, pos) >= 0;
+        } else if (committed.isNotEmpty()) {
+          deleted = committed::isDeleted;
+        }
+        rows += copy(table, schema, fields, missing.get(t), task, deleted, writer, decoded,
+            keyed);
       }
       return new Rewritten(writer.complete(), rows);
     } catch (IOException e) {
