@@ -64,6 +64,7 @@ final class ViewServer implements AutoCloseable {
   private final FlightServer server;
   private final BufferAllocator serverAllocator;
   private final int batchRows;
+  private volatile boolean killed;
 
   ViewServer(BufferAllocator allocator, int batchRows) throws IOException {
     this(allocator, batchRows, 0);
@@ -175,6 +176,15 @@ final class ViewServer implements AutoCloseable {
     root.setRowCount(count);
   }
 
+  /**
+   * Stops the server as a crash would: every open stream fails at once with UNAVAILABLE (a
+   * growing view's stream is cut where it is), then the server closes.
+   */
+  void kill() throws InterruptedException {
+    killed = true;
+    close();
+  }
+
   @Override
   public void close() throws InterruptedException {
     server.shutdown();
@@ -227,6 +237,11 @@ final class ViewServer implements AutoCloseable {
         long sent = 0;
         while (sent < view[1]) {
           if (listener.isCancelled()) {
+            return;
+          }
+          if (killed) {
+            listener.error(CallStatus.UNAVAILABLE.withDescription("server killed")
+                .toRuntimeException());
             return;
           }
           long ready = available(view);
