@@ -73,7 +73,8 @@ import org.openjdk.jmh.annotations.TearDown;
  *       flush rewrites the most deleted data files once deleted rows pass 30% of the table's),
  *       {@code keyed:<ratio>} with that ratio ({@code keyed:1.0}: no rewrites), {@code equality}
  *       upserts with equality deletes. Each operation checks rows committed and the number of
- *       commits.
+ *       commits. {@code -p key=string} makes the key a 19-byte string column ({@code
+ *       customer-0000123456}) for every mode, which the index holds by its 128-bit hash.
  *   <li>{@link #read}: a full scan of a table prepared once per trial, through Iceberg's generic
  *       reader ({@code IcebergGenerics}), counting the rows and summing {@code v}; score the time
  *       per scan. {@code table=keyed@20} is the keyed table after 20 flushes; {@code append@20}
@@ -129,6 +130,15 @@ public class KeyedTableBenchmark {
   private static final Schema SCHEMA = new Schema(List.of(
       new Field("id", FieldType.notNullable(new ArrowType.Int(64, true)), null),
       new Field("v", FieldType.notNullable(new ArrowType.Int(64, true)), null)));
+  /** The same rows with string keys ({@code -p key=string}): {@code customer-0000123456}. */
+  private static final Schema STRING_SCHEMA = new Schema(List.of(
+      new Field("id", FieldType.notNullable(ArrowType.Utf8.INSTANCE), null),
+      new Field("v", FieldType.notNullable(new ArrowType.Int(64, true)), null)));
+
+  /** The string key of key number {@code key}, as UTF-8. */
+  static byte[] stringKey(long key) {
+    return String.format("customer-%010d", key).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+  }
 
   /** The stream's keys, row by row: the same for every variant and trial. */
   static long[] keys(int flushes) {
@@ -148,6 +158,13 @@ public class KeyedTableBenchmark {
 
     @Param({"3"})
     public int formatVersion;
+
+    /**
+     * The key column: {@code long}, or {@code string} (19-byte strings, which the index holds by
+     * their 128-bit hash); the append baseline appends the same rows.
+     */
+    @Param({"long"})
+    public String key;
 
     BufferAllocator allocator;
     long[] keys;
@@ -182,8 +199,12 @@ public class KeyedTableBenchmark {
   @OutputTimeUnit(TimeUnit.SECONDS)
   @OperationsPerInvocation(ROWS)
   public long ingest(IngestState s) throws InterruptedException {
-    PipelineStats stats = ingest(s.allocator, s.warehouse, s.mode, s.formatVersion, s.keys, 0,
-        s.keys.length, "ingest-" + s.run++);
+    long[] values = new long[ROWS];
+    for (int i = 0; i < ROWS; i++) {
+      values[i] = i;
+    }
+    PipelineStats stats = ingest(s.allocator, s.warehouse, s.mode, s.formatVersion, s.keys,
+        values, ROWS, FLUSH_ROWS, "ingest-" + s.run++, s.key.equals("string"));
     if (stats.rowsCommitted() != rowsWritten(s.mode, s.keys, 0, ROWS)
         || stats.commits() != FLUSHES) {
       throw new IllegalStateException("Cannot ingest " + ROWS + " rows in " + FLUSHES
@@ -440,6 +461,13 @@ public class KeyedTableBenchmark {
   static PipelineStats ingest(BufferAllocator allocator, Path warehouse, String mode,
       int formatVersion, long[] keys, long[] values, int count, int flushRows, String id)
       throws InterruptedException {
+    return ingest(allocator, warehouse, mode, formatVersion, keys, values, count, flushRows, id,
+        false);
+  }
+
+  static PipelineStats ingest(BufferAllocator allocator, Path warehouse, String mode,
+      int formatVersion, long[] keys, long[] values, int count, int flushRows, String id,
+      boolean stringKeys) throws InterruptedException {
     IcebergSink.Builder b = IcebergSink.builder().localWarehouse(warehouse).table(TABLE)
         .formatVersion(formatVersion);
     if (mode.startsWith("keyed:")) { // keyed:<max deleted ratio>
@@ -460,7 +488,8 @@ public class KeyedTableBenchmark {
     }
     List<Long> commitTimes = new java.util.concurrent.CopyOnWriteArrayList<>();
     long started = System.nanoTime();
-    try (Pipeline p = Pipeline.from(new KeysSource(allocator, keys, values, count)).id(id)
+    try (Pipeline p = Pipeline.from(new KeysSource(allocator, keys, values, count, stringKeys))
+        .id(id)
         .batch(BatchPolicy.rows(flushRows))
         .listener(new PipelineListener() {
           @Override
@@ -555,13 +584,23 @@ public class KeyedTableBenchmark {
     private final long[] keys;
     private final long[] values;
     private final int count;
+    private final byte[][] strings; // the string of each key number, or null for long keys
     private Thread reader;
 
-    KeysSource(BufferAllocator parent, long[] keys, long[] values, int count) {
+    KeysSource(BufferAllocator parent, long[] keys, long[] values, int count,
+        boolean stringKeys) {
       this.allocator = parent.newChildAllocator("keys-source", 0, Long.MAX_VALUE);
       this.keys = keys;
       this.values = values;
       this.count = count;
+      if (stringKeys) { // made before the pipeline starts, not on the source's thread
+        strings = new byte[(int) java.util.Arrays.stream(keys, 0, count).max().orElse(0) + 1][];
+        for (int i = 0; i < strings.length; i++) {
+          strings[i] = stringKey(i);
+        }
+      } else {
+        strings = null;
+      }
     }
 
     @Override
@@ -593,13 +632,25 @@ public class KeyedTableBenchmark {
     }
 
     private VectorSchemaRoot batch(int off, int n) {
-      VectorSchemaRoot root = VectorSchemaRoot.create(SCHEMA, allocator);
-      BigIntVector id = (BigIntVector) root.getVector(0);
+      VectorSchemaRoot root = VectorSchemaRoot.create(strings == null ? SCHEMA : STRING_SCHEMA,
+          allocator);
       BigIntVector v = (BigIntVector) root.getVector(1);
-      id.allocateNew(n);
       v.allocateNew(n);
+      if (strings == null) {
+        BigIntVector id = (BigIntVector) root.getVector(0);
+        id.allocateNew(n);
+        for (int i = 0; i < n; i++) {
+          id.set(i, keys[off + i]);
+        }
+      } else {
+        org.apache.arrow.vector.VarCharVector id =
+            (org.apache.arrow.vector.VarCharVector) root.getVector(0);
+        id.allocateNew(20L * n, n);
+        for (int i = 0; i < n; i++) {
+          id.setSafe(i, strings[(int) keys[off + i]]);
+        }
+      }
       for (int i = 0; i < n; i++) {
-        id.set(i, keys[off + i]);
         v.set(i, values[off + i]);
       }
       root.setRowCount(n);

@@ -139,7 +139,7 @@ public final class IcebergSink implements Sink {
   public static final class Builder {
     /** The default cap on files open at once in one flush. */
     public static final int DEFAULT_MAX_OPEN_FILES = 100;
-    /** The default heap of the key index of an upsert by one long or int key: 64 MiB. */
+    /** The default heap of the key index of an upsert deleting by position: 64 MiB. */
     public static final io.crest.DataSize DEFAULT_KEY_INDEX_MEMORY = io.crest.DataSize.mib(64);
     /**
      * The default share of a keyed table's rows that may be deleted rows before a flush rewrites
@@ -474,9 +474,11 @@ public final class IcebergSink implements Sink {
 
     /**
      * Makes upserts delete replaced rows by equality (Iceberg's equality-delta writer: an equality
-     * delete per key not written earlier in the same flush), the only way for keys of several
-     * columns or of other types than long and int. By default an upsert by one long or int key
-     * deletes by position: through a key index it finds the row each key has now and deletes it
+     * delete per key not written earlier in the same flush), the only way for key columns of
+     * types the key index does not hold (float, double, decimal, boolean, time, nanosecond
+     * timestamp). By default an upsert (key columns of int, long, date, timestamp, string, uuid,
+     * fixed or binary) deletes by position: through a key index it finds the row each key has now
+     * and deletes it
      * with a deletion vector (format 3) or a position delete (format 2), which readers apply
      * without joining; a key proven absent gets no delete. Equality deletes cost nothing to find
      * but every later read joins every data file against them.
@@ -487,8 +489,7 @@ public final class IcebergSink implements Sink {
     }
 
     /**
-     * Sets the share of a keyed table's rows (an upsert by one long or int key, deleting by
-     * position) that may be deleted rows (default {@link #DEFAULT_MAX_DELETED_RATIO}). A reader
+     * Sets the share of a keyed table's rows (an upsert deleting by position) that may be deleted rows (default {@link #DEFAULT_MAX_DELETED_RATIO}). A reader
      * scans every row of a data file and drops the deleted ones, so a table whose keys were
      * replaced many times costs more to read than its live rows; a flush that would push the
      * deleted rows above this share also rewrites the most deleted data files without them, in
@@ -516,10 +517,11 @@ public final class IcebergSink implements Sink {
     }
 
     /**
-     * Sets the heap the key index of an upsert by one long or int key may take (default {@link
-     * #DEFAULT_KEY_INDEX_MEMORY}; about 22 bytes per key). Keys it does not hold (evicted, or
-     * after a restart) are looked up in the table once per flush: in every data file whose key
-     * bounds may hold them, reading the key column.
+     * Sets the heap the key index of an upsert deleting by position may take (default {@link
+     * #DEFAULT_KEY_INDEX_MEMORY}; about 22 bytes per key of one int or long column, 33 per other
+     * key, held by its 128-bit hash). Keys it does not hold (evicted, or after a restart) are
+     * looked up in the table once per flush: in every data file whose key bounds may hold them
+     * (every data file for hashed keys), reading the key columns.
      *
      * @throws IllegalArgumentException if {@code memory} is below 1 KiB
      * @throws IllegalStateException if the memory was set before
@@ -631,8 +633,9 @@ public final class IcebergSink implements Sink {
                 + " formatVersion(2) or 3)");
       }
       // Deleting by position finds a key's row in any partition; equality deletes only within
-      // the row's partition, so there a key must never move between partitions.
-      boolean byPosition = !equalityDeletes && strategy.keyColumns().size() == 1;
+      // the row's partition, so there a key must never move between partitions. (Keys of types
+      // the index does not read fall back to equality deletes: checked against the table.)
+      boolean byPosition = !equalityDeletes;
       for (String field : byPosition ? List.<String>of() : partitionBy) {
         String column = TableLayouts.sourceColumn(field);
         if (!strategy.keyColumns().contains(column)) {

@@ -616,17 +616,6 @@ class KeyedUpsertTest extends SinkTestBase {
     assertThat(found.keySet()).as(when).containsExactlyInAnyOrderElementsOf(model.keySet());
     model.forEach((id, expected) ->
         assertThat(found.get(id)).as("%s: key %d", when, id).containsExactly(expected));
-    try (CloseableIterable<FileScanTask> tasks = t.newScan().planFiles()) {
-      for (FileScanTask task : tasks) {
-        // A data file's deletes are merged into one deletion vector (v3) or one file-scoped
-        // position delete file (v2), which replaces the earlier one.
-        assertThat(task.deletes()).as("%s: deletes of %s", when, task.file().location())
-            .hasSizeLessThanOrEqualTo(1);
-        for (DeleteFile d : task.deletes()) {
-          assertThat(d.content()).as("%s: delete files", when)
-              .isEqualTo(FileContent.POSITION_DELETES);
-        }
-      }
-    }
+    assertOneDeletionVectorOrPositionDeleteFileAtMost(t, when);
   }
 }

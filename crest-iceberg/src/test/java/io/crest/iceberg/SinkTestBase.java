@@ -113,6 +113,26 @@ abstract class SinkTestBase {
     return catalog.loadTable(TABLE);
   }
 
+  /**
+   * Every data file of {@code t} has at most one delete, a position delete: a keyed table's
+   * deletes of a data file are merged into one deletion vector (v3) or one file-scoped position
+   * delete file (v2), which replaces the earlier one, and never an equality delete.
+   */
+  static void assertOneDeletionVectorOrPositionDeleteFileAtMost(Table t, String when)
+      throws IOException {
+    try (org.apache.iceberg.io.CloseableIterable<org.apache.iceberg.FileScanTask> tasks =
+        t.newScan().planFiles()) {
+      for (org.apache.iceberg.FileScanTask task : tasks) {
+        assertThat(task.deletes()).as("%s: deletes of %s", when, task.file().location())
+            .hasSizeLessThanOrEqualTo(1);
+        for (org.apache.iceberg.DeleteFile d : task.deletes()) {
+          assertThat(d.content()).as("%s: delete files", when)
+              .isEqualTo(org.apache.iceberg.FileContent.POSITION_DELETES);
+        }
+      }
+    }
+  }
+
   List<Record> rows() throws IOException {
     return rows(table(), null);
   }

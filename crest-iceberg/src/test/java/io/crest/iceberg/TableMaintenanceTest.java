@@ -72,7 +72,8 @@ class TableMaintenanceTest extends SinkTestBase {
   @Test
   void compaction_ofManyTinyCommits_withDeletes_keepsTheRows_andDropsTheFileCount()
       throws Exception {
-    IcebergSink sink = sink().partitionBy("region")
+    // Equality deletes: a file per partition per commit, and deletes only the generic path applies
+    IcebergSink sink = sink().partitionBy("region").equalityDeletes()
         .commitStrategy(CommitStrategy.upsert("id", "region")).build();
     for (int commit = 0; commit < 12; commit++) {
       write(sink, kv(commit * 5L % 40, 10, "v" + commit + "-"));

@@ -7,7 +7,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.LongConsumer;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.iceberg.DataFile;
 import org.apache.iceberg.DeleteFile;
@@ -69,7 +68,7 @@ final class FileRewrites {
    * @param own the data files the flush writes
    */
   static Done keepUnder(double maxRatio, Table t, Map<String, FileScanTask> tasks,
-      List<PositionDeletes.Target> deletes, List<DataFile> own, String keyColumn,
+      List<PositionDeletes.Target> deletes, List<DataFile> own, KeyCodec codec,
       LongKeyIndex index, FileIds ids) {
     Map<String, long[]> flushDeletes = new HashMap<>();
     long ownDeleted = 0;
@@ -85,22 +84,39 @@ final class FileRewrites {
     if (chosen.isEmpty()) {
       return null;
     }
-    java.util.stream.LongStream.Builder keptKeys = java.util.stream.LongStream.builder();
-    Done done = rewrite(t, chosen, flushDeletes, keyColumn, keptKeys::add,
-        org.apache.iceberg.arrow.ArrowAllocation.rootAllocator());
-    long[] kept = keptKeys.build().toArray(); // the key of each row kept, in the files' order
+    // The key of each row kept, in the files' order: lo, and hi for wide keys.
+    java.util.stream.LongStream.Builder keptLo = java.util.stream.LongStream.builder();
+    java.util.stream.LongStream.Builder keptHi = java.util.stream.LongStream.builder();
+    KeyCodec.Key key = new KeyCodec.Key();
+    Done done = rewrite(t, chosen, flushDeletes, batch -> {
+      KeyCodec.ArrowKeys keys = codec.arrow(batch::getVector);
+      if (keys == null) {
+        throw new IllegalStateException("Cannot read the keys " + codec.columns()
+            + " of the rows kept by a rewrite of table " + t.name());
+      }
+      for (int i = 0; i < batch.getRowCount(); i++) {
+        keys.read(i, key);
+        keptLo.add(key.lo);
+        if (codec.wide()) {
+          keptHi.add(key.hi);
+        }
+      }
+    }, org.apache.iceberg.arrow.ArrowAllocation.rootAllocator());
+    long[] lo = keptLo.build().toArray();
+    long[] hi = codec.wide() ? keptHi.build().toArray() : null;
     long rows = done.written().stream().mapToLong(DataFile::recordCount).sum();
-    if (rows != kept.length) {
+    if (rows != lo.length) {
       done.written().forEach(f -> t.io().deleteFile(f.location()));
       throw new IllegalStateException("Cannot rewrite data files of table " + t.name() + ": "
-          + kept.length + " rows were kept, but the new files hold " + rows);
+          + lo.length + " rows were kept, but the new files hold " + rows);
     }
     int row = 0;
     for (DataFile f : done.written()) {
       int id = ids.of(f.location(), t.specs().get(f.specId()), f.partition());
       for (long pos = 0; pos < f.recordCount(); pos++, row++) {
-        if (index.get(kept[row]) != LongKeyIndex.NONE) {
-          index.put(kept[row], LongKeyIndex.location(id, pos));
+        long h = hi == null ? 0 : hi[row];
+        if (index.get(h, lo[row]) != LongKeyIndex.NONE) {
+          index.put(h, lo[row], LongKeyIndex.location(id, pos));
         }
       }
     }
@@ -158,14 +174,15 @@ final class FileRewrites {
 
   /**
    * Rewrites the chosen files partition by partition, each in its own spec, without their
-   * committed deletes and the flush's; {@code keys} takes the key of every row written, in the
-   * order of {@link Done#written}.
+   * committed deletes and the flush's; {@code written} takes every batch written, in the order of
+   * {@link Done#written} (see {@link ArrowCompaction.Keyed}).
    *
    * <p>When the table's schema or settings keep the Arrow path from reading it, only the files
    * whose every row is deleted are removed (warned once per table).
    */
   static Done rewrite(Table table, List<Chosen> chosen, Map<String, long[]> flushDeletes,
-      String keyColumn, LongConsumer keys, BufferAllocator allocator) {
+      java.util.function.Consumer<org.apache.arrow.vector.VectorSchemaRoot> written,
+      BufferAllocator allocator) {
     boolean read = chosen.stream().anyMatch(c -> c.deleted() < c.task().file().recordCount());
     String unsupported = read ? ArrowCompaction.unsupported(table, List.of()) : null;
     if (unsupported != null && WARNED.add(table.name())) {
@@ -190,26 +207,26 @@ final class FileRewrites {
             .add(c.task());
       }
     }
-    List<DataFile> written = new ArrayList<>();
+    List<DataFile> files = new ArrayList<>();
     long rows = 0;
     if (!groups.isEmpty()) {
-      ArrowCompaction.Keyed keyed = new ArrowCompaction.Keyed(flushDeletes, keyColumn, keys);
+      ArrowCompaction.Keyed keyed = new ArrowCompaction.Keyed(flushDeletes, written);
       try {
         for (Map.Entry<Integer, StructLikeMap<List<FileScanTask>>> bySpec : groups.entrySet()) {
           PartitionSpec spec = table.specs().get(bySpec.getKey());
           for (Map.Entry<StructLike, List<FileScanTask>> group : bySpec.getValue().entrySet()) {
             ArrowCompaction.Rewritten r = ArrowCompaction.rewrite(
                 table, spec, group.getKey(), group.getValue(), allocator, keyed);
-            written.addAll(r.dataFiles());
+            files.addAll(r.dataFiles());
             rows += r.rows();
           }
         }
       } catch (RuntimeException e) {
-        written.forEach(f -> table.io().deleteFile(f.location()));
+        files.forEach(f -> table.io().deleteFile(f.location()));
         throw e;
       }
     }
-    return new Done(written, removed, removedDeletes, rows);
+    return new Done(files, removed, removedDeletes, rows);
   }
 
   /** Rows the committed deletes of a data file delete (its one DV or position delete file). */

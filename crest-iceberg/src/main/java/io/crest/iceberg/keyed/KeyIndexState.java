@@ -23,7 +23,7 @@ final class KeyIndexState {
   }
 
   private final String pipelineId;
-  private final String keyColumn;
+  private final KeyCodec codec;
   private final LongKeyIndex index;
   // The index holds every live key of the table as of knownSnapshot: a key it lacks is absent.
   private boolean complete;
@@ -32,10 +32,10 @@ final class KeyIndexState {
   private Long knownSnapshot;
   private long evictionsSeen;
 
-  KeyIndexState(String pipelineId, String keyColumn, long indexBytes) {
+  KeyIndexState(String pipelineId, KeyCodec codec, long indexBytes) {
     this.pipelineId = pipelineId;
-    this.keyColumn = keyColumn;
-    this.index = LongKeyIndex.withMemory(indexBytes);
+    this.codec = codec;
+    this.index = LongKeyIndex.withMemory(indexBytes, codec.wide());
   }
 
   LongKeyIndex index() {
@@ -118,12 +118,12 @@ final class KeyIndexState {
     index.clear();
     long evictions = index.evictions();
     boolean[] duplicate = {false};
-    KeyResolver.all(t, tasks.values(), keyColumn, row -> {
+    KeyResolver.all(t, tasks.values(), codec, row -> {
       long location = locations.of(row.file(), tasks.get(row.file()), row.position());
-      if (index.get(row.key()) != LongKeyIndex.NONE) {
+      if (index.get(row.hi(), row.lo()) != LongKeyIndex.NONE) {
         duplicate[0] = true; // written by another engine: look such keys up in the table
       }
-      index.put(row.key(), location);
+      index.put(row.hi(), row.lo(), location);
     });
     // Too large, or a key with two live rows (written by another engine): keys are then looked
     // up in the table per flush, which deletes every row of a key.

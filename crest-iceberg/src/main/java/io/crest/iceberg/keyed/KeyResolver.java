@@ -56,8 +56,16 @@ public final class KeyResolver {
    */
   private static final int PRUNED_LOOKUP_KEYS = 1_000;
 
-  /** A live row of a key: the data file and the row's position in it. */
-  public record Row(long key, String file, long position) {}
+  /**
+   * A live row of a key: the key as {@link KeyCodec} reads it ({@code hi} 0 and {@code lo} the
+   * value for a narrow key), the data file and the row's position in it.
+   */
+  public record Row(long hi, long lo, String file, long position) {
+    /** The key of a narrow (int or long) key column. */
+    public long key() {
+      return lo;
+    }
+  }
 
   private KeyResolver() {}
 
@@ -149,6 +157,124 @@ public final class KeyResolver {
     }
   }
 
+  /**
+   * The live rows among the data files of {@code tasks} whose key {@code wanted} holds (a map of
+   * keys as wide as {@code codec}'s; its values do not matter).
+   */
+  static List<Row> resolve(Table table, Iterable<FileScanTask> tasks, KeyCodec codec,
+      LongLongMap wanted) {
+    if (!codec.wide()) {
+      return resolve(table, tasks, codec.columns().get(0), wanted.sortedKeys());
+    }
+    List<Row> rows = new ArrayList<>();
+    if (wanted.isEmpty()) {
+      return rows;
+    }
+    try {
+      for (FileScanTask task : tasks) {
+        readWide(table, task, codec, wanted, rows::add);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(
+          "Cannot resolve keys in table " + table.name() + ": " + e.getMessage(), e);
+    }
+    return rows;
+  }
+
+  /** As {@link #resolve(Table, Iterable, KeyCodec, LongLongMap)}, in snapshot {@code snapshotId}. */
+  static List<Row> resolve(Table table, Long snapshotId, KeyCodec codec, LongLongMap wanted) {
+    if (snapshotId == null || wanted.isEmpty()) {
+      return new ArrayList<>();
+    }
+    try (CloseableIterable<FileScanTask> tasks =
+        table.newScan().useSnapshot(snapshotId).includeColumnStats().planFiles()) {
+      return resolve(table, tasks, codec, wanted);
+    } catch (IOException e) {
+      throw new UncheckedIOException(
+          "Cannot resolve keys in table " + table.name() + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Every live row of the data files of {@code tasks}, as key and location. */
+  static void all(Table table, Iterable<FileScanTask> tasks, KeyCodec codec,
+      java.util.function.Consumer<Row> rows) {
+    if (!codec.wide()) {
+      all(table, tasks, codec.columns().get(0), rows);
+      return;
+    }
+    try {
+      for (FileScanTask task : tasks) {
+        readWide(table, task, codec, null, rows);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(
+          "Cannot read the keys of table " + table.name() + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Reads the live rows of one data file, key columns and row position, through Iceberg's
+   * generic reader with every delete applied; only those whose hashed key {@code wanted} holds,
+   * or all if it is null. Hashed keys have no order, so no file or row group is pruned.
+   */
+  private static void readWide(Table table, FileScanTask task, KeyCodec codec,
+      LongLongMap wanted, java.util.function.Consumer<Row> rows) throws IOException {
+    checkParquet(table, task);
+    List<Types.NestedField> columns = new ArrayList<>(codec.fields());
+    columns.add(MetadataColumns.ROW_POSITION);
+    String location = task.file().location();
+    KeyCodec.Key key = new KeyCodec.Key();
+    try (CloseableIterable<Record> records =
+        liveRecords(table, task, new Schema(columns), null)) {
+      for (Record record : records) {
+        if (hasNull(record, codec)) {
+          continue; // written by another engine without the key: no key to find
+        }
+        codec.of(record, key);
+        if (wanted == null || wanted.containsKey(key.hi, key.lo)) {
+          long position = (Long) record.getField(MetadataColumns.ROW_POSITION.name());
+          rows.accept(new Row(key.hi, key.lo, location, position));
+        }
+      }
+    }
+  }
+
+  private static void checkParquet(Table table, FileScanTask task) {
+    if (task.file().format() != FileFormat.PARQUET) {
+      throw new UnsupportedOperationException("Cannot resolve keys in " + task.file().location()
+          + " of table " + table.name() + ": it is " + task.file().format() + ", not Parquet");
+    }
+  }
+
+  /**
+   * The live rows of a Parquet data file, the columns of {@code requested}, through Iceberg's
+   * generic reader with every delete that applies to it; row groups {@code filter} (if not null)
+   * rules out are skipped.
+   */
+  private static CloseableIterable<Record> liveRecords(Table table, FileScanTask task,
+      Schema requested, org.apache.iceberg.expressions.Expression filter) {
+    GenericDeleteFilter deletes =
+        new GenericDeleteFilter(table.io(), task, table.schema(), requested);
+    Schema read = deletes.requiredSchema();
+    Parquet.ReadBuilder builder = Parquet.read(table.io().newInputFile(task.file().location()))
+        .project(read)
+        .createReaderFunc(fileSchema -> GenericParquetReaders.buildReader(
+            read, fileSchema, PartitionUtil.constantsMap(task)));
+    if (filter != null) {
+      builder.filter(filter);
+    }
+    return deletes.filter(builder.build());
+  }
+
+  private static boolean hasNull(Record record, KeyCodec codec) {
+    for (String column : codec.columns()) {
+      if (record.getField(column) == null) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   private static Types.NestedField keyField(Table table, String keyColumn) {
     Types.NestedField field = table.schema().findField(keyColumn);
     if (field == null || (field.type().typeId() != Type.TypeID.LONG
@@ -195,10 +321,7 @@ public final class KeyResolver {
       Types.NestedField field, long[] keys, LongLongMap wanted,
       java.util.function.Consumer<Row> rows)
       throws IOException {
-    if (task.file().format() != FileFormat.PARQUET) {
-      throw new UnsupportedOperationException("Cannot resolve keys in " + task.file().location()
-          + " of table " + table.name() + ": it is " + task.file().format() + ", not Parquet");
-    }
+    checkParquet(table, task);
     boolean equality = task.deletes().stream()
         .anyMatch(d -> d.content() == FileContent.EQUALITY_DELETES);
     List<Long> few = keys == null ? null : keysWithin(task, field, keys, PRUNED_LOOKUP_KEYS);
@@ -206,19 +329,10 @@ public final class KeyResolver {
       readVectorized(table, task, field, wanted, rows);
       return;
     }
-    GenericDeleteFilter deletes =
-        new GenericDeleteFilter(table.io(), task, table.schema(), requested);
-    Schema read = deletes.requiredSchema();
     String location = task.file().location();
-    Parquet.ReadBuilder builder = Parquet.read(table.io().newInputFile(location))
-        .project(read)
-        .createReaderFunc(fileSchema -> GenericParquetReaders.buildReader(
-            read, fileSchema, PartitionUtil.constantsMap(task)));
-    if (few != null) {
-      // Row groups whose statistics, dictionary or bloom filter rule out every key are skipped.
-      builder.filter(Expressions.in(field.name(), few));
-    }
-    try (CloseableIterable<Record> records = deletes.filter(builder.build())) {
+    // Row groups whose statistics, dictionary or bloom filter rule out every key are skipped.
+    try (CloseableIterable<Record> records = liveRecords(table, task, requested,
+        few == null ? null : Expressions.in(field.name(), few))) {
       for (Record record : records) {
         Object value = record.getField(field.name());
         if (value == null) {
@@ -227,7 +341,7 @@ public final class KeyResolver {
         long key = ((Number) value).longValue();
         if (keys == null || Arrays.binarySearch(keys, key) >= 0) {
           long position = (Long) record.getField(MetadataColumns.ROW_POSITION.name());
-          rows.accept(new Row(key, location, position));
+          rows.accept(new Row(0, key, location, position));
         }
       }
     }
@@ -278,7 +392,7 @@ public final class KeyResolver {
           }
           long key = isLong ? column.getLong(i) : column.getInt(i);
           if (wanted == null || wanted.containsKey(key)) {
-            rows.accept(new Row(key, location, pos));
+            rows.accept(new Row(0, key, location, pos));
           }
         }
         position += n;

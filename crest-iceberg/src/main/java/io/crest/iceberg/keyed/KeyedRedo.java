@@ -21,20 +21,20 @@ import org.apache.iceberg.Table;
  */
 final class KeyedRedo implements DeleteRedo {
   private final String branch; // null: main
-  private final String keyColumn;
-  private final long[] keys;
+  private final KeyCodec codec;
+  private final LongLongMap keys;
   private final List<DataFile> own;
   private final List<PositionDeletes.Target> ownDeletes;
 
   /**
-   * @param keys every key the flush upserted or deleted, sorted
+   * @param keys every key the flush upserted or deleted (not changed afterwards)
    * @param own the data files the flush wrote
    * @param ownDeletes rows of those files the flush replaced itself
    */
-  KeyedRedo(String branch, String keyColumn, long[] keys, List<DataFile> own,
+  KeyedRedo(String branch, KeyCodec codec, LongLongMap keys, List<DataFile> own,
       List<PositionDeletes.Target> ownDeletes) {
     this.branch = branch;
-    this.keyColumn = keyColumn;
+    this.codec = codec;
     this.keys = keys;
     this.own = own;
     this.ownDeletes = ownDeletes;
@@ -46,7 +46,7 @@ final class KeyedRedo implements DeleteRedo {
     Long baseId = base == null ? null : base.snapshotId();
     Map<String, FileScanTask> tasks = PositionDeletes.plan(table, baseId);
     Map<String, List<Long>> byFile = new HashMap<>();
-    for (KeyResolver.Row row : KeyResolver.resolve(table, baseId, keyColumn, keys)) {
+    for (KeyResolver.Row row : KeyResolver.resolve(table, baseId, codec, keys)) {
       byFile.computeIfAbsent(row.file(), f -> new ArrayList<>()).add(row.position());
     }
     List<PositionDeletes.Target> targets = new ArrayList<>(ownDeletes);

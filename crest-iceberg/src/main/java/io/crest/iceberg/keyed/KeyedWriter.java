@@ -12,7 +12,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
-import org.apache.arrow.vector.BaseIntVector;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.iceberg.DataFile;
@@ -26,8 +25,8 @@ import org.apache.iceberg.data.Record;
 import org.apache.iceberg.io.RollingDataWriter;
 
 /**
- * Writes the upserts and deletes of a table keyed by one long or int column, deleting each
- * replaced row by its position, never by equality: a row of a key written earlier in the same
+ * Writes the upserts and deletes of a keyed table (one key column or several, of the types
+ * {@link KeyCodec} reads), deleting each replaced row by its position, never by equality: a row of a key written earlier in the same
  * flush, or found through the {@link LongKeyIndex}, or (for keys the index does not hold) found
  * by {@link KeyResolver} in the snapshot the flush's deletes are written against. A key proven
  * absent gets no delete. Format v3 tables get one deletion vector per data file, merged with the
@@ -40,7 +39,8 @@ import org.apache.iceberg.io.RollingDataWriter;
  * written again by a later batch of the same flush has its earlier row deleted by position. Or
  * they come as converted records ({@link #write(Table, Record[], boolean[], int)}) for tables the
  * columnar writer does not write (ORC, Avro, types it lacks), through Iceberg's generic writer.
- * The per-flush bookkeeping holds primitive {@code long}s only ({@link LongLongMap}).
+ * The per-flush bookkeeping holds primitive {@code long}s only ({@link LongLongMap}): a key is
+ * its value (one int or long column) or its 128-bit hash ({@link KeyCodec}).
  *
  * <p>Lifecycle per flush: {@link #write} for each batch, then {@link #finish}
  * once every earlier flush is committed (its deletes are written against the table as it is
@@ -76,7 +76,7 @@ public final class KeyedWriter {
 
 
   private final String tableName;
-  private final String keyColumn;
+  private final KeyCodec codec;
   private final String pipelineId;
   private final String branch; // null: main
   private final KeyIndexState keys;
@@ -97,25 +97,28 @@ public final class KeyedWriter {
   private RecordFiles records; // converted records' files, when the columnar writer cannot
   // The columnar writer's files: locations of its rows are (slot id, offset) until settled.
   private TrackedDataFiles columnar;
-  private final LongLongMap flushRows = new LongLongMap(); // key -> location in this flush
-  private final LongLongMap misses = new LongLongMap(); // keys to find in the table (value 0)
-  private final LongLongMap touched = new LongLongMap(); // every key upserted or deleted (0)
-  private final LongLongMap indexHits = new LongLongMap(); // key -> committed row, from the index
+  private final LongLongMap flushRows; // key -> location in this flush
+  private final LongLongMap misses; // keys to find in the table (value 0)
+  private final LongLongMap touched; // every key upserted or deleted (0)
+  private final LongLongMap indexHits; // key -> committed row, from the index
   private long[] deleted = new long[1024]; // locations of rows to delete
   private int deletedCount;
   private final List<DataFile> written = new ArrayList<>();
   // One batch.
-  private final LongLongMap batchLast = new LongLongMap(); // key -> its last row in the batch
+  private final LongLongMap batchLast; // key -> its last row in the batch
   private int[] chosen = new int[0];
+  private long[] batchHi = new long[0]; // the key of each row of the batch (hi 0 when narrow)
+  private long[] batchLo = new long[0];
+  private final KeyCodec.Key key = new KeyCodec.Key();
 
   /**
    * A writer whose index takes about {@code indexBytes} of heap.
    *
-   * @param keyColumn the key, a long or int column of the table
+   * @param codec the table's key columns
    * @param maxDeletedRatio the share of the table's rows that may be deleted rows before a flush
    *     also rewrites the most deleted data files without them, in (0, 1]
    */
-  public KeyedWriter(String tableName, String pipelineId, String branch, String keyColumn,
+  public KeyedWriter(String tableName, String pipelineId, String branch, KeyCodec codec,
       long indexBytes, double maxDeletedRatio) {
     if (!(maxDeletedRatio > 0 && maxDeletedRatio <= 1)) {
       throw new IllegalArgumentException("Cannot write keyed table " + tableName
@@ -124,8 +127,13 @@ public final class KeyedWriter {
     this.tableName = tableName;
     this.pipelineId = pipelineId;
     this.branch = branch;
-    this.keyColumn = keyColumn;
-    this.keys = new KeyIndexState(pipelineId, keyColumn, indexBytes);
+    this.codec = codec;
+    this.keys = new KeyIndexState(pipelineId, codec, indexBytes);
+    this.flushRows = LongLongMap.of(codec);
+    this.misses = LongLongMap.of(codec);
+    this.touched = LongLongMap.of(codec);
+    this.indexHits = LongLongMap.of(codec);
+    this.batchLast = LongLongMap.of(codec);
     this.files = new DataFileIds(tableName);
     this.index = keys.index();
     this.maxDeletedRatio = maxDeletedRatio;
@@ -149,14 +157,11 @@ public final class KeyedWriter {
     useTable(t);
     for (int i = 0; i < count; i++) {
       Record row = rows[i];
-      Object value = row.getField(keyColumn);
-      if (value == null) {
-        throw new IllegalStateException("Cannot upsert into table " + tableName
-            + ": key column '" + keyColumn + "' is null"); // required columns are checked before
-      }
-      long key = ((Number) value).longValue();
-      touched.put(key, 0);
-      deleteEarlier(key);
+      codec.of(row, key); // a null key was rejected before (required columns are checked)
+      long hi = key.hi;
+      long lo = key.lo;
+      touched.put(hi, lo, 0);
+      deleteEarlier(hi, lo);
       if (!deleteRows[i]) {
         if (records == null) {
           records = new RecordFiles(table);
@@ -169,7 +174,7 @@ public final class KeyedWriter {
         }
         long location = LongKeyIndex.location(id, writer.currentFileRows());
         writer.write(row);
-        flushRows.put(key, location);
+        flushRows.put(hi, lo, location);
       }
     }
   }
@@ -189,35 +194,41 @@ public final class KeyedWriter {
    */
   public void write(Table t, VectorSchemaRoot batch, ArrowRecords.Converter converter,
       boolean[] deleteRows) {
-    BaseIntVector keys = (BaseIntVector) batch.getVector(keyColumn);
+    KeyCodec.ArrowKeys keys = codec.arrow(batch::getVector);
     int rows = batch.getRowCount();
-    if (columnar == null) {
+    if (columnar == null || keys == null) {
       throw new IllegalStateException("Cannot write batch to table " + tableName
-          + ": openColumnar() first");
+          + (columnar == null ? ": openColumnar() first" : ": its key vectors cannot be read"));
     }
     useTable(t);
-    batchLast.clear();
-    for (int i = 0; i < rows; i++) {
-      batchLast.put(keys.getValueAsLong(i), i);
-    }
     if (chosen.length < rows) {
       chosen = new int[rows];
+      batchHi = new long[rows];
+      batchLo = new long[rows];
+    }
+    long[] his = batchHi;
+    long[] los = batchLo;
+    batchLast.clear();
+    for (int i = 0; i < rows; i++) {
+      keys.read(i, key);
+      his[i] = key.hi;
+      los[i] = key.lo;
+      batchLast.put(key.hi, key.lo, i);
     }
     int count = 0;
     for (int i = 0; i < rows; i++) {
-      long key = keys.getValueAsLong(i);
-      if (batchLast.get(key) != i) {
+      if (batchLast.get(his[i], los[i]) != i) {
         continue; // a later row of the batch replaces it: never written
       }
-      touched.put(key, 0);
-      deleteEarlier(key);
+      touched.put(his[i], los[i], 0);
+      deleteEarlier(his[i], los[i]);
       if (deleteRows == null || !deleteRows[i]) {
         chosen[count++] = i;
       }
     }
     int[] written = chosen;
-    columnar.write(batch, chosen, count, converter, (ordinal, slot, offset) ->
-        flushRows.put(keys.getValueAsLong(written[ordinal]), LongKeyIndex.location(slot, offset)));
+    columnar.write(batch, chosen, count, converter, (ordinal, slot, offset) -> flushRows.put(
+        his[written[ordinal]], los[written[ordinal]], LongKeyIndex.location(slot, offset)));
   }
 
   /**
@@ -230,12 +241,9 @@ public final class KeyedWriter {
    */
   public String openColumnar(Table t, org.apache.arrow.vector.types.pojo.Schema batchSchema,
       ParquetEncoderPool pool, int maxOpenFiles) {
-    org.apache.arrow.vector.types.pojo.Field key = batchSchema.getFields().stream()
-        .filter(f -> f.getName().equals(keyColumn)).findFirst().orElse(null);
-    if (key == null || !(key.getType() instanceof org.apache.arrow.vector.types.pojo.ArrowType.Int)
-        || key.getDictionary() != null) {
-      return "key column '" + keyColumn + "' of the batch is "
-          + (key == null ? "missing" : key.getType() + " (not a plain integer)");
+    String unreadable = codec.arrowUnsupported(batchSchema);
+    if (unreadable != null) {
+      return unreadable;
     }
     if (columnar != null && (columnar.schemaId() != t.schema().schemaId()
         || columnar.specId() != t.spec().specId())) {
@@ -253,19 +261,22 @@ public final class KeyedWriter {
   }
 
   /**
-   * Rejects a batch with a null key, naming the first such row; changes nothing.
+   * Rejects a batch with a null key column, naming the column and the first such row; changes
+   * nothing.
    *
-   * @throws ValidationException if a key of {@code batch} is null
+   * @throws ValidationException if a key column of {@code batch} is null in a row
    */
   public void checkKeys(VectorSchemaRoot batch) {
-    FieldVector keyVector = batch.getVector(keyColumn);
-    if (keyVector != null && keyVector.getNullCount() > 0) {
-      int row = 0;
-      while (!keyVector.isNull(row)) {
-        row++;
+    for (String column : codec.columns()) {
+      FieldVector keyVector = batch.getVector(column);
+      if (keyVector != null && keyVector.getNullCount() > 0) {
+        int row = 0;
+        while (!keyVector.isNull(row)) {
+          row++;
+        }
+        throw new ValidationException("Cannot upsert into table " + tableName + ": key column '"
+            + column + "' is null in row " + row);
       }
-      throw new ValidationException("Cannot upsert into table " + tableName + ": key column '"
-          + keyColumn + "' is null in row " + row);
     }
   }
 
@@ -345,18 +356,18 @@ public final class KeyedWriter {
   }
 
   /** Deletes the row {@code key} has now, wherever it is known to be; remembers a miss. */
-  private void deleteEarlier(long key) {
-    long inFlush = flushRows.remove(key);
+  private void deleteEarlier(long hi, long lo) {
+    long inFlush = flushRows.remove(hi, lo);
     if (inFlush != LongLongMap.NONE) {
       delete(inFlush);
       return;
     }
-    long indexed = index.get(key);
+    long indexed = index.get(hi, lo);
     if (indexed != LongKeyIndex.NONE) {
-      index.remove(key);
-      indexHits.put(key, indexed); // deleted at finish, if its file is still in the table
+      index.remove(hi, lo);
+      indexHits.put(hi, lo, indexed); // deleted at finish, if its file is still in the table
     } else {
-      misses.put(key, 0); // resolved from the table when the flush ends
+      misses.put(hi, lo, 0); // resolved from the table when the flush ends
     }
   }
 
@@ -415,30 +426,30 @@ public final class KeyedWriter {
       Snapshot base = io.crest.iceberg.commit.PipelineState.head(t, branch);
       Long baseId = base == null ? null : base.snapshotId();
       if (tableFiles == null) {
-        tableFiles = new TableFiles(t.schema().findField(keyColumn).fieldId());
+        tableFiles = new TableFiles(codec.fields().get(0).fieldId());
       }
       Map<String, FileScanTask> direct = ahead ? afterLast : tableFiles.plan(t, baseId);
       afterLast = null; // until this flush is done
       Map<String, FileScanTask> tasks = direct != null ? direct : PositionDeletes.plan(t, baseId);
       long planned = System.nanoTime();
       Set<Integer> gone = new HashSet<>();
-      indexHits.forEach((key, location) -> {
+      indexHits.forEachKey((hi, lo, location) -> {
         int file = LongKeyIndex.fileId(location);
         if (tasks.containsKey(files.get(file).path())) {
           delete(location);
         } else {
           // The file left the table since it was indexed (a compaction rewrote it): find the
           // key's row again, and forget the file's other entries.
-          misses.put(key, 0);
+          misses.put(hi, lo, 0);
           if (gone.add(file)) {
             index.removeFile(file);
           }
         }
       });
-      LongLongMap forced = new LongLongMap(); // keys whose indexed row moved: always looked up
-      indexHits.forEach((key, location) -> {
+      LongLongMap forced = LongLongMap.of(codec); // keys whose indexed row moved: looked up
+      indexHits.forEachKey((hi, lo, location) -> {
         if (gone.contains(LongKeyIndex.fileId(location))) {
-          forced.put(key, 0);
+          forced.put(hi, lo, 0);
         }
       });
       keys.checkStillComplete(t, baseId);
@@ -448,26 +459,25 @@ public final class KeyedWriter {
       if (keys.loadable()) {
         keys.load(t, tasks, (path, task, position) -> LongKeyIndex.location(
             fileId(path, task.spec(), task.file().partition()), position));
-        indexHits.forEach((key, location) -> index.remove(key)); // this flush deletes their rows
+        indexHits.forEachKey((hi, lo, location) -> index.remove(hi, lo)); // deleted by this flush
       }
       LongLongMap lookUp = forced;
       if (keys.isComplete()) {
         // Every live key is in the index: a missed key's committed row is there or nowhere.
-        misses.forEach((key, unused) -> {
-          long location = forced.containsKey(key) ? LongKeyIndex.NONE : index.get(key);
+        misses.forEachKey((hi, lo, unused) -> {
+          long location = forced.containsKey(hi, lo) ? LongKeyIndex.NONE : index.get(hi, lo);
           if (location != LongKeyIndex.NONE) {
-            index.remove(key);
+            index.remove(hi, lo);
             delete(location);
           }
         });
       } else {
-        misses.forEach((key, unused) -> lookUp.put(key, 0));
+        misses.forEachKey((hi, lo, unused) -> lookUp.put(hi, lo, 0));
       }
       // A committed row of a missed key goes, whether the flush wrote the key again or not.
-      long[] lookUpKeys = lookUp.sortedKeys();
       List<KeyResolver.Row> found = direct != null
-          ? KeyResolver.resolve(t, direct.values(), keyColumn, lookUpKeys)
-          : KeyResolver.resolve(t, baseId, keyColumn, lookUpKeys);
+          ? KeyResolver.resolve(t, direct.values(), codec, lookUp)
+          : KeyResolver.resolve(t, baseId, codec, lookUp);
       for (KeyResolver.Row row : found) {
         FileScanTask task = tasks.get(row.file());
         delete(LongKeyIndex.location(
@@ -481,7 +491,7 @@ public final class KeyedWriter {
       List<PositionDeletes.Target> all = targets(null);
       long rewriteStarted = System.nanoTime();
       FileRewrites.Done rewrite = direct == null ? null : FileRewrites.keepUnder(
-          maxDeletedRatio, t, tasks, all, written, keyColumn, index, this::fileId);
+          maxDeletedRatio, t, tasks, all, written, codec, index, this::fileId);
       long rewriteEnded = System.nanoTime();
       Set<String> removed = new HashSet<>();
       if (rewrite != null) {
@@ -495,9 +505,10 @@ public final class KeyedWriter {
       if (rewrite != null) {
         replaced.addAll(rewrite.removedDeletes());
       }
-      KeyedRedo redo = new KeyedRedo(branch, keyColumn, touched.sortedKeys(), List.copyOf(written),
+      KeyedRedo redo = new KeyedRedo(branch, codec, touched.copy(), List.copyOf(written),
           targets(own));
-      flushRows.forEach(index::put); // the flush's rows are where the next flush finds them
+      // The flush's rows are where the next flush finds them.
+      flushRows.forEachKey((hi, lo, location) -> index.put(hi, lo, location));
       if (LOG.isDebugEnabled()) {
         LOG.debug("Keyed flush of {}: close files {} ms, plan {} ms ({} files), resolve {} ms"
             + " ({} keys looked up), write {} deletes {} ms", tableName,

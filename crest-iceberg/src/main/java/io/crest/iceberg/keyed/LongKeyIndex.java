@@ -14,6 +14,11 @@ import java.util.Arrays;
  * A key it holds maps to exactly the location last {@link #put}. About 16 bytes per slot plus one
  * bit, with slots filled to at most 3/4: at most {@value #BYTES_PER_KEY} bytes per key held.
  *
+ * <p>A <em>wide</em> index ({@link #withMemory(long, boolean)}) takes keys of two {@code long}s,
+ * {@code hi} and {@code lo} (the 128-bit hash of a {@link KeyCodec} key of other types or several
+ * columns), in a third array: 24 bytes per slot, at most {@value #WIDE_BYTES_PER_KEY} bytes per
+ * key held. Its one-{@code long} methods mean {@code hi} 0.
+ *
  * <p>File ids come from the caller (for example the ordinal of a data file in its registry), at
  * most {@value #MAX_FILE_ID}; positions at most {@value #MAX_POSITION}.
  *
@@ -28,11 +33,14 @@ public final class LongKeyIndex {
   public static final long MAX_POSITION = (1L << 40) - 1;
   /** Memory per key held when the index is full (16 bytes per slot at 3/4 load, and a bit). */
   public static final int BYTES_PER_KEY = 22;
+  /** Memory per key held by a wide index when full. */
+  public static final int WIDE_BYTES_PER_KEY = 33;
 
   private static final int POSITION_BITS = 40;
   private static final long EMPTY = -1L; // value of a free slot (a location is never negative)
 
   private final long[] keys;
+  private final long[] his; // wide only: the high half of each key
   private final long[] values;
   private final long[] referenced;
   private final int mask;
@@ -41,8 +49,9 @@ public final class LongKeyIndex {
   private int hand;
   private long evictions;
 
-  private LongKeyIndex(int capacity) {
+  private LongKeyIndex(int capacity, boolean wide) {
     keys = new long[capacity];
+    his = wide ? new long[capacity] : null;
     values = new long[capacity];
     Arrays.fill(values, EMPTY);
     referenced = new long[(capacity + 63) >>> 6];
@@ -56,12 +65,28 @@ public final class LongKeyIndex {
    * @throws IllegalArgumentException if {@code bytes} is below 1 KiB
    */
   public static LongKeyIndex withMemory(long bytes) {
+    return withMemory(bytes, false);
+  }
+
+  /**
+   * An index of one-{@code long} keys, or of two-{@code long} keys if {@code wide}, that uses at
+   * most about {@code bytes} of heap.
+   *
+   * @throws IllegalArgumentException if {@code bytes} is below 1 KiB
+   */
+  public static LongKeyIndex withMemory(long bytes, boolean wide) {
     if (bytes < 1024) {
       throw new IllegalArgumentException(
           "Cannot size the key index to " + bytes + " bytes: it needs at least 1 KiB");
     }
-    long slots = Long.highestOneBit(bytes / 16); // 16 bytes per slot, rounded down to a power of 2
-    return new LongKeyIndex((int) Math.min(slots, 1 << 30));
+    // 16 (or 24) bytes per slot, rounded down to a power of 2
+    long slots = Long.highestOneBit(bytes / (wide ? 24 : 16));
+    return new LongKeyIndex((int) Math.min(slots, 1 << 30), wide);
+  }
+
+  /** Whether keys are two {@code long}s. */
+  public boolean isWide() {
+    return his != null;
   }
 
   /** The number of keys the index holds before it starts evicting. */
@@ -81,7 +106,7 @@ public final class LongKeyIndex {
 
   /** The heap the index's arrays take, in bytes. */
   public long memoryBytes() {
-    return 16L * keys.length + 8L * referenced.length;
+    return (his == null ? 16L : 24L) * keys.length + 8L * referenced.length;
   }
 
   /** Packs a location. */
@@ -105,7 +130,12 @@ public final class LongKeyIndex {
 
   /** The location of {@code key}, or {@link #NONE} if the index does not hold it. */
   public long get(long key) {
-    int slot = find(key);
+    return get(0, key);
+  }
+
+  /** The location of the key {@code (hi, lo)}, or {@link #NONE} if the index does not hold it. */
+  public long get(long hi, long lo) {
+    int slot = find(hi, lo);
     if (slot < 0) {
       return NONE;
     }
@@ -115,10 +145,18 @@ public final class LongKeyIndex {
 
   /** Records that {@code key}'s live row is at {@code location}, evicting another if full. */
   public void put(long key, long location) {
+    put(0, key, location);
+  }
+
+  /** Records that the key {@code (hi, lo)}'s live row is at {@code location}. */
+  public void put(long hi, long lo, long location) {
     if (location < 0) {
-      throw new IllegalArgumentException("Cannot index key " + key + " at location " + location);
+      throw new IllegalArgumentException("Cannot index key " + lo + " at location " + location);
     }
-    int slot = find(key);
+    if (his == null && hi != 0) {
+      throw new IllegalArgumentException("Cannot put a wide key into a narrow index");
+    }
+    int slot = find(hi, lo);
     if (slot >= 0) {
       values[slot] = location;
       referenced[slot >>> 6] |= 1L << slot;
@@ -127,11 +165,14 @@ public final class LongKeyIndex {
     if (size >= maxSize) {
       evictOne();
     }
-    slot = home(key);
+    slot = home(hi, lo);
     while (values[slot] != EMPTY) {
       slot = (slot + 1) & mask;
     }
-    keys[slot] = key;
+    keys[slot] = lo;
+    if (his != null) {
+      his[slot] = hi;
+    }
     values[slot] = location;
     // No reference bit yet: a key written once and never touched again goes before keys that
     // are read or updated (a stream of new keys does not flush the hot ones out).
@@ -141,7 +182,12 @@ public final class LongKeyIndex {
 
   /** Forgets {@code key}; returns whether the index held it. */
   public boolean remove(long key) {
-    int slot = find(key);
+    return remove(0, key);
+  }
+
+  /** Forgets the key {@code (hi, lo)}; returns whether the index held it. */
+  public boolean remove(long hi, long lo) {
+    int slot = find(hi, lo);
     if (slot < 0) {
       return false;
     }
@@ -174,15 +220,15 @@ public final class LongKeyIndex {
     size = 0;
   }
 
-  private int home(long key) {
-    long h = key * 0x9E3779B97F4A7C15L; // Fibonacci hashing spreads sequential keys
+  private int home(long hi, long lo) {
+    long h = (lo ^ hi) * 0x9E3779B97F4A7C15L; // Fibonacci hashing spreads sequential keys
     return (int) (h ^ (h >>> 32)) & mask;
   }
 
-  private int find(long key) {
-    int slot = home(key);
+  private int find(long hi, long lo) {
+    int slot = home(hi, lo);
     while (values[slot] != EMPTY) {
-      if (keys[slot] == key) {
+      if (keys[slot] == lo && (his == null || his[slot] == hi)) {
         return slot;
       }
       slot = (slot + 1) & mask;
@@ -214,11 +260,14 @@ public final class LongKeyIndex {
     int gap = slot;
     int next = (gap + 1) & mask;
     while (values[next] != EMPTY) {
-      int home = home(keys[next]);
+      int home = home(his == null ? 0 : his[next], keys[next]);
       // Move the entry into the gap when its home is not cyclically within (gap, next].
       boolean movable = gap <= next ? (home <= gap || home > next) : (home <= gap && home > next);
       if (movable) {
         keys[gap] = keys[next];
+        if (his != null) {
+          his[gap] = his[next];
+        }
         values[gap] = values[next];
         copyBit(next, gap);
         gap = next;

@@ -8,6 +8,10 @@ import java.util.Arrays;
  * load. The per-flush bookkeeping of {@link KeyedWriter} (keys written, keys missed, rows of the
  * flush), where a {@code HashMap<Long, Long>} would allocate two objects per row.
  *
+ * <p>A <em>wide</em> map ({@link #wide()}) takes keys of two {@code long}s (the 128-bit hash of
+ * a {@link KeyCodec} key), {@code hi} and {@code lo}, in a third array; the one-{@code long}
+ * methods of a wide map mean {@code hi} 0, and the key methods of a narrow map need {@code hi} 0.
+ *
  * <p>Not thread-safe.
  */
 final class LongLongMap {
@@ -15,6 +19,7 @@ final class LongLongMap {
   static final long NONE = -1L;
 
   private long[] keys;
+  private long[] his; // wide maps only: the high half of each key
   private long[] values;
   private int mask;
   private int size;
@@ -24,11 +29,31 @@ final class LongLongMap {
   }
 
   LongLongMap(int expected) {
+    this(expected, false);
+  }
+
+  private LongLongMap(int expected, boolean wide) {
     int capacity = Integer.highestOneBit(Math.max(16, expected * 4 / 3 + 1) - 1) << 1;
     keys = new long[capacity];
+    his = wide ? new long[capacity] : null;
     values = new long[capacity];
     Arrays.fill(values, NONE);
     mask = capacity - 1;
+  }
+
+  /** A map whose keys are two {@code long}s. */
+  static LongLongMap wide() {
+    return new LongLongMap(16, true);
+  }
+
+  /** A map of keys as wide as {@code codec}'s. */
+  static LongLongMap of(KeyCodec codec) {
+    return new LongLongMap(16, codec.wide());
+  }
+
+  /** Whether keys are two {@code long}s. */
+  boolean isWide() {
+    return his != null;
   }
 
   int size() {
@@ -41,35 +66,49 @@ final class LongLongMap {
 
   /** The value of {@code key}, or {@link #NONE}. */
   long get(long key) {
-    int slot = home(key);
-    while (values[slot] != NONE) {
-      if (keys[slot] == key) {
-        return values[slot];
-      }
-      slot = (slot + 1) & mask;
-    }
-    return NONE;
+    return get(0, key);
+  }
+
+  /** The value of the key {@code (hi, lo)}, or {@link #NONE}. */
+  long get(long hi, long lo) {
+    int slot = find(hi, lo);
+    return slot < 0 ? NONE : values[slot];
   }
 
   boolean containsKey(long key) {
-    return get(key) != NONE;
+    return get(0, key) != NONE;
+  }
+
+  boolean containsKey(long hi, long lo) {
+    return get(hi, lo) != NONE;
   }
 
   /** Maps {@code key} to {@code value} (not negative); returns the previous value or NONE. */
   long put(long key, long value) {
+    return put(0, key, value);
+  }
+
+  /** Maps the key {@code (hi, lo)} to {@code value} (not negative); returns the previous value. */
+  long put(long hi, long lo, long value) {
     if (value < 0) {
-      throw new IllegalArgumentException("Cannot map key " + key + " to a negative value");
+      throw new IllegalArgumentException("Cannot map key " + lo + " to a negative value");
     }
-    int slot = home(key);
+    if (his == null && hi != 0) {
+      throw new IllegalArgumentException("Cannot put a wide key into a narrow map");
+    }
+    int slot = home(hi, lo);
     while (values[slot] != NONE) {
-      if (keys[slot] == key) {
+      if (keys[slot] == lo && (his == null || his[slot] == hi)) {
         long previous = values[slot];
         values[slot] = value;
         return previous;
       }
       slot = (slot + 1) & mask;
     }
-    keys[slot] = key;
+    keys[slot] = lo;
+    if (his != null) {
+      his[slot] = hi;
+    }
     values[slot] = value;
     if (++size > (mask + 1) / 4 * 3) {
       grow();
@@ -79,16 +118,29 @@ final class LongLongMap {
 
   /** Removes {@code key}; returns its value or NONE. */
   long remove(long key) {
-    int slot = home(key);
+    return remove(0, key);
+  }
+
+  /** Removes the key {@code (hi, lo)}; returns its value or NONE. */
+  long remove(long hi, long lo) {
+    int slot = find(hi, lo);
+    if (slot < 0) {
+      return NONE;
+    }
+    long previous = values[slot];
+    removeAt(slot);
+    return previous;
+  }
+
+  private int find(long hi, long lo) {
+    int slot = home(hi, lo);
     while (values[slot] != NONE) {
-      if (keys[slot] == key) {
-        long previous = values[slot];
-        removeAt(slot);
-        return previous;
+      if (keys[slot] == lo && (his == null || his[slot] == hi)) {
+        return slot;
       }
       slot = (slot + 1) & mask;
     }
-    return NONE;
+    return -1;
   }
 
   /** Forgets every key, keeping the arrays (and shrinking them if they grew very large). */
@@ -98,6 +150,7 @@ final class LongLongMap {
     }
     if (keys.length > 1 << 16 && size < keys.length / 16) {
       keys = new long[keys.length / 4];
+      his = his == null ? null : new long[keys.length];
       values = new long[keys.length];
       mask = keys.length - 1;
     }
@@ -105,13 +158,36 @@ final class LongLongMap {
     size = 0;
   }
 
-  /** Calls {@code action} with every entry, in no particular order. Do not change the map in it. */
+  /**
+   * Calls {@code action} with every entry, in no particular order. Do not change the map in it.
+   * Of a wide map, only the low halves of the keys: see {@link #forEachKey}.
+   */
   void forEach(Entry action) {
     for (int i = 0; i < keys.length; i++) {
       if (values[i] != NONE) {
         action.accept(keys[i], values[i]);
       }
     }
+  }
+
+  /** Calls {@code action} with every entry, whole keys, in no particular order. */
+  void forEachKey(KeyEntry action) {
+    for (int i = 0; i < keys.length; i++) {
+      if (values[i] != NONE) {
+        action.accept(his == null ? 0 : his[i], keys[i], values[i]);
+      }
+    }
+  }
+
+  /** A copy of this map. */
+  LongLongMap copy() {
+    LongLongMap copy = new LongLongMap(16, his != null);
+    copy.keys = keys.clone();
+    copy.his = his == null ? null : his.clone();
+    copy.values = values.clone();
+    copy.mask = mask;
+    copy.size = size;
+    return copy;
   }
 
   /** Replaces every value with {@code f(key, value)} (not negative). */
@@ -127,8 +203,11 @@ final class LongLongMap {
     }
   }
 
-  /** The keys, sorted. */
+  /** The keys, sorted (of a narrow map). */
   long[] sortedKeys() {
+    if (his != null) {
+      throw new IllegalStateException("A wide map's keys have no order");
+    }
     long[] out = new long[size];
     int n = 0;
     for (int i = 0; i < keys.length; i++) {
@@ -145,30 +224,45 @@ final class LongLongMap {
     void accept(long key, long value);
   }
 
+  /** An entry visitor of whole keys. */
+  interface KeyEntry {
+    void accept(long hi, long lo, long value);
+  }
+
   /** A value update. */
   interface Update {
     long apply(long key, long value);
   }
 
-  private int home(long key) {
-    long h = key * 0x9E3779B97F4A7C15L;
+  private int home(long hi, long lo) {
+    long h = (lo ^ hi) * 0x9E3779B97F4A7C15L;
     return (int) (h ^ (h >>> 32)) & mask;
+  }
+
+  private int homeOf(int slot) {
+    return home(his == null ? 0 : his[slot], keys[slot]);
   }
 
   private void grow() {
     long[] oldKeys = keys;
+    long[] oldHis = his;
     long[] oldValues = values;
     keys = new long[oldKeys.length * 2];
+    his = oldHis == null ? null : new long[keys.length];
     values = new long[keys.length];
     Arrays.fill(values, NONE);
     mask = keys.length - 1;
     for (int i = 0; i < oldKeys.length; i++) {
       if (oldValues[i] != NONE) {
-        int slot = home(oldKeys[i]);
+        long hi = oldHis == null ? 0 : oldHis[i];
+        int slot = home(hi, oldKeys[i]);
         while (values[slot] != NONE) {
           slot = (slot + 1) & mask;
         }
         keys[slot] = oldKeys[i];
+        if (his != null) {
+          his[slot] = hi;
+        }
         values[slot] = oldValues[i];
       }
     }
@@ -178,10 +272,13 @@ final class LongLongMap {
     int gap = slot;
     int next = (gap + 1) & mask;
     while (values[next] != NONE) {
-      int home = home(keys[next]);
+      int home = homeOf(next);
       boolean movable = gap <= next ? (home <= gap || home > next) : (home <= gap && home > next);
       if (movable) {
         keys[gap] = keys[next];
+        if (his != null) {
+          his[gap] = his[next];
+        }
         values[gap] = values[next];
         gap = next;
       }

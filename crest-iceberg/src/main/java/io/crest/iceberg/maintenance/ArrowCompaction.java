@@ -13,10 +13,9 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.LongConsumer;
+import java.util.function.Consumer;
 import java.util.stream.IntStream;
 import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.vector.BaseIntVector;
 import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.BitVector;
 import org.apache.arrow.vector.DateDayVector;
@@ -37,7 +36,6 @@ import org.apache.iceberg.DeleteFile;
 import org.apache.iceberg.FileContent;
 import org.apache.iceberg.FileFormat;
 import org.apache.iceberg.FileScanTask;
-import org.apache.iceberg.MetricsConfig;
 import org.apache.iceberg.PartitionSpec;
 import org.apache.iceberg.Schema;
 import org.apache.iceberg.StructLike;
@@ -52,7 +50,6 @@ import org.apache.iceberg.deletes.PositionDeleteIndex;
 import org.apache.iceberg.expressions.Expression;
 import org.apache.iceberg.io.CloseableIterable;
 import org.apache.iceberg.io.CloseableIterator;
-import org.apache.iceberg.parquet.ParquetUtil;
 import org.apache.iceberg.types.Type;
 import org.apache.iceberg.types.TypeUtil;
 import org.apache.iceberg.types.Types;
@@ -146,14 +143,14 @@ public final class ArrowCompaction {
 
   /**
    * What a keyed table's flush adds to a rewrite: rows it deletes beyond the files' committed
-   * deletes, and where the key of each row written goes.
+   * deletes, and who sees the rows written (to read their keys).
    *
    * @param deletedToo sorted positions to drop as well, by data file location
-   * @param keyColumn the table's key, a long or int column
-   * @param keys takes the key of every row written, in the order of the rows in the files
-   *     {@link Rewritten#dataFiles} lists (rolled one after another)
+   * @param written takes every batch written, in the order of the rows in the files {@link
+   *     Rewritten#dataFiles} lists (rolled one after another), while the rewrite still owns it:
+   *     it must not keep the batch or its vectors
    */
-  public record Keyed(Map<String, long[]> deletedToo, String keyColumn, LongConsumer keys) {}
+  public record Keyed(Map<String, long[]> deletedToo, Consumer<VectorSchemaRoot> written) {}
 
   /**
    * As {@link #rewrite(Table, PartitionSpec, StructLike, List, BufferAllocator)}, also dropping
@@ -203,16 +200,6 @@ public final class ArrowCompaction {
   private static long copy(Table table, Schema schema, List<Field> fields, Set<Integer> missing,
       FileScanTask task, Deleted deleted, ArrowDataWriter writer,
       BufferAllocator decoded, Keyed keyed) throws IOException {
-    int keyAt = -1;
-    if (keyed != null) {
-      for (int i = 0; i < fields.size() && keyAt < 0; i++) {
-        keyAt = fields.get(i).getName().equals(keyed.keyColumn()) ? i : -1;
-      }
-      if (keyAt < 0) {
-        throw new IllegalArgumentException("Cannot rewrite data files of table " + table.name()
-            + ": it has no key column " + keyed.keyColumn());
-      }
-    }
     if (deleted != null
         && (task.start() != 0 || task.length() != task.file().fileSizeInBytes())) {
       // Row positions are counted from the start of the file.
@@ -245,13 +232,11 @@ public final class ArrowCompaction {
             vectors = select(vectors, kept, decoded, owned);
           }
           if (kept.length > 0) {
-            writer.write(new VectorSchemaRoot(fields, vectors, kept.length));
+            VectorSchemaRoot written = new VectorSchemaRoot(fields, vectors, kept.length);
+            writer.write(written);
             rows += kept.length;
-            if (keyAt >= 0) {
-              BaseIntVector keys = (BaseIntVector) vectors.get(keyAt);
-              for (int i = 0; i < kept.length; i++) {
-                keyed.keys().accept(keys.getValueAsLong(i));
-              }
+            if (keyed != null) {
+              keyed.written().accept(written);
             }
           }
         } finally {
@@ -293,9 +278,13 @@ public final class ArrowCompaction {
    *     which the generic path fills in
    */
   private static Set<Integer> missingColumns(Table table, Schema schema, FileScanTask task) {
-    Set<Integer> present = ParquetUtil.fileMetrics(
-            table.io().newInputFile(task.file().location()), MetricsConfig.getDefault())
-        .valueCounts().keySet();
+    Set<Integer> present;
+    try {
+      present = ParquetFooters.topLevelFieldIds(table.io().newInputFile(task.file().location()));
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot read the footer of data file "
+          + task.file().location() + " of table " + table.name(), e);
+    }
     Set<Integer> missing = new LinkedHashSet<>();
     for (Types.NestedField f : schema.columns()) {
       if (!present.contains(f.fieldId())) {

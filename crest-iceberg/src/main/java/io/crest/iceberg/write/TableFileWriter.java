@@ -4,6 +4,7 @@ import io.crest.errors.CrestException;
 import io.crest.errors.ValidationException;
 import io.crest.iceberg.commit.TableCommittable;
 import io.crest.iceberg.commit.TableCommittable.FileGroup;
+import io.crest.iceberg.keyed.KeyCodec;
 import io.crest.iceberg.keyed.KeyedWriter;
 import io.crest.iceberg.schema.ArrowSchemas;
 import io.crest.iceberg.schema.SchemaReconciler;
@@ -72,7 +73,7 @@ public final class TableFileWriter implements AutoCloseable {
   private Record[] rowBuffer = new Record[0];
   private boolean[] deleteBuffer = new boolean[0];
   private GenericRows generic;
-  // Upserts by one long or int key: deletes by position through a key index (lives across flushes).
+  // Upserts by keys the index holds: deletes by position through it (lives across flushes).
   private KeyedWriter keyed;
   private final String pipelineId;
   private final String branch;
@@ -217,7 +218,7 @@ public final class TableFileWriter implements AutoCloseable {
       deleteBuffer[i] = ops != null && OpColumn.isDelete(ops, i);
     }
     if (settings.keyedByIndex(t.schema())) {
-      keyedWriter().write(t, rowBuffer, deleteBuffer, rows);
+      keyedWriter(t).write(t, rowBuffer, deleteBuffer, rows);
       return;
     }
     if (generic != null && generic.schemaId() != t.schema().schemaId()) {
@@ -229,11 +230,11 @@ public final class TableFileWriter implements AutoCloseable {
     generic.write(rowBuffer, deleteBuffer, rows);
   }
 
-  private KeyedWriter keyedWriter() {
+  private KeyedWriter keyedWriter(Table t) {
     if (keyed == null) {
       keyed = new KeyedWriter(tableName, pipelineId, branch,
-          settings.strategy().keyColumns().get(0), settings.keyIndexBytes(),
-          settings.maxDeletedRatio());
+          KeyCodec.of(t.schema(), settings.strategy().keyColumns(), tableName),
+          settings.keyIndexBytes(), settings.maxDeletedRatio());
     }
     if (keyIndexStale && !keyed.isOpen()) {
       keyIndexStale = false;
@@ -248,7 +249,7 @@ public final class TableFileWriter implements AutoCloseable {
    * table (the rows then go through Iceberg's generic writer from now on).
    */
   private boolean writeKeyed(Table t, VectorSchemaRoot root, Prepared p) {
-    KeyedWriter k = keyedWriter();
+    KeyedWriter k = keyedWriter(t);
     VectorSchemaRoot batch = root;
     if (p.opOrdinal >= 0) {
       List<FieldVector> vectors = new ArrayList<>(root.getFieldVectors());

@@ -22,7 +22,7 @@ import java.util.Set;
  * @param encoderThreads threads that encode Parquet files of an unpartitioned table
  * @param equalityDeletes whether upserts delete replaced rows by equality (Iceberg's delta writer)
  *     even where a key index could delete them by position
- * @param keyIndexBytes the heap the key index of an upsert by one long or int key may take
+ * @param keyIndexBytes the heap the key index of an upsert deleting by position may take
  * @param maxDeletedRatio the share of a keyed table's rows that may be deleted rows before a
  *     flush rewrites the most deleted data files without them
  */
@@ -75,16 +75,13 @@ public record WriteSettings(
   }
 
   /**
-   * Whether upserts into {@code table} go through the key index and delete by position: one key
-   * column of type long or int, unless equality deletes were asked for.
+   * Whether upserts into {@code table} go through the key index and delete by position: key
+   * columns of the types the index reads ({@link io.crest.iceberg.keyed.KeyCodec}), unless
+   * equality deletes were asked for.
    */
   public boolean keyedByIndex(org.apache.iceberg.Schema table) {
-    if (!upsert() || equalityDeletes || strategy.keyColumns().size() != 1) {
-      return false;
-    }
-    org.apache.iceberg.types.Types.NestedField key = table.findField(strategy.keyColumns().get(0));
-    return key != null && (key.type().typeId() == org.apache.iceberg.types.Type.TypeID.LONG
-        || key.type().typeId() == org.apache.iceberg.types.Type.TypeID.INTEGER);
+    return upsert() && !equalityDeletes
+        && io.crest.iceberg.keyed.KeyCodec.unsupported(table, strategy.keyColumns()) == null;
   }
 
   /** The batch columns that are not table columns: the op column of a CDC upsert. */
