@@ -99,7 +99,6 @@ public final class KeyedWriter {
   private TrackedDataFiles columnar;
   private final LongLongMap flushRows; // key -> location in this flush
   private final LongLongMap misses; // keys to find in the table (value 0)
-  private final LongLongMap touched; // every key upserted or deleted (0)
   private final LongLongMap indexHits; // key -> committed row, from the index
   private long[] deleted = new long[1024]; // locations of rows to delete
   private int deletedCount;
@@ -131,7 +130,6 @@ public final class KeyedWriter {
     this.keys = new KeyIndexState(pipelineId, codec, indexBytes);
     this.flushRows = LongLongMap.of(codec);
     this.misses = LongLongMap.of(codec);
-    this.touched = LongLongMap.of(codec);
     this.indexHits = LongLongMap.of(codec);
     this.batchLast = LongLongMap.of(codec);
     this.files = new DataFileIds(tableName);
@@ -160,7 +158,6 @@ public final class KeyedWriter {
       codec.of(row, key); // a null key was rejected before (required columns are checked)
       long hi = key.hi;
       long lo = key.lo;
-      touched.put(hi, lo, 0);
       deleteEarlier(hi, lo);
       if (!deleteRows[i]) {
         if (records == null) {
@@ -220,7 +217,6 @@ public final class KeyedWriter {
       if (batchLast.get(his[i], los[i]) != i) {
         continue; // a later row of the batch replaces it: never written
       }
-      touched.put(his[i], los[i], 0);
       deleteEarlier(his[i], los[i]);
       if (deleteRows == null || !deleteRows[i]) {
         chosen[count++] = i;
@@ -505,7 +501,11 @@ public final class KeyedWriter {
       if (rewrite != null) {
         replaced.addAll(rewrite.removedDeletes());
       }
-      KeyedRedo redo = new KeyedRedo(branch, codec, touched.copy(), List.copyOf(written),
+      // Every key the flush upserted or deleted: at its first row it was found in the index or
+      // missed it.
+      LongLongMap touched = misses.copy();
+      indexHits.forEachKey((hi, lo, location) -> touched.put(hi, lo, 0));
+      KeyedRedo redo = new KeyedRedo(branch, codec, touched, List.copyOf(written),
           targets(own));
       // The flush's rows are where the next flush finds them.
       flushRows.forEachKey((hi, lo, location) -> index.put(hi, lo, location));
@@ -598,7 +598,6 @@ public final class KeyedWriter {
     records = null;
     flushRows.clear();
     misses.clear();
-    touched.clear();
     indexHits.clear();
     deletedCount = 0;
     written.clear();

@@ -5,7 +5,8 @@ import java.util.Arrays;
 /**
  * Where the live row of each {@code long} key is: key to (data file id, row position), in a
  * fixed amount of memory. An open-addressing hash table (linear probing, backward-shift removal)
- * over two {@code long} arrays and a reference bit per slot; when it is full, the CLOCK algorithm
+ * over one {@code long} array (a slot's key and location side by side, so a probe touches one
+ * cache line) and a reference bit per slot; when it is full, the CLOCK algorithm
  * evicts an entry not looked up or updated since the hand last passed it (an approximation of
  * least recently used in which keys written once and never touched again go first).
  *
@@ -16,7 +17,7 @@ import java.util.Arrays;
  *
  * <p>A <em>wide</em> index ({@link #withMemory(long, boolean)}) takes keys of two {@code long}s,
  * {@code hi} and {@code lo} (the 128-bit hash of a {@link KeyCodec} key of other types or several
- * columns), in a third array: 24 bytes per slot, at most {@value #WIDE_BYTES_PER_KEY} bytes per
+ * columns), in 24 bytes per slot, at most {@value #WIDE_BYTES_PER_KEY} bytes per
  * key held. Its one-{@code long} methods mean {@code hi} 0.
  *
  * <p>File ids come from the caller (for example the ordinal of a data file in its registry), at
@@ -39,9 +40,11 @@ public final class LongKeyIndex {
   private static final int POSITION_BITS = 40;
   private static final long EMPTY = -1L; // value of a free slot (a location is never negative)
 
-  private final long[] keys;
-  private final long[] his; // wide only: the high half of each key
-  private final long[] values;
+  // Slot i at [i * stride]: lo, then (wide only) hi, then the location (EMPTY: a free slot), so a
+  // probe touches one cache line.
+  private final int stride;
+  private final int valueAt;
+  private final long[] slots;
   private final long[] referenced;
   private final int mask;
   private final int maxSize;
@@ -50,10 +53,10 @@ public final class LongKeyIndex {
   private long evictions;
 
   private LongKeyIndex(int capacity, boolean wide) {
-    keys = new long[capacity];
-    his = wide ? new long[capacity] : null;
-    values = new long[capacity];
-    Arrays.fill(values, EMPTY);
+    stride = wide ? 3 : 2;
+    valueAt = stride - 1;
+    slots = new long[capacity * stride];
+    fillEmpty();
     referenced = new long[(capacity + 63) >>> 6];
     mask = capacity - 1;
     maxSize = Math.max(1, capacity / 4 * 3);
@@ -86,7 +89,7 @@ public final class LongKeyIndex {
 
   /** Whether keys are two {@code long}s. */
   public boolean isWide() {
-    return his != null;
+    return stride == 3;
   }
 
   /** The number of keys the index holds before it starts evicting. */
@@ -106,7 +109,7 @@ public final class LongKeyIndex {
 
   /** The heap the index's arrays take, in bytes. */
   public long memoryBytes() {
-    return (his == null ? 16L : 24L) * keys.length + 8L * referenced.length;
+    return 8L * slots.length + 8L * referenced.length;
   }
 
   /** Packs a location. */
@@ -140,7 +143,7 @@ public final class LongKeyIndex {
       return NONE;
     }
     referenced[slot >>> 6] |= 1L << slot;
-    return values[slot];
+    return slots[slot * stride + valueAt];
   }
 
   /** Records that {@code key}'s live row is at {@code location}, evicting another if full. */
@@ -153,12 +156,12 @@ public final class LongKeyIndex {
     if (location < 0) {
       throw new IllegalArgumentException("Cannot index key " + lo + " at location " + location);
     }
-    if (his == null && hi != 0) {
+    if (stride == 2 && hi != 0) {
       throw new IllegalArgumentException("Cannot put a wide key into a narrow index");
     }
     int slot = find(hi, lo);
     if (slot >= 0) {
-      values[slot] = location;
+      slots[slot * stride + valueAt] = location;
       referenced[slot >>> 6] |= 1L << slot;
       return;
     }
@@ -166,14 +169,15 @@ public final class LongKeyIndex {
       evictOne();
     }
     slot = home(hi, lo);
-    while (values[slot] != EMPTY) {
+    while (slots[slot * stride + valueAt] != EMPTY) {
       slot = (slot + 1) & mask;
     }
-    keys[slot] = lo;
-    if (his != null) {
-      his[slot] = hi;
+    int at = slot * stride;
+    slots[at] = lo;
+    if (stride == 3) {
+      slots[at + 1] = hi;
     }
-    values[slot] = location;
+    slots[at + valueAt] = location;
     // No reference bit yet: a key written once and never touched again goes before keys that
     // are read or updated (a stream of new keys does not flush the hot ones out).
     referenced[slot >>> 6] &= ~(1L << slot);
@@ -202,8 +206,9 @@ public final class LongKeyIndex {
   public int removeFile(int fileId) {
     int removed = 0;
     int slot = 0;
-    while (slot < keys.length) {
-      if (values[slot] != EMPTY && fileId(values[slot]) == fileId) {
+    while (slot <= mask) {
+      long location = slots[slot * stride + valueAt];
+      if (location != EMPTY && fileId(location) == fileId) {
         removeAt(slot); // may shift a later entry into this slot: look at it again
         removed++;
       } else {
@@ -215,9 +220,15 @@ public final class LongKeyIndex {
 
   /** Forgets every key. */
   public void clear() {
-    Arrays.fill(values, EMPTY);
+    fillEmpty();
     Arrays.fill(referenced, 0L);
     size = 0;
+  }
+
+  private void fillEmpty() {
+    for (int i = valueAt; i < slots.length; i += stride) {
+      slots[i] = EMPTY;
+    }
   }
 
   private int home(long hi, long lo) {
@@ -227,13 +238,16 @@ public final class LongKeyIndex {
 
   private int find(long hi, long lo) {
     int slot = home(hi, lo);
-    while (values[slot] != EMPTY) {
-      if (keys[slot] == lo && (his == null || his[slot] == hi)) {
+    while (true) {
+      int at = slot * stride;
+      if (slots[at + valueAt] == EMPTY) {
+        return -1;
+      }
+      if (slots[at] == lo && (stride == 2 || slots[at + 1] == hi)) {
         return slot;
       }
       slot = (slot + 1) & mask;
     }
-    return -1;
   }
 
   /** CLOCK: clears reference bits until it meets an entry without one, and removes it. */
@@ -241,7 +255,7 @@ public final class LongKeyIndex {
     while (true) {
       int slot = hand;
       hand = (hand + 1) & mask;
-      if (values[slot] == EMPTY) {
+      if (slots[slot * stride + valueAt] == EMPTY) {
         continue;
       }
       long bit = 1L << slot;
@@ -259,22 +273,19 @@ public final class LongKeyIndex {
   private void removeAt(int slot) {
     int gap = slot;
     int next = (gap + 1) & mask;
-    while (values[next] != EMPTY) {
-      int home = home(his == null ? 0 : his[next], keys[next]);
+    while (slots[next * stride + valueAt] != EMPTY) {
+      int at = next * stride;
+      int home = home(stride == 3 ? slots[at + 1] : 0, slots[at]);
       // Move the entry into the gap when its home is not cyclically within (gap, next].
       boolean movable = gap <= next ? (home <= gap || home > next) : (home <= gap && home > next);
       if (movable) {
-        keys[gap] = keys[next];
-        if (his != null) {
-          his[gap] = his[next];
-        }
-        values[gap] = values[next];
+        System.arraycopy(slots, at, slots, gap * stride, stride);
         copyBit(next, gap);
         gap = next;
       }
       next = (next + 1) & mask;
     }
-    values[gap] = EMPTY;
+    slots[gap * stride + valueAt] = EMPTY;
     referenced[gap >>> 6] &= ~(1L << gap);
     size--;
   }

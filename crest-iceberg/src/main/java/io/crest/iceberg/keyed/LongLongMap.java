@@ -4,13 +4,14 @@ import java.util.Arrays;
 
 /**
  * A growable map from {@code long} keys to non-negative {@code long} values without boxing:
- * open addressing with linear probing and backward-shift removal over two arrays, doubled at 3/4
- * load. The per-flush bookkeeping of {@link KeyedWriter} (keys written, keys missed, rows of the
- * flush), where a {@code HashMap<Long, Long>} would allocate two objects per row.
+ * open addressing with linear probing and backward-shift removal, doubled at 3/4 load. The
+ * per-flush bookkeeping of {@link KeyedWriter} (keys missed, keys found in the index, rows of the
+ * flush), where a {@code HashMap<Long, Long>} would allocate two objects per row. A slot's key and
+ * value sit next to each other in one array, so a probe touches one cache line.
  *
  * <p>A <em>wide</em> map ({@link #wide()}) takes keys of two {@code long}s (the 128-bit hash of
- * a {@link KeyCodec} key), {@code hi} and {@code lo}, in a third array; the one-{@code long}
- * methods of a wide map mean {@code hi} 0, and the key methods of a narrow map need {@code hi} 0.
+ * a {@link KeyCodec} key), {@code hi} and {@code lo}; the one-{@code long} methods of a wide map
+ * mean {@code hi} 0, and the key methods of a narrow map need {@code hi} 0.
  *
  * <p>Not thread-safe.
  */
@@ -18,9 +19,10 @@ final class LongLongMap {
   /** What {@link #get} returns for an absent key. */
   static final long NONE = -1L;
 
-  private long[] keys;
-  private long[] his; // wide maps only: the high half of each key
-  private long[] values;
+  // Slot i at [i * stride]: lo, then (wide only) hi, then the value (NONE: a free slot).
+  private final int stride;
+  private final int valueAt; // offset of the value in a slot
+  private long[] slots;
   private int mask;
   private int size;
 
@@ -33,11 +35,17 @@ final class LongLongMap {
   }
 
   private LongLongMap(int expected, boolean wide) {
+    stride = wide ? 3 : 2;
+    valueAt = stride - 1;
     int capacity = Integer.highestOneBit(Math.max(16, expected * 4 / 3 + 1) - 1) << 1;
-    keys = new long[capacity];
-    his = wide ? new long[capacity] : null;
-    values = new long[capacity];
-    Arrays.fill(values, NONE);
+    allocate(capacity);
+  }
+
+  private void allocate(int capacity) {
+    slots = new long[capacity * stride];
+    for (int i = valueAt; i < slots.length; i += stride) {
+      slots[i] = NONE;
+    }
     mask = capacity - 1;
   }
 
@@ -53,7 +61,7 @@ final class LongLongMap {
 
   /** Whether keys are two {@code long}s. */
   boolean isWide() {
-    return his != null;
+    return stride == 3;
   }
 
   int size() {
@@ -71,16 +79,16 @@ final class LongLongMap {
 
   /** The value of the key {@code (hi, lo)}, or {@link #NONE}. */
   long get(long hi, long lo) {
-    int slot = find(hi, lo);
-    return slot < 0 ? NONE : values[slot];
+    int at = find(hi, lo);
+    return at < 0 ? NONE : slots[at + valueAt];
   }
 
   boolean containsKey(long key) {
-    return get(0, key) != NONE;
+    return find(0, key) >= 0;
   }
 
   boolean containsKey(long hi, long lo) {
-    return get(hi, lo) != NONE;
+    return find(hi, lo) >= 0;
   }
 
   /** Maps {@code key} to {@code value} (not negative); returns the previous value or NONE. */
@@ -93,27 +101,30 @@ final class LongLongMap {
     if (value < 0) {
       throw new IllegalArgumentException("Cannot map key " + lo + " to a negative value");
     }
-    if (his == null && hi != 0) {
+    if (stride == 2 && hi != 0) {
       throw new IllegalArgumentException("Cannot put a wide key into a narrow map");
     }
     int slot = home(hi, lo);
-    while (values[slot] != NONE) {
-      if (keys[slot] == lo && (his == null || his[slot] == hi)) {
-        long previous = values[slot];
-        values[slot] = value;
-        return previous;
+    while (true) {
+      int at = slot * stride;
+      long current = slots[at + valueAt];
+      if (current == NONE) {
+        slots[at] = lo;
+        if (stride == 3) {
+          slots[at + 1] = hi;
+        }
+        slots[at + valueAt] = value;
+        if (++size > (mask + 1) / 4 * 3) {
+          grow();
+        }
+        return NONE;
+      }
+      if (slots[at] == lo && (stride == 2 || slots[at + 1] == hi)) {
+        slots[at + valueAt] = value;
+        return current;
       }
       slot = (slot + 1) & mask;
     }
-    keys[slot] = lo;
-    if (his != null) {
-      his[slot] = hi;
-    }
-    values[slot] = value;
-    if (++size > (mask + 1) / 4 * 3) {
-      grow();
-    }
-    return NONE;
   }
 
   /** Removes {@code key}; returns its value or NONE. */
@@ -123,38 +134,43 @@ final class LongLongMap {
 
   /** Removes the key {@code (hi, lo)}; returns its value or NONE. */
   long remove(long hi, long lo) {
-    int slot = find(hi, lo);
-    if (slot < 0) {
+    int at = find(hi, lo);
+    if (at < 0) {
       return NONE;
     }
-    long previous = values[slot];
-    removeAt(slot);
+    long previous = slots[at + valueAt];
+    removeAt(at / stride);
     return previous;
   }
 
+  /** The array offset of the key's slot, or -1. */
   private int find(long hi, long lo) {
     int slot = home(hi, lo);
-    while (values[slot] != NONE) {
-      if (keys[slot] == lo && (his == null || his[slot] == hi)) {
-        return slot;
+    while (true) {
+      int at = slot * stride;
+      if (slots[at + valueAt] == NONE) {
+        return -1;
+      }
+      if (slots[at] == lo && (stride == 2 || slots[at + 1] == hi)) {
+        return at;
       }
       slot = (slot + 1) & mask;
     }
-    return -1;
   }
 
-  /** Forgets every key, keeping the arrays (and shrinking them if they grew very large). */
+  /** Forgets every key, keeping the array (and shrinking it if it grew very large). */
   void clear() {
     if (size == 0) {
       return;
     }
-    if (keys.length > 1 << 16 && size < keys.length / 16) {
-      keys = new long[keys.length / 4];
-      his = his == null ? null : new long[keys.length];
-      values = new long[keys.length];
-      mask = keys.length - 1;
+    int capacity = mask + 1;
+    if (capacity > 1 << 16 && size < capacity / 16) {
+      allocate(capacity / 4);
+    } else {
+      for (int i = valueAt; i < slots.length; i += stride) {
+        slots[i] = NONE;
+      }
     }
-    Arrays.fill(values, NONE);
     size = 0;
   }
 
@@ -163,28 +179,28 @@ final class LongLongMap {
    * Of a wide map, only the low halves of the keys: see {@link #forEachKey}.
    */
   void forEach(Entry action) {
-    for (int i = 0; i < keys.length; i++) {
-      if (values[i] != NONE) {
-        action.accept(keys[i], values[i]);
+    for (int at = 0; at < slots.length; at += stride) {
+      long value = slots[at + valueAt];
+      if (value != NONE) {
+        action.accept(slots[at], value);
       }
     }
   }
 
   /** Calls {@code action} with every entry, whole keys, in no particular order. */
   void forEachKey(KeyEntry action) {
-    for (int i = 0; i < keys.length; i++) {
-      if (values[i] != NONE) {
-        action.accept(his == null ? 0 : his[i], keys[i], values[i]);
+    for (int at = 0; at < slots.length; at += stride) {
+      long value = slots[at + valueAt];
+      if (value != NONE) {
+        action.accept(stride == 3 ? slots[at + 1] : 0, slots[at], value);
       }
     }
   }
 
   /** A copy of this map. */
   LongLongMap copy() {
-    LongLongMap copy = new LongLongMap(16, his != null);
-    copy.keys = keys.clone();
-    copy.his = his == null ? null : his.clone();
-    copy.values = values.clone();
+    LongLongMap copy = new LongLongMap(16, stride == 3);
+    copy.slots = slots.clone();
     copy.mask = mask;
     copy.size = size;
     return copy;
@@ -192,27 +208,29 @@ final class LongLongMap {
 
   /** Replaces every value with {@code f(key, value)} (not negative). */
   void replaceAll(Update f) {
-    for (int i = 0; i < keys.length; i++) {
-      if (values[i] != NONE) {
-        long v = f.apply(keys[i], values[i]);
+    for (int at = 0; at < slots.length; at += stride) {
+      long value = slots[at + valueAt];
+      if (value != NONE) {
+        long v = f.apply(slots[at], value);
         if (v < 0) {
-          throw new IllegalArgumentException("Cannot map key " + keys[i] + " to a negative value");
+          throw new IllegalArgumentException("Cannot map key " + slots[at]
+              + " to a negative value");
         }
-        values[i] = v;
+        slots[at + valueAt] = v;
       }
     }
   }
 
   /** The keys, sorted (of a narrow map). */
   long[] sortedKeys() {
-    if (his != null) {
+    if (stride == 3) {
       throw new IllegalStateException("A wide map's keys have no order");
     }
     long[] out = new long[size];
     int n = 0;
-    for (int i = 0; i < keys.length; i++) {
-      if (values[i] != NONE) {
-        out[n++] = keys[i];
+    for (int at = 0; at < slots.length; at += stride) {
+      if (slots[at + valueAt] != NONE) {
+        out[n++] = slots[at];
       }
     }
     Arrays.sort(out);
@@ -240,30 +258,21 @@ final class LongLongMap {
   }
 
   private int homeOf(int slot) {
-    return home(his == null ? 0 : his[slot], keys[slot]);
+    int at = slot * stride;
+    return home(stride == 3 ? slots[at + 1] : 0, slots[at]);
   }
 
   private void grow() {
-    long[] oldKeys = keys;
-    long[] oldHis = his;
-    long[] oldValues = values;
-    keys = new long[oldKeys.length * 2];
-    his = oldHis == null ? null : new long[keys.length];
-    values = new long[keys.length];
-    Arrays.fill(values, NONE);
-    mask = keys.length - 1;
-    for (int i = 0; i < oldKeys.length; i++) {
-      if (oldValues[i] != NONE) {
-        long hi = oldHis == null ? 0 : oldHis[i];
-        int slot = home(hi, oldKeys[i]);
-        while (values[slot] != NONE) {
+    long[] old = slots;
+    allocate((mask + 1) * 2);
+    for (int at = 0; at < old.length; at += stride) {
+      if (old[at + valueAt] != NONE) {
+        long hi = stride == 3 ? old[at + 1] : 0;
+        int slot = home(hi, old[at]);
+        while (slots[slot * stride + valueAt] != NONE) {
           slot = (slot + 1) & mask;
         }
-        keys[slot] = oldKeys[i];
-        if (his != null) {
-          his[slot] = hi;
-        }
-        values[slot] = oldValues[i];
+        System.arraycopy(old, at, slots, slot * stride, stride);
       }
     }
   }
@@ -271,20 +280,16 @@ final class LongLongMap {
   private void removeAt(int slot) {
     int gap = slot;
     int next = (gap + 1) & mask;
-    while (values[next] != NONE) {
+    while (slots[next * stride + valueAt] != NONE) {
       int home = homeOf(next);
       boolean movable = gap <= next ? (home <= gap || home > next) : (home <= gap && home > next);
       if (movable) {
-        keys[gap] = keys[next];
-        if (his != null) {
-          his[gap] = his[next];
-        }
-        values[gap] = values[next];
+        System.arraycopy(slots, next * stride, slots, gap * stride, stride);
         gap = next;
       }
       next = (next + 1) & mask;
     }
-    values[gap] = NONE;
+    slots[gap * stride + valueAt] = NONE;
     size--;
   }
 }
