@@ -135,9 +135,22 @@ public class KeyedTableBenchmark {
       new Field("id", FieldType.notNullable(ArrowType.Utf8.INSTANCE), null),
       new Field("v", FieldType.notNullable(new ArrowType.Int(64, true)), null)));
 
-  /** The string key of key number {@code key}, as UTF-8. */
-  static byte[] stringKey(long key) {
-    return String.format("customer-%010d", key).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+  private static byte[][] stringKeys = new byte[0][];
+
+  /**
+   * The string keys of key numbers 0 to {@code max}, as UTF-8: made once (outside the measured
+   * operations: setups call this first) and kept.
+   */
+  static synchronized byte[][] stringKeys(int max) {
+    if (stringKeys.length <= max) {
+      byte[][] more = java.util.Arrays.copyOf(stringKeys, max + 1);
+      for (int i = stringKeys.length; i <= max; i++) {
+        more[i] = String.format("customer-%010d", i)
+            .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      }
+      stringKeys = more;
+    }
+    return stringKeys;
   }
 
   /** The stream's keys, row by row: the same for every variant and trial. */
@@ -175,6 +188,9 @@ public class KeyedTableBenchmark {
     public void setUp() throws IOException {
       allocator = new RootAllocator();
       keys = keys(FLUSHES);
+      if (key.equals("string")) {
+        stringKeys(KEYS); // not in the measured operations
+      }
       warehouse = scratch("crest-keyed-ingest");
     }
 
@@ -384,6 +400,10 @@ public class KeyedTableBenchmark {
     @Param({"250000", "10000000"})
     public int baseKeys;
 
+    /** The key column: {@code long}, or {@code string} (held by the index by their hash). */
+    @Param({"long"})
+    public String key;
+
     BufferAllocator allocator;
     Path warehouse;
     long[] keys;
@@ -395,17 +415,22 @@ public class KeyedTableBenchmark {
       warehouse = scratch("crest-keyed-restart");
       long started = System.nanoTime();
       PipelineStats stats;
+      boolean strings = key.equals("string");
+      if (strings) {
+        stringKeys(Math.max(baseKeys, KEYS)); // not in the measured restarts
+      }
       if (baseKeys == KEYS) {
         keys = keys(RESTART_BASE_FLUSHES + 200);
-        stats = ingest(allocator, warehouse, restart, formatVersion, keys, 0,
-            RESTART_BASE_FLUSHES * FLUSH_ROWS, "restart-setup");
+        stats = ingest(allocator, warehouse, restart, formatVersion, keys,
+            values(0, RESTART_BASE_FLUSHES * FLUSH_ROWS), RESTART_BASE_FLUSHES * FLUSH_ROWS,
+            FLUSH_ROWS, "restart-setup", strings);
       } else {
         long[] base = new long[baseKeys];
         for (int i = 0; i < baseKeys; i++) {
           base[i] = i;
         }
         stats = ingest(allocator, warehouse, "append", formatVersion, base, base, baseKeys,
-            1_000_000, "restart-setup");
+            1_000_000, "restart-setup", strings);
         // The restarts' keys come after RESTART_BASE_FLUSHES flushes' worth of unused ones.
         Random random = new Random(42);
         keys = new long[(RESTART_BASE_FLUSHES + 200) * FLUSH_ROWS];
@@ -435,14 +460,25 @@ public class KeyedTableBenchmark {
     if ((flush + 1) * FLUSH_ROWS > s.keys.length) {
       throw new IllegalStateException("Cannot restart more than 200 times in one trial");
     }
-    PipelineStats stats = ingest(s.allocator, s.warehouse, s.restart, s.formatVersion, s.keys,
-        flush * FLUSH_ROWS, FLUSH_ROWS, "restart-" + s.run++);
+    PipelineStats stats = ingest(s.allocator, s.warehouse, s.restart, s.formatVersion,
+        java.util.Arrays.copyOfRange(s.keys, flush * FLUSH_ROWS, (flush + 1) * FLUSH_ROWS),
+        values(flush * FLUSH_ROWS, FLUSH_ROWS), FLUSH_ROWS, FLUSH_ROWS, "restart-" + s.run++,
+        s.key.equals("string"));
     if (stats.rowsCommitted() != rowsWritten(s.restart, s.keys, flush * FLUSH_ROWS, FLUSH_ROWS)
         || stats.commits() != 1) {
       throw new IllegalStateException("Cannot restart and commit " + FLUSH_ROWS + " rows: "
           + stats);
     }
     return stats.rowsCommitted();
+  }
+
+  /** The values {@code from}, {@code from + 1}, ... of {@code count} rows: each row's index. */
+  static long[] values(int from, int count) {
+    long[] values = new long[count];
+    for (int i = 0; i < count; i++) {
+      values[i] = from + i;
+    }
+    return values;
   }
 
   /** Ingests {@code count} rows of {@code keys} from {@code from}, {@code v} the row's index. */
@@ -593,14 +629,9 @@ public class KeyedTableBenchmark {
       this.keys = keys;
       this.values = values;
       this.count = count;
-      if (stringKeys) { // made before the pipeline starts, not on the source's thread
-        strings = new byte[(int) java.util.Arrays.stream(keys, 0, count).max().orElse(0) + 1][];
-        for (int i = 0; i < strings.length; i++) {
-          strings[i] = stringKey(i);
-        }
-      } else {
-        strings = null;
-      }
+      // made before the pipeline starts, not on the source's thread
+      strings = stringKeys
+          ? stringKeys((int) java.util.Arrays.stream(keys, 0, count).max().orElse(0)) : null;
     }
 
     @Override

@@ -43,6 +43,14 @@ final class Hash128 {
     length += value.length;
   }
 
+  /** Puts the length of the {@code length} bytes of {@code data} from {@code start}, then them. */
+  void putSized(org.apache.arrow.memory.ArrowBuf data, long start, int length) {
+    putInt(length);
+    ensure(length);
+    data.getBytes(start, bytes, this.length, length);
+    this.length += length;
+  }
+
   private void ensure(int more) {
     if (length + more > bytes.length) {
       bytes = Arrays.copyOf(bytes, Math.max(bytes.length * 2, length + more));

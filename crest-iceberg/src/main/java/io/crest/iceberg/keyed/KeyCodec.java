@@ -148,6 +148,36 @@ public final class KeyCodec {
     split(h, key);
   }
 
+  /**
+   * Reads the key of {@code row} from the columns Iceberg's vectorized reader gave for the key
+   * columns (in order), none null there, into {@code key}.
+   */
+  public void of(org.apache.iceberg.arrow.vectorized.ColumnVector[] columns, int row, Key key) {
+    if (!wide) {
+      key.hi = 0;
+      key.lo = fields.get(0).type().typeId() == Type.TypeID.LONG
+          ? columns[0].getLong(row) : columns[0].getInt(row);
+      return;
+    }
+    Hash128 h = key.hash;
+    h.reset();
+    for (int c = 0; c < columns.length; c++) {
+      switch (fields.get(c).type().typeId()) {
+        case INTEGER, DATE -> h.putLong(columns[c].getInt(row));
+        case LONG, TIMESTAMP -> h.putLong(columns[c].getLong(row));
+        case STRING -> {
+          if (columns[c].getFieldVector() instanceof VarCharVector v) { // not dictionary ids
+            utf8(h, v, row);
+          } else {
+            bytes(h, columns[c].getString(row).getBytes(StandardCharsets.UTF_8));
+          }
+        }
+        default -> bytes(h, columns[c].getBinary(row)); // uuid, fixed, binary
+      }
+    }
+    split(h, key);
+  }
+
   private Object notNull(Object value, int column) {
     if (value == null) {
       throw new IllegalArgumentException("Cannot upsert into table " + tableName
@@ -189,6 +219,12 @@ public final class KeyCodec {
 
   private static void bytes(Hash128 h, byte[] bytes) {
     h.putSized(bytes);
+  }
+
+  /** Puts the bytes of a string as {@link #bytes} would, straight from the vector's buffer. */
+  private static void utf8(Hash128 h, VarCharVector v, int row) {
+    long start = v.getStartOffset(row);
+    h.putSized(v.getDataBuffer(), start, (int) (v.getEndOffset(row) - start));
   }
 
   private static void split(Hash128 h, Key key) {
@@ -315,7 +351,7 @@ public final class KeyCodec {
         } else if (v instanceof TimeStampVector t) {
           h.putLong(t.get(row));
         } else if (v instanceof VarCharVector s) {
-          bytes(h, s.get(row));
+          utf8(h, s, row);
         } else if (v instanceof LargeVarCharVector s) {
           bytes(h, s.get(row));
         } else if (v instanceof VarBinaryVector b) {

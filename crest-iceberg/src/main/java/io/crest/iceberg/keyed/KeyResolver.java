@@ -220,6 +220,12 @@ public final class KeyResolver {
   private static void readWide(Table table, FileScanTask task, KeyCodec codec,
       LongLongMap wanted, java.util.function.Consumer<Row> rows) throws IOException {
     checkParquet(table, task);
+    boolean equality = task.deletes().stream()
+        .anyMatch(d -> d.content() == FileContent.EQUALITY_DELETES);
+    if (!equality && task.start() == 0) {
+      readWideVectorized(table, task, codec, wanted, rows);
+      return;
+    }
     List<Types.NestedField> columns = new ArrayList<>(codec.fields());
     columns.add(MetadataColumns.ROW_POSITION);
     String location = task.file().location();
@@ -264,6 +270,58 @@ public final class KeyResolver {
       builder.filter(filter);
     }
     return deletes.filter(builder.build());
+  }
+
+  /**
+   * The key columns of one whole Parquet file in Arrow batches (Iceberg's vectorized reader), rows
+   * at deleted positions and rows with a null key column left out, each row's key hashed.
+   */
+  private static void readWideVectorized(Table table, FileScanTask task, KeyCodec codec,
+      LongLongMap wanted, java.util.function.Consumer<Row> rows) throws IOException {
+    String location = task.file().location();
+    PositionDeleteIndex deleted = positionDeletes(table, task);
+    boolean anyDeleted = deleted.isNotEmpty(); // a cardinality count: once, not per row
+    int keyColumns = codec.fields().size();
+    ColumnVector[] columns = new ColumnVector[keyColumns];
+    KeyCodec.Key key = new KeyCodec.Key();
+    long position = 0;
+    try (ArrowReader reader = new ArrowReader(
+            table.newScan().project(new Schema(codec.fields())), BATCH_ROWS, false);
+        CloseableIterator<ColumnarBatch> batches = reader.open(CloseableIterable.withNoopClose(
+            List.of(new BaseCombinedScanTask(List.of(new TaskWithoutDeletes(task))))))) {
+      while (batches.hasNext()) {
+        ColumnarBatch batch = batches.next();
+        int n = batch.numRows();
+        for (int c = 0; c < keyColumns; c++) {
+          columns[c] = batch.column(c);
+        }
+        rows:
+        for (int i = 0; i < n; i++) {
+          long pos = position + i;
+          if (anyDeleted && deleted.isDeleted(pos)) {
+            continue;
+          }
+          for (ColumnVector column : columns) {
+            if (column.isNullAt(i)) {
+              continue rows; // written by another engine without the key: no key to find
+            }
+          }
+          codec.of(columns, i, key);
+          if (wanted == null || wanted.containsKey(key.hi, key.lo)) {
+            rows.accept(new Row(key.hi, key.lo, location, pos));
+          }
+        }
+        position += n;
+      }
+    }
+  }
+
+  /** The rows the position deletes (vectors or files) of the task's data file delete. */
+  private static PositionDeleteIndex positionDeletes(Table table, FileScanTask task) {
+    List<DeleteFile> positional = task.deletes();
+    return positional.isEmpty() ? PositionDeleteIndex.empty()
+        : new BaseDeleteLoader(d -> table.io().newInputFile(d.location()))
+            .loadPositionDeletes(positional, task.file().location());
   }
 
   private static boolean hasNull(Record record, KeyCodec codec) {
@@ -370,10 +428,7 @@ public final class KeyResolver {
   private static void readVectorized(Table table, FileScanTask task, Types.NestedField field,
       LongLongMap wanted, java.util.function.Consumer<Row> rows) throws IOException {
     String location = task.file().location();
-    List<DeleteFile> positional = task.deletes();
-    PositionDeleteIndex deleted = positional.isEmpty() ? PositionDeleteIndex.empty()
-        : new BaseDeleteLoader(d -> table.io().newInputFile(d.location()))
-            .loadPositionDeletes(positional, location);
+    PositionDeleteIndex deleted = positionDeletes(table, task);
     boolean isLong = field.type().typeId() == Type.TypeID.LONG;
     boolean anyDeleted = deleted.isNotEmpty(); // a cardinality count: once, not per row
     long position = 0;
