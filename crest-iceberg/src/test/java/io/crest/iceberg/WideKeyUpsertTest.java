@@ -92,6 +92,63 @@ class WideKeyUpsertTest extends SinkTestBase {
     }
   }
 
+  @ParameterizedTest(name = "v{0}")
+  @org.junit.jupiter.params.provider.ValueSource(ints = {2, 3})
+  void aTableWrittenWithEqualityDeletes_goesOnThroughTheIndex_andMatchesTheModel(int version)
+      throws Exception {
+    // Composite keys went through equality deletes before they could be indexed: such a table
+    // (or one written with equalityDeletes()) takes upserts by position from where it stands.
+    Random random = new Random(40 + version);
+    CommitStrategy keys = CommitStrategy.upsertWithOps("op", "tenant", "day", "item");
+    IcebergSink equality = sink().formatVersion(version).partitionBy("tenant")
+        .equalityDeletes().commitStrategy(keys).build();
+    List<VectorSchemaRoot> before = new ArrayList<>();
+    for (int f = 0; f < 4; f++) {
+      before.add(changes(random, f, true));
+    }
+    try (Pipeline p = Pipeline.from(new RootsSource("equality", before)).id("wide")
+        .batch(BatchPolicy.rows(1)).to(equality)) {
+      p.start();
+      assertThat(p.awaitIdle(WAIT)).isTrue();
+    }
+    assertThat(equalityDeleteFiles()).as("equality delete files written").isPositive();
+    for (long indexBytes : new long[] {1024, 64L << 20}) {
+      IcebergSink byPosition = sink().formatVersion(version)
+          .keyIndexMemory(DataSize.bytes(indexBytes)).commitStrategy(keys).build();
+      List<VectorSchemaRoot> after = new ArrayList<>();
+      for (int f = 0; f < 4; f++) {
+        after.add(changes(random, 10 + f, true));
+      }
+      try (Pipeline p = Pipeline.from(new RootsSource("index-" + indexBytes, after)).id("wide")
+          .batch(BatchPolicy.rows(1)).to(byPosition)) {
+        p.start();
+        assertThat(p.awaitIdle(WAIT)).isTrue();
+      }
+      Table t = table();
+      Map<List<Object>, String[]> found = new HashMap<>();
+      for (Record r : rows(t, null)) {
+        List<Object> key = List.of(r.getField("tenant"), r.getField("day"), r.getField("item"));
+        assertThat(found.put(key, new String[] {(String) r.getField("region"),
+            (String) r.getField("v")})).as("key %s twice", key).isNull();
+      }
+      assertThat(found.keySet()).containsExactlyInAnyOrderElementsOf(model.keySet());
+      model.forEach((key, expected) ->
+          assertThat(found.get(key)).as("key %s", key).containsExactly(expected));
+    }
+  }
+
+  private long equalityDeleteFiles() throws IOException {
+    long n = 0;
+    try (org.apache.iceberg.io.CloseableIterable<org.apache.iceberg.FileScanTask> tasks =
+        table().newScan().planFiles()) {
+      for (org.apache.iceberg.FileScanTask task : tasks) {
+        n += task.deletes().stream()
+            .filter(d -> d.content() == org.apache.iceberg.FileContent.EQUALITY_DELETES).count();
+      }
+    }
+    return n;
+  }
+
   @org.junit.jupiter.api.Test
   void aKeyTheIndexCannotHold_fallsBackToEqualityDeletes_whichRejectANonKeyPartitionAtStart()
       throws IOException {
