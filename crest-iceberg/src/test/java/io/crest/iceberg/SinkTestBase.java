@@ -41,12 +41,22 @@ abstract class SinkTestBase {
   private final AtomicInteger runs = new AtomicInteger();
 
   private RestCatalogServer restServer;
+  private S3Server s3;
 
   /**
    * Whether the tests of this class talk to Iceberg's REST catalog server (a separate process on
    * loopback, one per test) instead of the SQLite JDBC catalog. REST variants override it.
    */
   boolean overRest() {
+    return false;
+  }
+
+  /**
+   * Whether the tests of this class keep the warehouse on S3-compatible object storage (an S3 API
+   * server in its own process on loopback, one per test, through Iceberg's S3FileIO) with the
+   * SQLite JDBC catalog, instead of the local file system. S3 variants override it.
+   */
+  boolean onS3() {
     return false;
   }
 
@@ -57,6 +67,15 @@ abstract class SinkTestBase {
     if (overRest()) {
       restServer = RestCatalogServer.start(warehouse.resolve("rest-server"));
       props = restServer.catalogProperties();
+    } else if (onS3()) {
+      s3 = S3Server.start(warehouse.resolve("s3"));
+      try (software.amazon.awssdk.services.s3.S3Client client = s3.client()) {
+        client.createBucket(b -> b.bucket("lake"));
+      }
+      props = new java.util.HashMap<>(s3.fileIoProperties());
+      props.put("type", "jdbc");
+      props.put("uri", "jdbc:sqlite:" + warehouse.resolve("catalog.db"));
+      props.put("warehouse", "s3://lake/warehouse");
     } else {
       props = IcebergCatalogs.localWarehouse(warehouse);
     }
@@ -68,6 +87,9 @@ abstract class SinkTestBase {
     catalog.close();
     if (restServer != null) {
       restServer.close();
+    }
+    if (s3 != null) {
+      s3.close();
     }
     allocator.close(); // a leaked buffer fails the test
   }
