@@ -114,6 +114,50 @@ class LongKeyIndexTest {
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("at least 1 KiB");
   }
 
+  @Test
+  void aWideIndex_underPutsRemovesFileDropsAndEviction_neverGivesAWrongLocation() {
+    LongKeyIndex index = LongKeyIndex.withMemory(96 * 1024, true); // 4,096 slots, 3,072 keys
+    assertThat(index.isWide()).isTrue();
+    assertThat(index.maxKeys()).isEqualTo(3_072);
+    assertThat((double) index.memoryBytes() / index.maxKeys())
+        .isLessThanOrEqualTo(LongKeyIndex.WIDE_BYTES_PER_KEY);
+    Map<java.util.List<Long>, Long> truth = new HashMap<>();
+    Random random = new Random(21);
+    for (int i = 0; i < 200_000; i++) {
+      // keys sharing halves: equal lo with another hi is another key
+      long hi = random.nextInt(50) - 25L;
+      long lo = random.nextInt(200) - 100L;
+      java.util.List<Long> key = java.util.List.of(hi, lo);
+      int op = random.nextInt(10);
+      if (op < 6) {
+        long location = LongKeyIndex.location(random.nextInt(40), i);
+        index.put(hi, lo, location);
+        truth.put(key, location);
+      } else if (op < 9) {
+        index.remove(hi, lo);
+        truth.remove(key);
+      } else if (random.nextInt(100) == 0) {
+        int file = random.nextInt(40);
+        index.removeFile(file);
+        truth.values().removeIf(location -> LongKeyIndex.fileId(location) == file);
+      }
+      assertThat(index.size()).isLessThanOrEqualTo(index.maxKeys());
+    }
+    assertThat(index.evictions()).isPositive();
+    int held = 0;
+    for (long hi = -25; hi < 25; hi++) {
+      for (long lo = -100; lo < 100; lo++) {
+        long found = index.get(hi, lo);
+        if (found != LongKeyIndex.NONE) {
+          held++;
+          assertThat(found).as("key (%d, %d)", hi, lo)
+              .isEqualTo(truth.get(java.util.List.of(hi, lo)));
+        }
+      }
+    }
+    assertThat(held).isEqualTo(index.size()).isGreaterThan(index.maxKeys() / 2);
+  }
+
   private static void assertSame(LongKeyIndex index, Map<Long, Long> model, int range) {
     assertThat(index.size()).isEqualTo(model.size());
     for (long key = -range; key <= range; key++) {
