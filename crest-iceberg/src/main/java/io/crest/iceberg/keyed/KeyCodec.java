@@ -10,17 +10,15 @@ import java.util.List;
 import java.util.UUID;
 import org.apache.arrow.vector.BaseIntVector;
 import org.apache.arrow.vector.DateDayVector;
+import org.apache.arrow.vector.DateMilliVector;
 import org.apache.arrow.vector.ExtensionTypeVector;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.FixedSizeBinaryVector;
 import org.apache.arrow.vector.LargeVarBinaryVector;
 import org.apache.arrow.vector.LargeVarCharVector;
-import org.apache.arrow.vector.TimeStampMicroTZVector;
-import org.apache.arrow.vector.TimeStampMicroVector;
 import org.apache.arrow.vector.TimeStampVector;
 import org.apache.arrow.vector.VarBinaryVector;
 import org.apache.arrow.vector.VarCharVector;
-import org.apache.arrow.vector.types.DateUnit;
 import org.apache.arrow.vector.types.TimeUnit;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.iceberg.Schema;
@@ -41,11 +39,14 @@ import org.apache.iceberg.util.DateTimeUtil;
  * for one only if their 128-bit hashes are equal: for {@code n} live keys that happens with a
  * probability of about {@code n^2 / 2^129} (below 10^-18 for ten billion keys).
  *
- * <p>Keys are read from Arrow vectors ({@link #arrow}) or from Iceberg's generic records ({@link
- * #of(org.apache.iceberg.data.Record, Key)}), giving the same hash for the same value. Immutable
+ * <p>Keys are read from Arrow vectors ({@link #arrow}: dates in days or milliseconds, timestamps
+ * in seconds, milliseconds or microseconds, each taken as the date or microseconds the writer
+ * writes), from Iceberg's generic records ({@link #of(org.apache.iceberg.data.Record, Key)}) or
+ * from its vectorized reader's columns, giving the same hash for the same value. Immutable
  * and thread-safe; a {@link Key} and an {@link ArrowKeys} belong to one thread.
  */
 public final class KeyCodec {
+  private static final long MILLIS_PER_DAY = 86_400_000L;
   /** One row's key: {@code hi} is 0 for a narrow key. Belongs to one thread. */
   public static final class Key {
     public long hi;
@@ -274,9 +275,9 @@ public final class KeyCodec {
       }
       boolean ok = f.getDictionary() == null && switch (fields.get(c).type().typeId()) {
         case INTEGER, LONG -> type instanceof ArrowType.Int;
-        case DATE -> type instanceof ArrowType.Date d && d.getUnit() == DateUnit.DAY;
+        case DATE -> type instanceof ArrowType.Date;
         case TIMESTAMP -> type instanceof ArrowType.Timestamp t
-            && t.getUnit() == TimeUnit.MICROSECOND;
+            && t.getUnit() != TimeUnit.NANOSECOND;
         case STRING -> type instanceof ArrowType.Utf8 || type instanceof ArrowType.LargeUtf8;
         case UUID, FIXED -> type instanceof ArrowType.FixedSizeBinary;
         case BINARY -> type instanceof ArrowType.Binary || type instanceof ArrowType.LargeBinary
@@ -295,8 +296,9 @@ public final class KeyCodec {
   private boolean readable(Type.TypeID type, FieldVector v) {
     return switch (type) {
       case INTEGER, LONG -> v instanceof BaseIntVector;
-      case DATE -> v instanceof DateDayVector;
-      case TIMESTAMP -> v instanceof TimeStampMicroVector || v instanceof TimeStampMicroTZVector;
+      case DATE -> v instanceof DateDayVector || v instanceof DateMilliVector;
+      case TIMESTAMP -> v instanceof TimeStampVector t
+          && ((ArrowType.Timestamp) t.getField().getType()).getUnit() != TimeUnit.NANOSECOND;
       case STRING -> v instanceof VarCharVector || v instanceof LargeVarCharVector;
       case UUID, FIXED -> v instanceof FixedSizeBinaryVector;
       case BINARY -> v instanceof VarBinaryVector || v instanceof LargeVarBinaryVector
@@ -308,9 +310,20 @@ public final class KeyCodec {
   /** The keys of one Arrow batch. Belongs to one thread; holds no buffer of its own. */
   public final class ArrowKeys {
     private final FieldVector[] vectors;
+    private final long[] microsPer; // of each timestamp column: microseconds per unit
 
     private ArrowKeys(FieldVector[] vectors) {
       this.vectors = vectors;
+      this.microsPer = new long[vectors.length];
+      for (int c = 0; c < vectors.length; c++) {
+        if (vectors[c] instanceof TimeStampVector t) {
+          microsPer[c] = switch (((ArrowType.Timestamp) t.getField().getType()).getUnit()) {
+            case SECOND -> 1_000_000L;
+            case MILLISECOND -> 1_000L;
+            default -> 1L;
+          };
+        }
+      }
     }
 
     /** Whether the key of {@code row} has a null column. */
@@ -346,10 +359,12 @@ public final class KeyCodec {
         FieldVector v = vectors[c];
         if (v instanceof BaseIntVector i) {
           h.putLong(i.getValueAsLong(row));
+        } else if (v instanceof DateMilliVector d) { // as the date the writer makes of it
+          h.putLong(Math.floorDiv(d.get(row), MILLIS_PER_DAY));
         } else if (v instanceof DateDayVector d) {
           h.putLong(d.get(row));
-        } else if (v instanceof TimeStampVector t) {
-          h.putLong(t.get(row));
+        } else if (v instanceof TimeStampVector t) { // in microseconds, as the writer writes it
+          h.putLong(t.get(row) * microsPer[c]);
         } else if (v instanceof VarCharVector s) {
           utf8(h, s, row);
         } else if (v instanceof LargeVarCharVector s) {

@@ -122,6 +122,49 @@ class KeyCodecTest {
   }
 
   @Test
+  void datesInMillisecondsAndTimestampsInCoarserUnits_hashAsTheDatesAndMicrosTheyAreWrittenAs() {
+    Schema s = new Schema(Types.NestedField.required(1, "day", Types.DateType.get()),
+        Types.NestedField.required(2, "at", Types.TimestampType.withZone()),
+        Types.NestedField.required(3, "local", Types.TimestampType.withoutZone()));
+    KeyCodec codec = KeyCodec.of(s, List.of("day", "at", "local"), "db.t");
+    LocalDate day = LocalDate.of(1969, 12, 31); // before the epoch: days are floored
+    OffsetDateTime at = OffsetDateTime.of(2026, 12, 2, 11, 0, 1, 234_000_000, ZoneOffset.UTC);
+    LocalDateTime local = LocalDateTime.of(2026, 12, 2, 11, 0, 5);
+    org.apache.arrow.vector.types.pojo.Schema arrow = new org.apache.arrow.vector.types.pojo.Schema(
+        List.of(org.apache.arrow.vector.types.pojo.Field.notNullable("day",
+                new org.apache.arrow.vector.types.pojo.ArrowType.Date(
+                    org.apache.arrow.vector.types.DateUnit.MILLISECOND)),
+            org.apache.arrow.vector.types.pojo.Field.notNullable("at",
+                new org.apache.arrow.vector.types.pojo.ArrowType.Timestamp(
+                    org.apache.arrow.vector.types.TimeUnit.MILLISECOND, "UTC")),
+            org.apache.arrow.vector.types.pojo.Field.notNullable("local",
+                new org.apache.arrow.vector.types.pojo.ArrowType.Timestamp(
+                    org.apache.arrow.vector.types.TimeUnit.SECOND, null))));
+    assertThat(codec.arrowUnsupported(arrow)).isNull();
+    try (BufferAllocator allocator = new RootAllocator();
+        org.apache.arrow.vector.VectorSchemaRoot root =
+            org.apache.arrow.vector.VectorSchemaRoot.create(arrow, allocator)) {
+      ((org.apache.arrow.vector.DateMilliVector) root.getVector("day"))
+          .setSafe(0, day.toEpochDay() * 86_400_000L + 3_600_000L); // an hour into the day
+      ((org.apache.arrow.vector.TimeStampMilliTZVector) root.getVector("at"))
+          .setSafe(0, at.toInstant().toEpochMilli());
+      ((org.apache.arrow.vector.TimeStampSecVector) root.getVector("local"))
+          .setSafe(0, local.toEpochSecond(ZoneOffset.UTC));
+      root.setRowCount(1);
+      KeyCodec.Key fromArrow = new KeyCodec.Key();
+      codec.arrow(root::getVector).read(0, fromArrow);
+      Record r = GenericRecord.create(s);
+      r.setField("day", day);
+      r.setField("at", at);
+      r.setField("local", local);
+      KeyCodec.Key fromRecord = new KeyCodec.Key();
+      codec.of(r, fromRecord);
+      assertThat(new long[] {fromArrow.hi, fromArrow.lo})
+          .containsExactly(fromRecord.hi, fromRecord.lo);
+    }
+  }
+
+  @Test
   void columnsAreDelimited_soMovingBytesBetweenThemMakesAnotherKey() {
     Schema s = new Schema(Types.NestedField.required(1, "a", Types.StringType.get()),
         Types.NestedField.required(2, "b", Types.StringType.get()));
