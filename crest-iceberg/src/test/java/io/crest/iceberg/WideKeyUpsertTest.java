@@ -169,6 +169,46 @@ class WideKeyUpsertTest extends SinkTestBase {
     assertThat(catalog.tableExists(TABLE) ? rows() : List.of()).as("rows written").isEmpty();
   }
 
+  @org.junit.jupiter.api.Test
+  void anIndexTooSmallForTheTable_isSaidOnce_withTheMemoryThatWouldHoldEveryKey()
+      throws Exception {
+    Random random = new Random(3);
+    IcebergSink sink = sink().keyIndexMemory(DataSize.bytes(1024))
+        .commitStrategy(CommitStrategy.upsertWithOps("op", "sku")).build();
+    String log;
+    try (CapturedOutput output = CapturedOutput.start()) {
+      for (int run = 0; run < 2; run++) { // the second starts cold: the index is not filled
+        List<VectorSchemaRoot> flushes = new ArrayList<>();
+        for (int f = 0; f < 3; f++) {
+          flushes.add(changes(random, run * 3 + f, false));
+        }
+        try (Pipeline p = Pipeline.from(new RootsSource("run-" + run, flushes)).id("wide")
+            .batch(BatchPolicy.rows(1)).to(sink)) {
+          p.start();
+          assertThat(p.awaitIdle(WAIT)).isTrue();
+        }
+      }
+      log = output.text();
+    }
+    assertMatchesModel("with an index of 24 keys", false);
+    // 32 slots of 24 bytes and their reference bits: 24 keys
+    // Once per run: when the first outgrows it, and at the cold start of the second, with what
+    // the table holds then and the memory for all of it
+    assertThat(log).contains("The key index of table crest.db.t holds 24 keys (in 776 bytes)"
+        + " and the table has more than 24 live keys: each flush looks up the keys the index"
+        + " lacks by reading the key columns of the table's data files. Raise keyIndexMemory"
+        + " (33 bytes per key held).");
+    java.util.regex.Matcher said = java.util.regex.Pattern.compile("The key index of table"
+        + " crest\\.db\\.t holds 24 keys \\(in 776 bytes\\) and the table has (\\d+) live keys:"
+        + " .*? A keyIndexMemory of (\\d+) KiB would hold (\\d+) keys").matcher(log);
+    assertThat(said.find()).as("said at the cold start").isTrue();
+    assertThat(Long.parseLong(said.group(1))).isGreaterThan(24);
+    assertThat(Long.parseLong(said.group(3))).isGreaterThanOrEqualTo(
+        Long.parseLong(said.group(1)));
+    assertThat(log.split("The key index of table crest.db.t holds", -1)).as("said once per run")
+        .hasSize(3);
+  }
+
   /** The key of key number {@code k} (of 400): distinct for distinct numbers. */
   private static List<Object> key(int k, boolean composite) {
     if (!composite) {

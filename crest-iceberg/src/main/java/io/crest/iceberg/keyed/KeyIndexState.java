@@ -16,6 +16,8 @@ import org.apache.iceberg.util.ContentFileUtil;
  * the table, or rows it pointed at moved. Not thread-safe: the writer thread owns it.
  */
 final class KeyIndexState {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(KeyIndexState.class);
+
   /** Where the row at {@code position} of data file {@code path} is, as an index location. */
   @FunctionalInterface
   interface Locations {
@@ -31,6 +33,7 @@ final class KeyIndexState {
   private boolean tooLarge;
   private Long knownSnapshot;
   private long evictionsSeen;
+  private boolean warned; // that the index is too small for the table
 
   KeyIndexState(String pipelineId, KeyCodec codec, long indexBytes) {
     this.pipelineId = pipelineId;
@@ -81,6 +84,9 @@ final class KeyIndexState {
     if (index.evictions() != evictionsSeen) {
       complete = false;
       tooLarge = true; // the table's keys outgrew the index
+      long live = liveRows(snapshot == null ? null : t.snapshot(snapshot));
+      warnTooSmall(t.name(), live > index.maxKeys() ? live : index.maxKeys(),
+          live > index.maxKeys());
       return;
     }
     Long id = snapshot;
@@ -107,8 +113,10 @@ final class KeyIndexState {
    * live rows.
    */
   void load(Table t, Map<String, FileScanTask> tasks, Locations locations) {
-    if (liveRows(tasks) > index.maxKeys()) {
+    long live = liveRows(tasks);
+    if (live > index.maxKeys()) {
       // More rows than the index holds: reading them all would only overflow it.
+      warnTooSmall(t.name(), live, true);
       index.clear();
       tooLarge = true;
       complete = false;
@@ -128,8 +136,50 @@ final class KeyIndexState {
     // Too large, or a key with two live rows (written by another engine): keys are then looked
     // up in the table per flush, which deletes every row of a key.
     tooLarge = index.evictions() != evictions || duplicate[0];
+    if (index.evictions() != evictions) {
+      warnTooSmall(t.name(), live, true);
+    }
     complete = !tooLarge;
     evictionsSeen = index.evictions();
+  }
+
+  /**
+   * Says once, naming the table and the setting, that the index cannot hold the table's keys, so
+   * every flush reads key columns of the table, and how much memory would hold them all.
+   *
+   * @param keys the table's live keys ({@code exact}), or a number it has more than
+   */
+  private void warnTooSmall(String table, long keys, boolean exact) {
+    if (warned) {
+      return;
+    }
+    warned = true;
+    int perSlot = index.isWide() ? 24 : 16;
+    long slots = Long.highestOneBit(Math.max(1, keys * 4 / 3)) << 1; // filled to at most 3/4
+    long needed = slots * perSlot + slots / 8;
+    io.crest.DataSize memory = needed < (1 << 20)
+        ? io.crest.DataSize.kib((needed + 1023) >> 10)
+        : io.crest.DataSize.mib((needed + (1 << 20) - 1) >> 20);
+    String fix = exact ? "A keyIndexMemory of " + memory + " would hold " + slots / 4 * 3 + " keys"
+        : "Raise keyIndexMemory (" + (index.isWide() ? LongKeyIndex.WIDE_BYTES_PER_KEY
+            : LongKeyIndex.BYTES_PER_KEY) + " bytes per key held)";
+    LOG.warn("The key index of table {} holds {} keys (in {} bytes) and the table has {}{} live"
+        + " keys: each flush looks up the keys the index lacks by reading the key columns of the"
+        + " table's data files. {}.", table, index.maxKeys(), index.memoryBytes(),
+        exact ? "" : "more than ", exact ? keys : index.maxKeys(), fix);
+  }
+
+  /** The live rows of a snapshot by its summary (rows less position deletes), or -1. */
+  private static long liveRows(Snapshot s) {
+    if (s == null) {
+      return -1;
+    }
+    try {
+      return Long.parseLong(s.summary().getOrDefault("total-records", "-1"))
+          - Long.parseLong(s.summary().getOrDefault("total-position-deletes", "0"));
+    } catch (NumberFormatException e) {
+      return -1;
+    }
   }
 
   /** The live rows of the data files, as their counts and their position deletes tell. */
