@@ -77,14 +77,23 @@ public final class PushIngestExample {
           FlightDescriptor.path("shop.orders", producer), orders, listener);
       for (int sequence = 1; sequence <= batches; sequence++) {
         IncrementalOrdersServer.fill(orders, (long) (sequence - 1) * rows, rows);
-        byte[] text = Integer.toString(sequence).getBytes(StandardCharsets.UTF_8);
-        ArrowBuf metadata = allocator.buffer(text.length);
-        metadata.writeBytes(text);
-        put.putNext(metadata); // Flight owns the metadata buffer from here
+        putNumbered(allocator, put, sequence);
       }
       put.completed();
       listener.getResult(); // returns once every batch is acknowledged
     }
     return acks;
+  }
+
+  /**
+   * Puts the batch now in the put's root, numbered {@code sequence} (its application metadata,
+   * which the acknowledgement carries back).
+   */
+  static void putNumbered(BufferAllocator allocator, FlightClient.ClientStreamListener put,
+      int sequence) {
+    byte[] text = Integer.toString(sequence).getBytes(StandardCharsets.UTF_8);
+    ArrowBuf metadata = allocator.buffer(text.length);
+    metadata.writeBytes(text);
+    put.putNext(metadata); // Flight owns the metadata buffer from here
   }
 }
