@@ -489,7 +489,8 @@ public final class IcebergSink implements Sink {
     }
 
     /**
-     * Sets the share of a keyed table's rows (an upsert deleting by position) that may be deleted rows (default {@link #DEFAULT_MAX_DELETED_RATIO}). A reader
+     * Sets the share of a keyed table's rows (an upsert deleting by position) that may be
+     * deleted rows (default {@link #DEFAULT_MAX_DELETED_RATIO}). A reader
      * scans every row of a data file and drops the deleted ones, so a table whose keys were
      * replaced many times costs more to read than its live rows; a flush that would push the
      * deleted rows above this share also rewrites the most deleted data files without them, in

@@ -192,7 +192,8 @@ public final class KeyCodec {
       case INTEGER, LONG -> h.putLong(((Number) value).longValue());
       case DATE -> h.putLong(value instanceof LocalDate d ? d.toEpochDay()
           : ((Number) value).longValue());
-      case TIMESTAMP -> h.putLong(value instanceof LocalDateTime t ? DateTimeUtil.microsFromTimestamp(t)
+      case TIMESTAMP -> h.putLong(value instanceof LocalDateTime t
+          ? DateTimeUtil.microsFromTimestamp(t)
           : value instanceof OffsetDateTime t ? DateTimeUtil.microsFromTimestamptz(t)
           : ((Number) value).longValue());
       case STRING -> bytes(h, value.toString().getBytes(StandardCharsets.UTF_8));

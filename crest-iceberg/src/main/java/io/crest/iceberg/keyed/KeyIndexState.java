@@ -16,7 +16,8 @@ import org.apache.iceberg.util.ContentFileUtil;
  * the table, or rows it pointed at moved. Not thread-safe: the writer thread owns it.
  */
 final class KeyIndexState {
-  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(KeyIndexState.class);
+  private static final org.slf4j.Logger LOG =
+      org.slf4j.LoggerFactory.getLogger(KeyIndexState.class);
 
   /** Where the row at {@code position} of data file {@code path} is, as an index location. */
   @FunctionalInterface

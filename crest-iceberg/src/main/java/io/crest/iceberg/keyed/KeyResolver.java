@@ -181,7 +181,9 @@ public final class KeyResolver {
     return rows;
   }
 
-  /** As {@link #resolve(Table, Iterable, KeyCodec, LongLongMap)}, in snapshot {@code snapshotId}. */
+  /**
+   * As {@link #resolve(Table, Iterable, KeyCodec, LongLongMap)}, in snapshot {@code snapshotId}.
+   */
   static List<Row> resolve(Table table, Long snapshotId, KeyCodec codec, LongLongMap wanted) {
     if (snapshotId == null || wanted.isEmpty()) {
       return new ArrayList<>();

@@ -26,9 +26,10 @@ import org.apache.iceberg.io.RollingDataWriter;
 
 /**
  * Writes the upserts and deletes of a keyed table (one key column or several, of the types
- * {@link KeyCodec} reads), deleting each replaced row by its position, never by equality: a row of a key written earlier in the same
- * flush, or found through the {@link LongKeyIndex}, or (for keys the index does not hold) found
- * by {@link KeyResolver} in the snapshot the flush's deletes are written against. A key proven
+ * {@link KeyCodec} reads), deleting each replaced row by its position, never by equality: a row
+ * of a key written earlier in the same flush, or found through the {@link LongKeyIndex}, or (for
+ * keys the index does not hold) found by {@link KeyResolver} in the snapshot the flush's deletes
+ * are written against. A key proven
  * absent gets no delete. Format v3 tables get one deletion vector per data file, merged with the
  * file's previous one (which the commit removes); format v2 tables get file-scoped position
  * delete files.
