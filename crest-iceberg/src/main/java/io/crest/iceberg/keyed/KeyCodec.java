@@ -246,14 +246,11 @@ public final class KeyCodec {
     FieldVector[] keyVectors = new FieldVector[columns.size()];
     for (int c = 0; c < keyVectors.length; c++) {
       FieldVector v = vectors.apply(columns.get(c));
-      if (v instanceof ExtensionTypeVector<?> e) {
-        v = (FieldVector) e.getUnderlyingVector();
-      }
-      if (v == null || v.getField().getDictionary() != null
-          || !readable(fields.get(c).type().typeId(), v)) {
+      if (v == null || !readable(c, v.getField())) {
         return null;
       }
-      keyVectors[c] = v;
+      keyVectors[c] = v instanceof ExtensionTypeVector<?> e
+          ? (FieldVector) e.getUnderlyingVector() : v;
     }
     return new ArrowKeys(keyVectors);
   }
@@ -270,22 +267,7 @@ public final class KeyCodec {
       if (f == null) {
         return "key column '" + column + "' of the batch is missing";
       }
-      ArrowType type = f.getType();
-      if (type instanceof ArrowType.ExtensionType e) {
-        type = e.storageType();
-      }
-      boolean ok = f.getDictionary() == null && switch (fields.get(c).type().typeId()) {
-        case INTEGER, LONG -> type instanceof ArrowType.Int;
-        case DATE -> type instanceof ArrowType.Date;
-        case TIMESTAMP -> type instanceof ArrowType.Timestamp t
-            && t.getUnit() != TimeUnit.NANOSECOND;
-        case STRING -> type instanceof ArrowType.Utf8 || type instanceof ArrowType.LargeUtf8;
-        case UUID, FIXED -> type instanceof ArrowType.FixedSizeBinary;
-        case BINARY -> type instanceof ArrowType.Binary || type instanceof ArrowType.LargeBinary
-            || type instanceof ArrowType.FixedSizeBinary;
-        default -> false;
-      };
-      if (!ok) {
+      if (!readable(c, f)) {
         return "key column '" + column + "' of the batch is " + f.getType()
             + (f.getDictionary() != null ? " (dictionary-encoded)" : "")
             + ", which the key index does not read from vectors";
@@ -294,16 +276,24 @@ public final class KeyCodec {
     return null;
   }
 
-  private boolean readable(Type.TypeID type, FieldVector v) {
-    return switch (type) {
-      case INTEGER, LONG -> v instanceof BaseIntVector;
-      case DATE -> v instanceof DateDayVector || v instanceof DateMilliVector;
-      case TIMESTAMP -> v instanceof TimeStampVector t
-          && ((ArrowType.Timestamp) t.getField().getType()).getUnit() != TimeUnit.NANOSECOND;
-      case STRING -> v instanceof VarCharVector || v instanceof LargeVarCharVector;
-      case UUID, FIXED -> v instanceof FixedSizeBinaryVector;
-      case BINARY -> v instanceof VarBinaryVector || v instanceof LargeVarBinaryVector
-          || v instanceof FixedSizeBinaryVector;
+  /**
+   * Whether key column {@code c} can be read from a vector of {@code field}: one of the Arrow
+   * types (an extension type by its storage type) {@link ArrowKeys#read} takes, not a dictionary.
+   */
+  private boolean readable(int c, org.apache.arrow.vector.types.pojo.Field field) {
+    ArrowType type = field.getType();
+    if (type instanceof ArrowType.ExtensionType e) {
+      type = e.storageType();
+    }
+    return field.getDictionary() == null && switch (fields.get(c).type().typeId()) {
+      case INTEGER, LONG -> type instanceof ArrowType.Int;
+      case DATE -> type instanceof ArrowType.Date;
+      case TIMESTAMP -> type instanceof ArrowType.Timestamp t
+          && t.getUnit() != TimeUnit.NANOSECOND;
+      case STRING -> type instanceof ArrowType.Utf8 || type instanceof ArrowType.LargeUtf8;
+      case UUID, FIXED -> type instanceof ArrowType.FixedSizeBinary;
+      case BINARY -> type instanceof ArrowType.Binary || type instanceof ArrowType.LargeBinary
+          || type instanceof ArrowType.FixedSizeBinary;
       default -> false;
     };
   }

@@ -155,13 +155,12 @@ final class KeyIndexState {
       return;
     }
     warned = true;
-    int perSlot = index.isWide() ? 24 : 16;
-    long slots = Long.highestOneBit(Math.max(1, keys * 4 / 3)) << 1; // filled to at most 3/4
-    long needed = slots * perSlot + slots / 8;
+    long needed = LongKeyIndex.memoryFor(keys, index.isWide());
     io.crest.DataSize memory = needed < (1 << 20)
         ? io.crest.DataSize.kib((needed + 1023) >> 10)
         : io.crest.DataSize.mib((needed + (1 << 20) - 1) >> 20);
-    String fix = exact ? "A keyIndexMemory of " + memory + " would hold " + slots / 4 * 3 + " keys"
+    String fix = exact ? "A keyIndexMemory of " + memory + " would hold "
+        + LongKeyIndex.maxKeys(memory.toBytes(), index.isWide()) + " keys"
         : "Raise keyIndexMemory (" + (index.isWide() ? LongKeyIndex.WIDE_BYTES_PER_KEY
             : LongKeyIndex.BYTES_PER_KEY) + " bytes per key held)";
     LOG.warn("The key index of table {} holds {} keys (in {} bytes) and the table has {}{} live"

@@ -59,7 +59,7 @@ public final class LongKeyIndex {
     fillEmpty();
     referenced = new long[(capacity + 63) >>> 6];
     mask = capacity - 1;
-    maxSize = Math.max(1, capacity / 4 * 3);
+    maxSize = Math.max(1, capacity / 4 * 3); // as maxKeys(bytes, wide)
   }
 
   /**
@@ -82,9 +82,23 @@ public final class LongKeyIndex {
       throw new IllegalArgumentException(
           "Cannot size the key index to " + bytes + " bytes: it needs at least 1 KiB");
     }
-    // 16 (or 24) bytes per slot, rounded down to a power of 2
-    long slots = Long.highestOneBit(bytes / (wide ? 24 : 16));
-    return new LongKeyIndex((int) Math.min(slots, 1 << 30), wide);
+    return new LongKeyIndex(slots(bytes, wide), wide);
+  }
+
+  /** The slots of an index of {@code bytes}: 16 (or 24) bytes each, a power of 2. */
+  private static int slots(long bytes, boolean wide) {
+    return (int) Math.min(Long.highestOneBit(bytes / (wide ? 24 : 16)), 1 << 30);
+  }
+
+  /** The keys an index of {@code bytes} ({@link #withMemory(long, boolean)}) holds. */
+  public static int maxKeys(long bytes, boolean wide) {
+    return Math.max(1, slots(bytes, wide) / 4 * 3);
+  }
+
+  /** The least memory for {@link #withMemory(long, boolean)} to hold {@code keys} keys. */
+  public static long memoryFor(long keys, boolean wide) {
+    long slots = Long.highestOneBit(Math.max(1, keys * 4 / 3)) << 1; // filled to at most 3/4
+    return slots * (wide ? 24 : 16) + (slots + 63) / 64 * 8; // and a reference bit per slot
   }
 
   /** Whether keys are two {@code long}s. */
