@@ -135,15 +135,20 @@ public class KeyedTableBenchmark {
 
     BufferAllocator allocator;
     long[] keys;
+    long[] values;
+    long expectedRows; // what each operation must commit
     Path warehouse;
     int run;
 
     @Setup(Level.Trial)
     public void setUp() throws IOException {
       allocator = new RootAllocator();
+      // Made once, not in the measured operations
       keys = keys(FLUSHES);
+      values = values(0, ROWS);
+      expectedRows = rowsWritten(mode, keys, 0, ROWS);
       if (key.equals("string")) {
-        stringKeys(KEYS); // not in the measured operations
+        stringKeys(KEYS);
       }
       warehouse = scratch("crest-keyed-ingest");
     }
@@ -169,14 +174,9 @@ public class KeyedTableBenchmark {
   @OutputTimeUnit(TimeUnit.SECONDS)
   @OperationsPerInvocation(ROWS)
   public long ingest(IngestState s) throws InterruptedException {
-    long[] values = new long[ROWS];
-    for (int i = 0; i < ROWS; i++) {
-      values[i] = i;
-    }
     PipelineStats stats = ingestRows(s.allocator, s.warehouse, s.mode, s.formatVersion, s.keys,
-        values, ROWS, FLUSH_ROWS, "ingest-" + s.run++, s.key.equals("string"));
-    if (stats.rowsCommitted() != rowsWritten(s.mode, s.keys, 0, ROWS)
-        || stats.commits() != FLUSHES) {
+        s.values, ROWS, FLUSH_ROWS, "ingest-" + s.run++, s.key.equals("string"));
+    if (stats.rowsCommitted() != s.expectedRows || stats.commits() != FLUSHES) {
       throw new IllegalStateException("Cannot ingest " + ROWS + " rows in " + FLUSHES
           + " commits (" + s.mode + "): " + stats);
     }
